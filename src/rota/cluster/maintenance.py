@@ -1,0 +1,52 @@
+"""Cluster housekeeping: rescue runs of dead nodes, promote due runs, forget old nodes.
+
+Any number of nodes may run this at once: every step is a single guarded UPDATE or DELETE, so
+two rescuers never rescue the same run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from rota.clock import Clock, SystemClock
+from rota.cluster.service import PeriodicService
+from rota.storage.base import RescueParams, Store
+
+log = logging.getLogger("rota.maintenance")
+
+
+class Maintenance(PeriodicService):
+    name = "maintenance"
+
+    def __init__(
+        self,
+        store: Store,
+        lease_seconds: float,
+        clock: Clock | None = None,
+        node_retention: timedelta = timedelta(days=1),
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.interval = max(0.2, min(5.0, lease_seconds / 4))
+        self.node_retention = node_retention
+
+    def run_once(self) -> int:
+        """One pass; returns how many runs were rescued."""
+        now = self.clock.now()
+        rescued = 0
+        params = RescueParams(now=now)
+        while True:
+            batch = self.store.runs_rescue(params)
+            for run in batch:
+                self.log.warning(
+                    "rescued run %s (%s) attempt %s from dead node %s: now %s",
+                    run.id, run.job, run.attempt, run.node_id, run.state.value,
+                )
+            rescued += len(batch)
+            if len(batch) < params.limit:
+                break
+        self.store.runs_promote(now)
+        self.store.nodes_prune(now - self.node_retention)
+        return rescued

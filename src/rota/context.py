@@ -1,0 +1,49 @@
+"""What a running job may see and tell: its run, progress, and whether it was cancelled."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+ProgressSink = Callable[[dict[str, Any]], None]
+
+
+class Context:
+    """Passed to a job parameter annotated ``rota.Context``."""
+
+    def __init__(
+        self,
+        run_id: int,
+        attempt: int,
+        job_name: str,
+        *,
+        progress_sink: ProgressSink | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.attempt = attempt
+        self.job_name = job_name
+        self.logger = logger or logging.getLogger(f"rota.job.{job_name}")
+        self._sink = progress_sink
+        self._cancelled = threading.Event()
+        self.last_progress: dict[str, Any] | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """True once cancellation of this run was requested (or its timeout passed)."""
+        return self._cancelled.is_set()
+
+    def request_cancel(self) -> None:
+        self._cancelled.set()
+
+    def progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        """Record how far the job is; shown by ``rota launch --wait``, the CLI and the API."""
+        value: dict[str, Any] = {"done": done, "total": total, "message": message}
+        self.last_progress = value
+        if self._sink is not None:
+            self._sink(value)
+
+    def __repr__(self) -> str:
+        return f"<rota.Context run={self.run_id} attempt={self.attempt} job={self.job_name}>"

@@ -1,0 +1,67 @@
+"""Exceptions users see, and the two outcomes a job may raise on purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RotaError(Exception):
+    """Base of every error rota raises."""
+
+
+class ConfigError(RotaError):
+    """The app or its configuration cannot work as given (bad URL, missing extra, ...)."""
+
+
+class LaunchError(RotaError):
+    """A launch was refused; nothing was stored."""
+
+
+class UnknownJob(LaunchError, LookupError):
+    """No job of that name is defined in the app."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown job {name!r}")
+        self.name = name
+
+
+class InvalidArguments(LaunchError, ValueError):
+    """The arguments do not fit the job's signature or type hints."""
+
+
+class RunNotFound(RotaError, LookupError):
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"run {run_id} not found")
+        self.run_id = run_id
+
+
+class RunFailed(RotaError):
+    """Raised by ``RunHandle.result()`` when the run ended failed or cancelled."""
+
+    def __init__(self, run_id: int, state: str, errors: list[dict[str, Any]]) -> None:
+        last = errors[-1] if errors else None
+        detail = f": {last['type']}: {last['message']}" if last else ""
+        super().__init__(f"run {run_id} ended {state}{detail}")
+        self.run_id = run_id
+        self.state = state
+        self.errors = errors
+
+
+class StorageUnavailable(RotaError):
+    """The database could not be reached or is locked; the caller may retry later."""
+
+
+class Retry(Exception):  # noqa: N818 - a job outcome, named for what the job asks for
+    """Raised by a job: fail this attempt and retry after ``after`` seconds."""
+
+    def __init__(self, after: float | None = None, reason: str = "") -> None:
+        super().__init__(reason or (f"retry requested after {after}s" if after else "retry requested"))
+        self.after = after
+
+
+class Discard(Exception):  # noqa: N818 - a job outcome, named for what the job asks for
+    """Raised by a job: fail the run now, without any further attempt."""
+
+    def __init__(self, reason: str = "discarded") -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,57 @@
+"""RunHandle: what a launch returns, to follow the run it created."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from rota.errors import RunFailed
+from rota.runs import Run, RunState
+
+
+class RunAccess(Protocol):
+    def get_run(self, run_id: int) -> Run: ...
+    def cancel(self, run_id: int) -> RunState: ...
+
+
+class RunHandle:
+    def __init__(self, app: RunAccess, run_id: int, created: bool = True) -> None:
+        self._app = app
+        self.id = run_id
+        self.created = created
+        """False when a unique key returned an existing run."""
+
+    def run(self) -> Run:
+        """The run as stored now."""
+        return self._app.get_run(self.id)
+
+    def state(self) -> RunState:
+        return self.run().state
+
+    def result(self, timeout: float | None = None, poll: float = 0.02) -> Any:
+        """Wait for the run to end; its return value, or ``RunFailed`` if it failed/cancelled."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = poll
+        while True:
+            run = self.run()
+            if run.state is RunState.SUCCEEDED:
+                return run.result
+            if run.state.terminal:
+                raise RunFailed(run.id, run.state.value, run.errors)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {self.id} is still {run.state.value} after {timeout}s")
+            time.sleep(delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(0.5, delay * 1.5)
+
+    def cancel(self) -> RunState:
+        return self._app.cancel(self.id)
+
+    def __repr__(self) -> str:
+        return f"<rota.RunHandle id={self.id}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunHandle) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+

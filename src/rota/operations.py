@@ -1,0 +1,86 @@
+"""Run use cases shared by every operator surface (Python API, CLI, REST): one path per verb."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from rota.errors import RunNotFound
+from rota.runs import Run, RunState
+from rota.storage.base import CancelParams, ListParams, PurgeParams, RetryParams, Store
+
+BULK_BATCH = 1000
+
+
+def get_run(store: Store, run_id: int) -> Run:
+    run = store.runs_get(run_id)
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
+
+
+def list_runs(
+    store: Store,
+    *,
+    states: Sequence[RunState] = (),
+    job: str | None = None,
+    queue: str | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[Run]:
+    limit = max(1, min(int(limit), 1000))
+    return store.runs_list(ListParams(tuple(states), job, queue, limit, before_id))
+
+
+def cancel(store: Store, run_ids: Sequence[int], now: datetime) -> dict[int, RunState]:
+    """Cancel waiting runs at once and ask running ones to stop; unknown ids raise."""
+    changed = store.runs_cancel(CancelParams(tuple(run_ids), now))
+    result: dict[int, RunState] = {}
+    for rid in run_ids:
+        if rid in changed:
+            result[rid] = changed[rid]
+        else:
+            result[rid] = get_run(store, rid).state  # terminal already: left as it is
+    return result
+
+
+def retry(store: Store, run_ids: Sequence[int], now: datetime) -> list[int]:
+    """Put failed or cancelled runs back to queued; returns those that were."""
+    for rid in run_ids:
+        get_run(store, rid)
+    return store.runs_retry(RetryParams(tuple(run_ids), now))
+
+
+def retry_matching(
+    store: Store, state: RunState, job: str | None, now: datetime, batch: int = BULK_BATCH
+) -> int:
+    """Retry every run in ``state`` (of ``job``), in bounded batches; returns how many."""
+    total, before = 0, None
+    while True:
+        runs = store.runs_list(ListParams((state,), job, None, batch, before))
+        if not runs:
+            return total
+        total += len(store.runs_retry(RetryParams([r.id for r in runs], now)))
+        before = runs[-1].id
+
+
+def purge(
+    store: Store, states: Sequence[RunState], older_than: timedelta | None, now: datetime
+) -> int:
+    """Delete terminal runs in ``states`` finished before ``now - older_than``, in batches."""
+    bad = [s for s in states if not s.terminal]
+    if bad:
+        raise ValueError(f"only terminal runs can be purged, not {', '.join(bad)}")
+    before = now - older_than if older_than is not None else None
+    total = 0
+    while True:
+        n = store.runs_purge(PurgeParams(tuple(states), before, BULK_BATCH))
+        total += n
+        if n < BULK_BATCH:
+            return total
+
+
+def delete(store: Store, run_id: int) -> bool:
+    """Delete one terminal run; False if it is not terminal."""
+    get_run(store, run_id)
+    return store.runs_delete(run_id)

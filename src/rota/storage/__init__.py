@@ -1,0 +1,46 @@
+"""Opening a store from a database URL; drivers are imported only for their backend."""
+
+from __future__ import annotations
+
+from rota.errors import ConfigError
+from rota.storage.base import Store
+
+DEFAULT_URL = "sqlite:///rota.db"
+
+
+def backend_of(url: str) -> str:
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+        return "postgres"
+    raise ConfigError(
+        f"unsupported database URL {redact(url)!r}: use sqlite:///path.db or "
+        "postgresql://user:pass@host:port/db"
+    )
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def open_store(url: str) -> Store:
+    """A store for ``url`` (schema not yet checked: call ``migrate()``)."""
+    if backend_of(url) == "sqlite":
+        from rota.storage.sqlite.store import SQLiteStore
+
+        return SQLiteStore(url)
+    try:
+        from rota.storage.postgres.store import PostgresStore
+    except ImportError as exc:
+        raise ConfigError(
+            f"PostgreSQL support is not installed ({exc.name} is missing): "
+            "pip install 'rota[postgres]'"
+        ) from exc
+    return PostgresStore(url)

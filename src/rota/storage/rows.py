@@ -1,0 +1,69 @@
+"""Turning stored rows into the frozen dataclasses, shared by both backends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from rota.runs import Run, RunState
+from rota.storage.base import Node
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        return json.loads(value)
+    return value
+
+
+def run_from_row(row: Mapping[str, Any], ts: Callable[[Any], datetime | None]) -> Run:
+    """``ts`` turns the backend's stored time into an aware datetime."""
+    run_at = ts(row["run_at"])
+    created_at = ts(row["created_at"])
+    assert run_at is not None and created_at is not None
+    result = row["result"]
+    progress = row["progress"]
+    return Run(
+        id=int(row["id"]),
+        job=row["job"],
+        queue=row["queue"],
+        state=RunState(row["state"]),
+        args=_json(row["args"]),
+        priority=int(row["priority"]),
+        attempt=int(row["attempt"]),
+        max_attempts=int(row["max_attempts"]),
+        schedule=row["schedule"],
+        unique_key=row["unique_key"],
+        run_at=run_at,
+        created_at=created_at,
+        started_at=ts(row["started_at"]),
+        finished_at=ts(row["finished_at"]),
+        result=None if result is None else _json(result),
+        errors=_json(row["errors"]) or [],
+        progress=None if progress is None else _json(progress),
+        cancel_requested=bool(row["cancel_requested"]),
+        timeout=row["timeout"],
+        node_id=row["node_id"],
+        lease_expires_at=ts(row["lease_expires_at"]),
+    )
+
+
+def node_from_row(row: Mapping[str, Any], ts: Callable[[Any], datetime | None]) -> Node:
+    started_at = ts(row["started_at"])
+    last_seen_at = ts(row["last_seen_at"])
+    assert started_at is not None and last_seen_at is not None
+    return Node(
+        id=row["id"],
+        hostname=row["hostname"],
+        pid=int(row["pid"]),
+        roles=list(_json(row["roles"])),
+        started_at=started_at,
+        last_seen_at=last_seen_at,
+        stopped_at=ts(row["stopped_at"]),
+        info=_json(row["info"]) or {},
+    )

@@ -1,0 +1,313 @@
+"""The worker: claim due runs up to free capacity, execute them, record outcomes, hold leases.
+
+One loop thread owns every database write of the worker. Finished attempts are queued by the
+executing threads and recorded in the same transaction as the next claim, so a busy worker
+spends one round trip per cycle. Outcome writes are kept through outages and flushed on stop:
+a finished attempt is never forgotten.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from rota.clock import Clock, SystemClock
+from rota.context import Context
+from rota.errors import StorageUnavailable
+from rota.jobs import JobOptions, JobSpec
+from rota.runs import Run
+from rota.storage.base import (
+    ClaimParams,
+    HeartbeatParams,
+    Outcome,
+    ProgressParams,
+    ReleaseParams,
+    Store,
+)
+from rota.worker.attempt import Attempt, outcome, timeout_outcome
+from rota.worker.executors import Executors
+from rota.outage import Outage
+
+log = logging.getLogger("rota.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    node_id: str
+    queues: tuple[str, ...] | None = None
+    concurrency: int = 8
+    lease_seconds: float = 30.0
+    poll_interval: float = 1.0
+    shutdown_timeout: float = 30.0
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        jobs: Mapping[str, JobSpec],
+        config: WorkerConfig,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store, self.jobs, self.config = store, jobs, config
+        self.clock = clock or SystemClock()
+        self._ended: queue.SimpleQueue[tuple[Attempt, Outcome | None]] = queue.SimpleQueue()
+        self._pending: list[Outcome] = []  # decided, not yet written; kept across outages
+        self._inflight: dict[tuple[int, int], Attempt] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._executors: Executors | None = None
+        self._outage = Outage("worker", log)
+        self._next_heartbeat = 0.0
+        self._lock = threading.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._threads:
+                return
+            self._stopping.clear()
+            self._threads = [
+                threading.Thread(target=self._run, name="rota-worker", daemon=True),
+                threading.Thread(target=self._listen, name="rota-notifier", daemon=True),
+            ]
+            for t in self._threads:
+                t.start()
+
+    def stop(self) -> None:
+        """Claim nothing more, let running runs finish, hand back the rest; idempotent."""
+        self._stopping.set()
+        self._wake.set()
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for t in threads:
+            t.join(self.config.shutdown_timeout + 30)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def busy(self) -> int:
+        return len(self._inflight)
+
+    # -- the loop -------------------------------------------------------------------------
+    def _run(self) -> None:
+        poll_at = 0.0
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    full = self._cycle(claim=True)
+                    self._heartbeat_if_due()
+                    self._outage.ok()
+                except Exception as exc:
+                    if not isinstance(exc, StorageUnavailable):
+                        log.exception("worker cycle failed")
+                    self._wake.wait(self._outage.failed(exc))
+                    continue
+                if full:
+                    continue
+                now = time.monotonic()
+                if now >= poll_at:
+                    poll_at = now + self.config.poll_interval
+                self._wake.wait(max(0.0, self._next_deadline(poll_at) - now))
+        finally:
+            self._shutdown()
+
+    def _next_deadline(self, poll_at: float) -> float:
+        until = min(poll_at, self._next_heartbeat)
+        for a in self._inflight.values():
+            if a.deadline is not None and not a.settled:
+                until = min(until, a.deadline)
+        return until
+
+    def _collect(self, block_until: float | None = None) -> None:
+        """Take ended attempts off the queue: free their slots, keep their outcomes to write."""
+        while True:
+            try:
+                if block_until is None:
+                    attempt, o = self._ended.get_nowait()
+                else:
+                    attempt, o = self._ended.get(timeout=max(0.0, block_until - time.monotonic()))
+                    block_until = None
+            except queue.Empty:
+                break
+            self._inflight.pop(attempt.key, None)
+            if o is not None:
+                self._pending.append(o)
+        self._settle_timeouts()
+
+    def _cycle(self, claim: bool, only: int | None = None) -> bool:
+        """Write decided outcomes and claim up to free capacity; True if the claim was full."""
+        self._collect()
+        free = self.config.concurrency - len(self._inflight) if claim else 0
+        if free <= 0 and not self._pending:
+            return False
+        now = self.clock.now()
+        result = self.store.runs_claim(
+            ClaimParams(
+                node_id=self.config.node_id,
+                queues=self.config.queues,
+                limit=max(0, free),
+                now=now,
+                lease_until=now + timedelta(seconds=self.config.lease_seconds),
+                finish=tuple(self._pending),
+                run_id=only,
+            )
+        )
+        self._pending.clear()
+        for o in result.refused:
+            log.warning(
+                "run %s attempt %s: outcome %r refused: this node no longer holds the attempt "
+                "(its lease expired and the run was rescued)",
+                o.run_id, o.attempt, o.state.value,
+            )
+        for run in result.claimed:
+            self._start(run)
+        return free > 0 and len(result.claimed) == free
+
+    def _start(self, run: Run) -> None:
+        spec = self.jobs.get(run.job) or _missing_spec(run.job)
+        now = time.monotonic()
+        ctx = Context(run.id, run.attempt, run.job, progress_sink=self._progress_sink(run))
+        attempt = Attempt(
+            run=run,
+            spec=spec,
+            ctx=ctx,
+            started=now,
+            # async jobs time out inside their task; sync ones are watched by the loop
+            deadline=now + run.timeout if run.timeout and not spec.is_async else None,
+        )
+        self._inflight[attempt.key] = attempt
+        self._executors_ready().submit(attempt)
+
+    def _executors_ready(self) -> Executors:
+        if self._executors is None:
+            self._executors = Executors(self.config.concurrency, self._on_done)
+        return self._executors
+
+    def _progress_sink(self, run: Run) -> Callable[[dict[str, Any]], None]:
+        def sink(progress: dict[str, Any]) -> None:
+            try:
+                self.store.runs_progress(ProgressParams(run.id, run.attempt, progress))
+            except StorageUnavailable as exc:
+                log.debug("progress of run %s not recorded: %s", run.id, exc)
+
+        return sink
+
+    def _on_done(self, attempt: Attempt, result: Any, exc: BaseException | None) -> None:
+        # On the executing thread: decide the outcome and hand it to the loop.
+        o = None
+        if not attempt.settled:
+            o = outcome(attempt, self.config.node_id, self.clock.now(), result=result, exc=exc)
+        self._ended.put((attempt, o))
+        self._wake.set()
+
+    def _settle_timeouts(self) -> None:
+        now = time.monotonic()
+        for a in self._inflight.values():
+            if a.deadline is not None and not a.settled and now >= a.deadline:
+                # A thread cannot be killed: fail the attempt now, ask the job to stop through
+                # ctx.cancelled, and keep its slot busy until the thread really returns.
+                a.settled = True
+                a.ctx.request_cancel()
+                self._pending.append(timeout_outcome(a, self.config.node_id, self.clock.now()))
+
+    def _heartbeat_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + max(0.1, self.config.lease_seconds / 4)
+        ids = [a.run.id for a in self._inflight.values() if not a.settled]
+        if not ids:
+            return
+        wall = self.clock.now()
+        lease_until = wall + timedelta(seconds=self.config.lease_seconds)
+        cancel = self.store.runs_heartbeat(
+            HeartbeatParams(self.config.node_id, wall, lease_until, ids)
+        )
+        wanted = set(cancel)
+        for a in self._inflight.values():
+            if a.run.id in wanted and not a.ctx.cancelled:
+                a.ctx.request_cancel()
+                a.cancel()
+
+    def _listen(self) -> None:
+        notifier = None
+        outage = Outage("notifier", log)
+        while not self._stopping.is_set():
+            try:
+                if notifier is None:
+                    notifier = self.store.notifier(self.config.queues)
+                if notifier.wait(0.5):
+                    self._wake.set()
+                outage.ok()
+            except Exception as exc:
+                if notifier is not None:
+                    notifier.close()
+                notifier = None
+                self._stopping.wait(outage.failed(exc))
+        if notifier is not None:
+            notifier.close()
+
+    # -- stopping -------------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.config.shutdown_timeout
+        while self._inflight and time.monotonic() < deadline:
+            self._collect(block_until=min(deadline, time.monotonic() + 0.5))
+            self._write_until(lambda: self._cycle(claim=False), deadline)
+            self._write_until(self._heartbeat_if_due, deadline)
+        self._collect()
+        self._write_until(lambda: self._cycle(claim=False), deadline + 10)
+        unfinished = [(a.run.id, a.run.attempt) for a in self._inflight.values() if not a.settled]
+        for a in self._inflight.values():
+            a.ctx.request_cancel()
+            a.cancel()
+        if unfinished:
+            log.warning("shutdown: handing %d unfinished run(s) back to the queue", len(unfinished))
+            release = ReleaseParams(self.config.node_id, unfinished)
+            self._write_until(lambda: self.store.runs_release(release), deadline + 10)
+        self._inflight.clear()
+        self.close()
+
+    def _write_until(self, write: Callable[[], object], deadline: float) -> None:
+        while True:
+            try:
+                write()
+                self._outage.ok()
+                return
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    log.error("shutdown: giving up a write the database refused: %s", exc)
+                    return
+                time.sleep(self._outage.failed(exc))
+
+    def close(self) -> None:
+        if self._executors is not None:
+            self._executors.shutdown()
+            self._executors = None
+
+    # -- one cycle, for tests and drain ---------------------------------------------------
+    def run_once(self, wait: float = 3600.0, only: int | None = None) -> list[Outcome]:
+        """Claim what is due (up to concurrency, or only run ``only``), run it, record it."""
+        self._cycle(claim=True, only=only)
+        deadline = time.monotonic() + wait
+        while self._inflight and time.monotonic() < deadline:
+            self._collect(block_until=min(deadline, self._next_deadline(deadline)))
+        decided = list(self._pending)
+        self._cycle(claim=False)
+        return decided
+
+
+def _missing_spec(name: str) -> JobSpec:
+    def missing(**_: Any) -> None:
+        raise LookupError(f"job {name!r} is not defined in this worker's app")
+
+    return JobSpec.from_function(missing, name, JobOptions())
