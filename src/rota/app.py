@@ -115,6 +115,8 @@ class App:
     @overload
     def job(
         self,
+        func: None = None,
+        /,
         *,
         name: str | None = None,
         queue: str = DEFAULT_QUEUE,
@@ -211,7 +213,9 @@ class App:
         return self.store.nodes_list(self.clock.now() - window)
 
     # -- execution ------------------------------------------------------------------------
-    def _worker(self, node_id: str, queues: Iterable[str] | None, concurrency: int | None) -> Worker:
+    def _worker(
+        self, node_id: str, queues: Iterable[str] | None, concurrency: int | None
+    ) -> Worker:
         config = WorkerConfig(
             node_id=node_id,
             queues=tuple(queues) if queues else self.queues,
@@ -294,8 +298,11 @@ class App:
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             start()
-            log.info("node %s started (database %s)", self.node and self.node.id,
-                     redact(self.database_url))
+            log.info(
+                "node %s started (database %s)",
+                self.node and self.node.id,
+                redact(self.database_url),
+            )
             while not stop.wait(0.5):
                 pass
         finally:

@@ -51,15 +51,17 @@ class StorageUnavailable(RotaError):
     """The database could not be reached or is locked; the caller may retry later."""
 
 
-class Retry(Exception):  # noqa: N818 - a job outcome, named for what the job asks for
+class Retry(Exception):
     """Raised by a job: fail this attempt and retry after ``after`` seconds."""
 
     def __init__(self, after: float | None = None, reason: str = "") -> None:
-        super().__init__(reason or (f"retry requested after {after}s" if after else "retry requested"))
+        super().__init__(
+            reason or (f"retry requested after {after}s" if after else "retry requested")
+        )
         self.after = after
 
 
-class Discard(Exception):  # noqa: N818 - a job outcome, named for what the job asks for
+class Discard(Exception):
     """Raised by a job: fail the run now, without any further attempt."""
 
     def __init__(self, reason: str = "discarded") -> None:

@@ -40,7 +40,9 @@ class RunHandle:
                 raise RunFailed(run.id, run.state.value, run.errors)
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"run {self.id} is still {run.state.value} after {timeout}s")
-            time.sleep(delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic())))
+            time.sleep(
+                delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic()))
+            )
             delay = min(0.5, delay * 1.5)
 
     def cancel(self) -> RunState:
@@ -54,4 +56,3 @@ class RunHandle:
 
     def __hash__(self) -> int:
         return hash(self.id)
-

@@ -87,7 +87,7 @@ class JobSpec:
         context_param = None
         for p in sig.parameters.values():
             ann = hints.get(p.name, p.annotation)
-            if ann is Context:
+            if _is_context(ann):
                 context_param = p.name
                 continue
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
@@ -95,7 +95,11 @@ class JobSpec:
                     f"job {name!r}: parameter {p.name!r} must be passable by keyword "
                     "(rota passes JSON arguments by name)"
                 )
-            params.append(Param(p.name, ann, p.default is p.empty, None if p.default is p.empty else p.default))
+            params.append(
+                Param(
+                    p.name, ann, p.default is p.empty, None if p.default is p.empty else p.default
+                )
+            )
         return cls(
             name=name,
             func=func,
@@ -122,6 +126,15 @@ class JobSpec:
             "params": [p.describe() for p in self.params],
             "doc": inspect.getdoc(self.func) or "",
         }
+
+
+def _is_context(ann: Any) -> bool:
+    """``Context``, or ``Context | None`` (so the function can still be called without one)."""
+    if ann is Context:
+        return True
+    if typing.get_origin(ann) not in (typing.Union, types.UnionType):
+        return False
+    return set(typing.get_args(ann)) == {Context, type(None)}
 
 
 def validate_args(job: str, params: Sequence[Param], args: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,7 +186,11 @@ def check_type(value: Any, ann: Any) -> str | None:
     if ann is None or ann is type(None):
         return None if value is None else f"expected null, got {_jtype(value)}"
     if ann is bool:
-        return None if isinstance(value, bool) else f"expected bool, got {_jtype(value)} {_short(value)}"
+        return (
+            None
+            if isinstance(value, bool)
+            else f"expected bool, got {_jtype(value)} {_short(value)}"
+        )
     if ann is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
         return None if ok else f"expected int, got {_jtype(value)} {_short(value)}"
@@ -181,7 +198,9 @@ def check_type(value: Any, ann: Any) -> str | None:
         ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         return None if ok else f"expected float, got {_jtype(value)} {_short(value)}"
     if ann is str:
-        return None if isinstance(value, str) else f"expected str, got {_jtype(value)} {_short(value)}"
+        return (
+            None if isinstance(value, str) else f"expected str, got {_jtype(value)} {_short(value)}"
+        )
     if ann in (list, tuple) or origin in (list, tuple, Sequence, typing.Sequence):
         if not isinstance(value, list):
             return f"expected a list, got {_jtype(value)}"
@@ -211,9 +230,9 @@ def check_type(value: Any, ann: Any) -> str | None:
 
 
 def _jtype(value: Any) -> str:
-    return {
-        bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "object"
-    }.get(type(value), type(value).__name__ if value is not None else "null")
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "object"}.get(
+        type(value), type(value).__name__ if value is not None else "null"
+    )
 
 
 def _short(value: Any) -> str:

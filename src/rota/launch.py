@@ -47,13 +47,16 @@ def build_runs(
     run_at = resolve_run_at(options, now)
     state = RunState.SCHEDULED if run_at > now else RunState.QUEUED
     priority = _check_int(
-        "priority", spec.options.priority if options.priority is None else options.priority,
-        -(2**31), 2**31 - 1,
+        "priority",
+        spec.options.priority if options.priority is None else options.priority,
+        -(2**31),
+        2**31 - 1,
     )
     max_attempts = _check_int(
         "max_attempts",
         spec.options.max_attempts if options.max_attempts is None else options.max_attempts,
-        1, 1_000_000,
+        1,
+        1_000_000,
     )
     queue = spec.options.queue if options.queue is None else options.queue
     if not isinstance(queue, str) or not queue or len(queue) > 200:

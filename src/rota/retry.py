@@ -9,6 +9,13 @@ from datetime import timedelta
 
 from rota.runs import RunState
 
+MAX_DELAY = 10 * 365 * 86400.0
+"""The longest wait before a retry (as for a launch's delay): later times overflow datetime."""
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=min(MAX_DELAY, max(0.0, value)))  # NaN -> 0, inf -> MAX_DELAY
+
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
@@ -23,10 +30,9 @@ class Backoff:
     jitter: float = 0.25
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> timedelta:
-        exp = min(self.cap, self.base * (2 ** max(0, attempt - 1)))
+        exp = min(self.cap, self.base * 2.0 ** min(max(0, attempt - 1), 1000))  # no overflow
         spread = exp * self.jitter
-        seconds = min(self.cap, max(0.0, exp - spread + 2 * spread * rand()))
-        return timedelta(seconds=seconds)
+        return _seconds(min(self.cap, exp - spread + 2 * spread * rand()))
 
 
 BackoffFn = Callable[[int], float]
@@ -56,7 +62,7 @@ def decide_failure(
     if discard or attempt >= max_attempts:
         return FailDecision(RunState.FAILED, timedelta(0))
     if retry_after is not None:
-        return FailDecision(RunState.RETRYING, timedelta(seconds=max(0.0, retry_after)))
+        return FailDecision(RunState.RETRYING, _seconds(retry_after))
     if policy is None or isinstance(policy, Backoff):
         return FailDecision(RunState.RETRYING, (policy or Backoff()).delay(attempt, rand))
-    return FailDecision(RunState.RETRYING, timedelta(seconds=max(0.0, float(policy(attempt)))))
+    return FailDecision(RunState.RETRYING, _seconds(float(policy(attempt))))

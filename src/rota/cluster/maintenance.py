@@ -42,7 +42,11 @@ class Maintenance(PeriodicService):
             for run in batch:
                 self.log.warning(
                     "rescued run %s (%s) attempt %s from dead node %s: now %s",
-                    run.id, run.job, run.attempt, run.node_id, run.state.value,
+                    run.id,
+                    run.job,
+                    run.attempt,
+                    run.node_id,
+                    run.state.value,
                 )
             rescued += len(batch)
             if len(batch) < params.limit:

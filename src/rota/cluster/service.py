@@ -29,7 +29,9 @@ class PeriodicService:
             if self._thread is not None:
                 return
             self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name=f"rota-{self.name}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, name=f"rota-{self.name}", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:

@@ -155,7 +155,9 @@ class Node:
     info: dict[str, JSON] = field(default_factory=dict)
 
     def to_json(self, now: datetime, lease_seconds: float) -> dict[str, JSON]:
-        alive = self.stopped_at is None and (now - self.last_seen_at).total_seconds() < lease_seconds
+        alive = (
+            self.stopped_at is None and (now - self.last_seen_at).total_seconds() < lease_seconds
+        )
         return {
             "id": self.id,
             "hostname": self.hostname,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,14 +15,20 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, str | bytes):
-        return json.loads(value)
+def decoded(value: Any) -> Any:
+    """JSON the driver already decoded (psycopg's jsonb): taken as it is."""
     return value
 
 
-def run_from_row(row: Mapping[str, Any], ts: Callable[[Any], datetime | None]) -> Run:
-    """``ts`` turns the backend's stored time into an aware datetime."""
+def from_text(value: Any) -> Any:
+    """JSON stored as text (SQLite). Never guessed from the type: a decoded JSON string is a str."""
+    return None if value is None else json.loads(value)
+
+
+def run_from_row(
+    row: Any, ts: Callable[[Any], datetime | None], js: Callable[[Any], Any] = decoded
+) -> Run:
+    """``ts`` turns the backend's stored time into an aware datetime; ``js`` its JSON."""
     run_at = ts(row["run_at"])
     created_at = ts(row["created_at"])
     assert run_at is not None and created_at is not None
@@ -33,7 +39,7 @@ def run_from_row(row: Mapping[str, Any], ts: Callable[[Any], datetime | None]) -
         job=row["job"],
         queue=row["queue"],
         state=RunState(row["state"]),
-        args=_json(row["args"]),
+        args=js(row["args"]),
         priority=int(row["priority"]),
         attempt=int(row["attempt"]),
         max_attempts=int(row["max_attempts"]),
@@ -43,9 +49,9 @@ def run_from_row(row: Mapping[str, Any], ts: Callable[[Any], datetime | None]) -
         created_at=created_at,
         started_at=ts(row["started_at"]),
         finished_at=ts(row["finished_at"]),
-        result=None if result is None else _json(result),
-        errors=_json(row["errors"]) or [],
-        progress=None if progress is None else _json(progress),
+        result=None if result is None else js(result),
+        errors=js(row["errors"]) or [],
+        progress=None if progress is None else js(progress),
         cancel_requested=bool(row["cancel_requested"]),
         timeout=row["timeout"],
         node_id=row["node_id"],
@@ -53,7 +59,9 @@ def run_from_row(row: Mapping[str, Any], ts: Callable[[Any], datetime | None]) -
     )
 
 
-def node_from_row(row: Mapping[str, Any], ts: Callable[[Any], datetime | None]) -> Node:
+def node_from_row(
+    row: Any, ts: Callable[[Any], datetime | None], js: Callable[[Any], Any] = decoded
+) -> Node:
     started_at = ts(row["started_at"])
     last_seen_at = ts(row["last_seen_at"])
     assert started_at is not None and last_seen_at is not None
@@ -61,9 +69,9 @@ def node_from_row(row: Mapping[str, Any], ts: Callable[[Any], datetime | None]) 
         id=row["id"],
         hostname=row["hostname"],
         pid=int(row["pid"]),
-        roles=list(_json(row["roles"])),
+        roles=list(js(row["roles"])),
         started_at=started_at,
         last_seen_at=last_seen_at,
         stopped_at=ts(row["stopped_at"]),
-        info=_json(row["info"]) or {},
+        info=js(row["info"]) or {},
     )

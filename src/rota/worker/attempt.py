@@ -18,11 +18,11 @@ from rota.runs import ErrorEntry, Run, RunState
 from rota.storage.base import Outcome
 
 
-class JobTimeout(Exception):  # noqa: N818 - shown to users as the error type of the attempt
+class JobTimeout(Exception):
     """The attempt ran longer than the job's timeout."""
 
 
-class WorkerLost(Exception):  # noqa: N818 - the error type a rescue records
+class WorkerLost(Exception):
     """The node running the attempt died or its job's process was lost."""
 
 
@@ -35,8 +35,9 @@ class Attempt:
     ctx: Context
     started: float  # monotonic
     deadline: float | None  # monotonic
-    cancel: Callable[[], None] = lambda: None
+    cancel: Callable[[], object] = lambda: None
     settled: bool = field(default=False)  # an outcome was decided already (sync timeout)
+    duration: float = 0.0  # seconds from start to end, set when the attempt ends
 
     @property
     def key(self) -> tuple[int, int]:
@@ -94,16 +95,19 @@ def outcome(
 ) -> Outcome:
     """Decide the run's next state from how its attempt ended (pure but for the clock)."""
     run = attempt.run
-    base = {"run_id": run.id, "attempt": run.attempt, "node_id": node_id, "finished_at": now}
+
+    def make(state: RunState, **rest: Any) -> Outcome:
+        return Outcome(run.id, run.attempt, node_id, state, now, **rest)
+
     if cancelled or (exc is not None and isinstance(exc, asyncio.CancelledError)):
-        return Outcome(state=RunState.CANCELLED, **base)
+        return make(RunState.CANCELLED)
     if exc is None:
         value, problem = _jsonable(result)
         if problem is None:
-            return Outcome(state=RunState.SUCCEEDED, result=value, **base)
+            return make(RunState.SUCCEEDED, result=value)
         exc = TypeError(problem)
     if attempt.ctx.cancelled and not isinstance(exc, JobTimeout):
-        return Outcome(state=RunState.CANCELLED, error=_error(run.attempt, exc, now), **base)
+        return make(RunState.CANCELLED, error=_error(run.attempt, exc, now))
     decision = decide_failure(
         run.attempt,
         run.max_attempts,
@@ -112,13 +116,12 @@ def outcome(
         policy=attempt.spec.options.backoff,
     )
     run_at = now + decision.delay if decision.state is RunState.RETRYING else None
-    return Outcome(
-        state=decision.state, error=_error(run.attempt, exc, now), run_at=run_at, **base
-    )
+    return make(decision.state, error=_error(run.attempt, exc, now), run_at=run_at)
 
 
 def timeout_outcome(attempt: Attempt, node_id: str, now: datetime) -> Outcome:
     seconds = attempt.run.timeout or 0
-    exc = JobTimeout(f"timed out after {seconds:g}s (the thread was asked to stop via ctx.cancelled)")
+    exc = JobTimeout(
+        f"timed out after {seconds:g}s (the thread was asked to stop via ctx.cancelled)"
+    )
     return outcome(attempt, node_id, now, exc=exc)
-

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from rota.worker.attempt import Attempt, call_async, call_sync
+
+log = logging.getLogger("rota.worker")
 
 Done = Callable[[Attempt, Any, BaseException | None], None]
 """Called (on the executing thread) when an attempt ends: attempt, result, exception."""
@@ -19,9 +23,7 @@ class Executors:
 
     def __init__(self, concurrency: int, done: Done, name: str = "rota") -> None:
         self._done = done
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=concurrency, thread_name_prefix=f"{name}-job"
-        )
+        self._pool = _DaemonPool(concurrency, self._call_sync, f"{name}-job")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -31,8 +33,15 @@ class Executors:
         if attempt.spec.is_async:
             self._submit_async(attempt)
         else:
-            future = self._pool.submit(call_sync, attempt)
-            future.add_done_callback(lambda f: self._report(attempt, f))
+            self._pool.submit(attempt)
+
+    def _call_sync(self, attempt: Attempt) -> None:
+        try:
+            result = call_sync(attempt)
+        except BaseException as exc:  # the job's failure, whatever it is, ends its attempt
+            self._done(attempt, None, exc)
+        else:
+            self._done(attempt, result, None)
 
     def _report(self, attempt: Attempt, future: concurrent.futures.Future[Any]) -> None:
         if future.cancelled():
@@ -55,12 +64,12 @@ class Executors:
     def _submit_async(self, attempt: Attempt) -> None:
         loop = self._event_loop()
         future = asyncio.run_coroutine_threadsafe(call_async(attempt), loop)
-        attempt.cancel = future.cancel  # thread-safe: cancels the task on its loop
+        attempt.cancel = lambda: bool(future.cancel())  # thread-safe: cancels the task
         future.add_done_callback(lambda f: self._report(attempt, f))
 
     def shutdown(self) -> None:
         """Stop the threads; attempts still running are abandoned (their results ignored)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
         with self._lock:
             loop, thread = self._loop, self._loop_thread
             self._loop = self._loop_thread = None
@@ -75,3 +84,42 @@ def _cancel_all_and_stop(loop: asyncio.AbstractEventLoop) -> None:
     for task in asyncio.all_tasks(loop):
         task.cancel()
     loop.call_soon(loop.stop)
+
+
+class _DaemonPool:
+    """Up to ``size`` daemon threads running sync attempts.
+
+    Daemon threads, unlike ``concurrent.futures``' (joined at interpreter exit): a job that
+    ignores ``ctx.cancelled`` must not keep a stopped worker's process alive once its run was
+    handed back to the queue. The worker never submits more than ``size`` at once.
+    """
+
+    def __init__(self, size: int, call: Callable[[Attempt], None], name: str) -> None:
+        self._size, self._call, self._name = size, call, name
+        self._queue: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, attempt: Attempt) -> None:
+        with self._lock:
+            if len(self._threads) < self._size:
+                t = threading.Thread(
+                    target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                t.start()
+                self._threads.append(t)
+        self._queue.put(attempt)
+
+    def _work(self) -> None:
+        while (attempt := self._queue.get()) is not None:
+            try:
+                self._call(attempt)
+            except Exception:  # a bug in reporting must not cost the pool a thread
+                log.exception("reporting the end of run %s failed", attempt.run.id)
+
+    def shutdown(self) -> None:
+        """Let idle threads end; busy ones end with their job (or with the process)."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)

@@ -9,9 +9,11 @@ a finished attempt is never forgotten.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +23,8 @@ from rota.clock import Clock, SystemClock
 from rota.context import Context
 from rota.errors import StorageUnavailable
 from rota.jobs import JobOptions, JobSpec
-from rota.runs import Run
+from rota.outage import Outage
+from rota.runs import Run, RunState
 from rota.storage.base import (
     ClaimParams,
     HeartbeatParams,
@@ -32,7 +35,6 @@ from rota.storage.base import (
 )
 from rota.worker.attempt import Attempt, outcome, timeout_outcome
 from rota.worker.executors import Executors
-from rota.outage import Outage
 
 log = logging.getLogger("rota.worker")
 
@@ -45,6 +47,8 @@ class WorkerConfig:
     lease_seconds: float = 30.0
     poll_interval: float = 1.0
     shutdown_timeout: float = 30.0
+    max_prefetch: int = 256
+    """At most this many runs claimed ahead of free slots (0: claim for free slots only)."""
 
 
 class Worker:
@@ -60,6 +64,10 @@ class Worker:
         self._ended: queue.SimpleQueue[tuple[Attempt, Outcome | None]] = queue.SimpleQueue()
         self._pending: list[Outcome] = []  # decided, not yet written; kept across outages
         self._inflight: dict[tuple[int, int], Attempt] = {}
+        self._buffer: deque[Run] = deque()  # claimed ahead, not started yet
+        self._mu = threading.Lock()  # guards _inflight and _buffer (job threads take runs too)
+        self._avg_seconds: float | None = None  # moving average of attempt durations
+        self._avg_rtt: float | None = None  # moving average of a record-and-claim round trip
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -121,9 +129,13 @@ class Worker:
         finally:
             self._shutdown()
 
+    def _snapshot(self) -> list[Attempt]:
+        with self._mu:
+            return list(self._inflight.values())
+
     def _next_deadline(self, poll_at: float) -> float:
         until = min(poll_at, self._next_heartbeat)
-        for a in self._inflight.values():
+        for a in self._snapshot():
             if a.deadline is not None and not a.settled:
                 until = min(until, a.deadline)
         return until
@@ -139,18 +151,53 @@ class Worker:
                     block_until = None
             except queue.Empty:
                 break
-            self._inflight.pop(attempt.key, None)
+            self._note_duration(attempt.duration)
             if o is not None:
                 self._pending.append(o)
         self._settle_timeouts()
+        self._start_buffered()
+
+    def _note_duration(self, seconds: float) -> None:
+        avg = self._avg_seconds
+        self._avg_seconds = seconds if avg is None else 0.8 * avg + 0.2 * seconds
+
+    def _note_rtt(self, seconds: float) -> None:
+        avg = self._avg_rtt
+        self._avg_rtt = seconds if avg is None else 0.8 * avg + 0.2 * seconds
+
+    def _claim_limit(self) -> int:
+        """Free slots, plus as many runs as the slots finish during one round trip.
+
+        When runs are much shorter than a round trip, claiming ahead keeps the slots busy
+        between cycles (job threads take the next claimed run themselves). When runs are
+        longer, the claim-ahead falls to zero: a run never waits behind a slow one while
+        another node could take it.
+        """
+        c = self.config
+        with self._mu:
+            free = c.concurrency - len(self._inflight) - len(self._buffer)
+        ahead = 0
+        if self._avg_seconds is not None and self._avg_rtt is not None:
+            per_slot = self._avg_rtt / max(self._avg_seconds, 1e-6)
+            ahead = min(c.max_prefetch, math.floor(c.concurrency * per_slot))
+        return max(0, free + ahead)
+
+    def _start_buffered(self) -> None:
+        started = []
+        with self._mu:
+            while self._buffer and len(self._inflight) < self.config.concurrency:
+                started.append(self._attempt(self._buffer.popleft()))
+        for attempt in started:
+            self._executors_ready().submit(attempt)
 
     def _cycle(self, claim: bool, only: int | None = None) -> bool:
         """Write decided outcomes and claim up to free capacity; True if the claim was full."""
         self._collect()
-        free = self.config.concurrency - len(self._inflight) if claim else 0
+        free = (1 if only is not None else self._claim_limit()) if claim else 0
         if free <= 0 and not self._pending:
             return False
         now = self.clock.now()
+        began = time.monotonic()
         result = self.store.runs_claim(
             ClaimParams(
                 node_id=self.config.node_id,
@@ -162,18 +209,23 @@ class Worker:
                 run_id=only,
             )
         )
+        self._note_rtt(time.monotonic() - began)
         self._pending.clear()
         for o in result.refused:
             log.warning(
                 "run %s attempt %s: outcome %r refused: this node no longer holds the attempt "
                 "(its lease expired and the run was rescued)",
-                o.run_id, o.attempt, o.state.value,
+                o.run_id,
+                o.attempt,
+                o.state.value,
             )
-        for run in result.claimed:
-            self._start(run)
+        with self._mu:
+            self._buffer.extend(result.claimed)
+        self._start_buffered()
         return free > 0 and len(result.claimed) == free
 
-    def _start(self, run: Run) -> None:
+    def _attempt(self, run: Run) -> Attempt:
+        """A new attempt for ``run``, counted in flight (call with ``_mu`` held)."""
         spec = self.jobs.get(run.job) or _missing_spec(run.job)
         now = time.monotonic()
         ctx = Context(run.id, run.attempt, run.job, progress_sink=self._progress_sink(run))
@@ -186,7 +238,7 @@ class Worker:
             deadline=now + run.timeout if run.timeout and not spec.is_async else None,
         )
         self._inflight[attempt.key] = attempt
-        self._executors_ready().submit(attempt)
+        return attempt
 
     def _executors_ready(self) -> Executors:
         if self._executors is None:
@@ -204,15 +256,24 @@ class Worker:
 
     def _on_done(self, attempt: Attempt, result: Any, exc: BaseException | None) -> None:
         # On the executing thread: decide the outcome and hand it to the loop.
+        # Its slot goes straight to the next run claimed ahead, without waiting for the loop.
+        attempt.duration = time.monotonic() - attempt.started
         o = None
         if not attempt.settled:
             o = outcome(attempt, self.config.node_id, self.clock.now(), result=result, exc=exc)
+        following = None
+        with self._mu:
+            self._inflight.pop(attempt.key, None)
+            if self._buffer and not self._stopping.is_set():
+                following = self._attempt(self._buffer.popleft())
         self._ended.put((attempt, o))
+        if following is not None:
+            self._executors_ready().submit(following)
         self._wake.set()
 
     def _settle_timeouts(self) -> None:
         now = time.monotonic()
-        for a in self._inflight.values():
+        for a in self._snapshot():
             if a.deadline is not None and not a.settled and now >= a.deadline:
                 # A thread cannot be killed: fail the attempt now, ask the job to stop through
                 # ctx.cancelled, and keep its slot busy until the thread really returns.
@@ -225,7 +286,9 @@ class Worker:
         if now < self._next_heartbeat:
             return
         self._next_heartbeat = now + max(0.1, self.config.lease_seconds / 4)
-        ids = [a.run.id for a in self._inflight.values() if not a.settled]
+        with self._mu:
+            ids = [a.run.id for a in self._inflight.values() if not a.settled]
+            ids += [r.id for r in self._buffer]
         if not ids:
             return
         wall = self.clock.now()
@@ -234,7 +297,15 @@ class Worker:
             HeartbeatParams(self.config.node_id, wall, lease_until, ids)
         )
         wanted = set(cancel)
-        for a in self._inflight.values():
+        with self._mu:
+            dropped = [r for r in self._buffer if r.id in wanted]
+            for run in dropped:
+                self._buffer.remove(run)
+        for run in dropped:
+            self._pending.append(
+                Outcome(run.id, run.attempt, self.config.node_id, RunState.CANCELLED, wall)
+            )
+        for a in self._snapshot():
             if a.run.id in wanted and not a.ctx.cancelled:
                 a.ctx.request_cancel()
                 a.cancel()
@@ -260,21 +331,30 @@ class Worker:
     # -- stopping -------------------------------------------------------------------------
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.config.shutdown_timeout
+        with self._mu:
+            held = [(r.id, r.attempt) for r in self._buffer]
+            self._buffer.clear()
+        if held:  # claimed ahead but never started: hand back at once
+            ahead = ReleaseParams(self.config.node_id, held)
+            self._write_until(lambda: self.store.runs_release(ahead), deadline)
         while self._inflight and time.monotonic() < deadline:
             self._collect(block_until=min(deadline, time.monotonic() + 0.5))
             self._write_until(lambda: self._cycle(claim=False), deadline)
             self._write_until(self._heartbeat_if_due, deadline)
         self._collect()
         self._write_until(lambda: self._cycle(claim=False), deadline + 10)
-        unfinished = [(a.run.id, a.run.attempt) for a in self._inflight.values() if not a.settled]
-        for a in self._inflight.values():
+        left = self._snapshot()
+        unfinished = [(a.run.id, a.run.attempt) for a in left if not a.settled]
+
+        for a in left:
             a.ctx.request_cancel()
             a.cancel()
         if unfinished:
             log.warning("shutdown: handing %d unfinished run(s) back to the queue", len(unfinished))
             release = ReleaseParams(self.config.node_id, unfinished)
             self._write_until(lambda: self.store.runs_release(release), deadline + 10)
-        self._inflight.clear()
+        with self._mu:
+            self._inflight.clear()
         self.close()
 
     def _write_until(self, write: Callable[[], object], deadline: float) -> None:
@@ -299,7 +379,7 @@ class Worker:
         """Claim what is due (up to concurrency, or only run ``only``), run it, record it."""
         self._cycle(claim=True, only=only)
         deadline = time.monotonic() + wait
-        while self._inflight and time.monotonic() < deadline:
+        while (self._inflight or self._buffer) and time.monotonic() < deadline:
             self._collect(block_until=min(deadline, self._next_deadline(deadline)))
         decided = list(self._pending)
         self._cycle(claim=False)

@@ -51,6 +51,43 @@ FROM (
 WHERE r.id = picked.id
 RETURNING r.*;
 
+-- name: runs_finish_and_claim
+-- One statement, one round trip: record finished attempts, then claim. Both parts see the
+-- same snapshot, which is safe: finished rows are running rows, claimed rows are waiting ones.
+WITH finished AS (
+    UPDATE rota_runs r
+    SET state = CASE WHEN r.cancel_requested THEN 'cancelled' ELSE v.state END,
+        finished_at = CASE WHEN r.cancel_requested OR v.state <> 'retrying' THEN v.finished_at END,
+        result = v.result::jsonb,
+        errors = CASE WHEN v.error IS NULL THEN r.errors
+                      ELSE r.errors || jsonb_build_array(v.error::jsonb) END,
+        run_at = COALESCE(v.run_at, r.run_at),
+        lease_expires_at = NULL
+    FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
+                %(states)s::text[], %(finished)s::timestamptz[], %(results)s::text[],
+                %(errors)s::text[], %(run_ats)s::timestamptz[])
+         AS v(id, attempt, node_id, state, finished_at, result, error, run_at)
+    WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
+      AND r.node_id = v.node_id AND r.state = 'running'
+    RETURNING r.id
+), claimed AS (
+    UPDATE rota_runs r
+    SET state = 'running', attempt = r.attempt + 1, started_at = %(now)s,
+        lease_expires_at = %(lease_until)s, node_id = %(node_id)s
+    FROM (
+        SELECT id FROM rota_runs
+        WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
+          AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+        ORDER BY priority, run_at, id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED) picked
+    WHERE r.id = picked.id
+    RETURNING r.*
+)
+SELECT f.finished_ids, c.*
+FROM (SELECT coalesce(array_agg(id), '{}') AS finished_ids FROM finished) f
+LEFT JOIN claimed c ON true;
+
 -- name: runs_claim_id
 UPDATE rota_runs
 SET state = 'running', attempt = attempt + 1, started_at = %(now)s,
@@ -72,7 +109,8 @@ FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[], %(stat
             %(finished)s::timestamptz[], %(results)s::text[], %(errors)s::text[],
             %(run_ats)s::timestamptz[])
      AS v(id, attempt, node_id, state, finished_at, result, error, run_at)
-WHERE r.id = v.id AND r.attempt = v.attempt AND r.node_id = v.node_id AND r.state = 'running'
+WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
+  AND r.node_id = v.node_id AND r.state = 'running'
 RETURNING r.id, r.attempt;
 
 -- name: runs_release
@@ -80,7 +118,8 @@ RETURNING r.id, r.attempt;
 UPDATE rota_runs r
 SET state = 'queued', attempt = r.attempt - 1, lease_expires_at = NULL, started_at = NULL
 FROM unnest(%(ids)s::bigint[], %(attempts)s::int[]) AS v(id, attempt)
-WHERE r.id = v.id AND r.attempt = v.attempt AND r.node_id = %(node_id)s AND r.state = 'running';
+WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
+  AND r.node_id = %(node_id)s AND r.state = 'running';
 
 -- name: runs_heartbeat
 UPDATE rota_runs SET lease_expires_at = %(lease_until)s

@@ -228,21 +228,16 @@ class PostgresStore:
             "queues": list(params.queues) if params.queues is not None else None,
             "run_id": params.run_id,
         }
-        claim = Q["runs_claim"] if params.run_id is None else Q["runs_claim_id"]
-        with self._conn() as conn, conn.pipeline():
-            with conn.transaction():
-                finished = conn.cursor()
-                if params.finish:
-                    finished.execute(Q["runs_finish"], _finish_arrays(params.finish))
-                claimed = conn.cursor()
-                if params.limit > 0:
-                    claimed.execute(claim, values)
-            done = finished.fetchall() if params.finish else []
-            rows = claimed.fetchall() if params.limit > 0 else []
-        runs = sorted(
-            (run_from_row(r, _ts) for r in rows), key=lambda r: (r.priority, r.run_at, r.id)
-        )
-        return ClaimResult(runs, _refused(params.finish, done))
+        if params.run_id is not None or params.limit <= 0:
+            refused = self.runs_finish(FinishParams(params.finish))
+            rows = self._all(Q["runs_claim_id"], values) if params.limit > 0 else []
+            return ClaimResult(_sorted_runs(rows), refused)
+        values.update(_finish_arrays(params.finish))
+        rows = self._all(Q["runs_finish_and_claim"], values)
+        finished = set(rows[0]["finished_ids"]) if rows else set()
+        claimed = [r for r in rows if r["id"] is not None]
+        refused = [o for o in params.finish if o.run_id not in finished]
+        return ClaimResult(_sorted_runs(claimed), refused)
 
     def runs_finish(self, params: FinishParams) -> list[Outcome]:
         if not params.outcomes:
@@ -281,7 +276,11 @@ class PostgresStore:
         return [run_from_row(r, _ts) for r in rows]
 
     def runs_progress(self, params: ProgressParams) -> bool:
-        values = {"id": params.run_id, "attempt": params.attempt, "progress": dumps(params.progress)}
+        values = {
+            "id": params.run_id,
+            "attempt": params.attempt,
+            "progress": dumps(params.progress),
+        }
         return self._count(Q["runs_progress"], values) == 1
 
     def runs_cancel(self, params: CancelParams) -> dict[int, RunState]:
@@ -317,7 +316,9 @@ class PostgresStore:
         return _ts(rows[0]["min"]) if rows else None
 
     def runs_count_by_state(self) -> dict[RunState, int]:
-        return {RunState(r["state"]): int(r["count"]) for r in self._all(Q["runs_count_by_state"], {})}
+        return {
+            RunState(r["state"]): int(r["count"]) for r in self._all(Q["runs_count_by_state"], {})
+        }
 
     # -- nodes ---------------------------------------------------------------------------
     def node_register(self, node: Node) -> None:
@@ -341,10 +342,17 @@ class PostgresStore:
         self._count(Q["node_stop"], {"id": node_id, "now": now})
 
     def nodes_list(self, seen_after: datetime) -> list[Node]:
-        return [node_from_row(r, _ts) for r in self._all(Q["nodes_list"], {"seen_after": seen_after})]
+        return [
+            node_from_row(r, _ts) for r in self._all(Q["nodes_list"], {"seen_after": seen_after})
+        ]
 
     def nodes_prune(self, seen_before: datetime) -> int:
         return self._count(Q["nodes_prune"], {"seen_before": seen_before})
+
+
+def _sorted_runs(rows: list[dict[str, Any]]) -> list[Run]:
+    runs = (run_from_row(r, _ts) for r in rows)
+    return sorted(runs, key=lambda r: (r.priority, r.run_at, r.id))
 
 
 def _g(row: Any, key: str) -> Any:

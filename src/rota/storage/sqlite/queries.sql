@@ -31,7 +31,7 @@ UPDATE rota_runs
 SET state = 'running', attempt = attempt + 1, started_at = :now,
     lease_expires_at = :lease_until, node_id = :node_id
 WHERE id IN (
-    SELECT id FROM rota_runs
+    SELECT id FROM rota_runs INDEXED BY rota_runs_claim
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
     ORDER BY priority, run_at, id
     LIMIT :limit)
@@ -42,7 +42,7 @@ UPDATE rota_runs
 SET state = 'running', attempt = attempt + 1, started_at = :now,
     lease_expires_at = :lease_until, node_id = :node_id
 WHERE id IN (
-    SELECT id FROM rota_runs
+    SELECT id FROM rota_runs INDEXED BY rota_runs_claim
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
       AND queue IN (SELECT value FROM json_each(:queues))
     ORDER BY priority, run_at, id
@@ -134,11 +134,11 @@ UPDATE rota_runs SET state = 'queued'
 WHERE state IN ('scheduled', 'retrying') AND run_at <= :now;
 
 -- name: runs_next_due
-SELECT min(run_at) FROM rota_runs
+SELECT min(run_at) FROM rota_runs INDEXED BY rota_runs_waiting_at
 WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at > :now;
 
 -- name: runs_next_due_queues
-SELECT min(run_at) FROM rota_runs
+SELECT min(run_at) FROM rota_runs INDEXED BY rota_runs_waiting_at
 WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at > :now
   AND queue IN (SELECT value FROM json_each(:queues));
 

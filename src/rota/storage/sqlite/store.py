@@ -36,7 +36,7 @@ from rota.storage.base import (
     RescueParams,
     RetryParams,
 )
-from rota.storage.rows import dumps, node_from_row, run_from_row
+from rota.storage.rows import dumps, from_text, node_from_row, run_from_row
 from rota.storage.sql import load_migrations, load_queries
 
 Q = load_queries("rota.storage.sqlite")
@@ -241,7 +241,7 @@ class SQLiteStore:
 
     def runs_get(self, run_id: int) -> Run | None:
         rows = self._read(Q["runs_get"], {"id": run_id})
-        return run_from_row(rows[0], _ts) if rows else None
+        return run_from_row(rows[0], _ts, from_text) if rows else None
 
     def runs_list(self, params: ListParams) -> list[Run]:
         rows = self._read(
@@ -254,7 +254,7 @@ class SQLiteStore:
                 "limit": params.limit,
             },
         )
-        return [run_from_row(r, _ts) for r in rows]
+        return [run_from_row(r, _ts, from_text) for r in rows]
 
     def runs_claim(self, params: ClaimParams) -> ClaimResult:
         with self._write() as conn:
@@ -276,7 +276,8 @@ class SQLiteStore:
                 values["queues"] = dumps(list(params.queues))
                 rows = conn.execute(Q["runs_claim_queues"], values).fetchall()
         claimed = sorted(
-            (run_from_row(r, _ts) for r in rows), key=lambda r: (r.priority, r.run_at, r.id)
+            (run_from_row(r, _ts, from_text) for r in rows),
+            key=lambda r: (r.priority, r.run_at, r.id),
         )
         return ClaimResult(claimed, refused)
 
@@ -320,15 +321,23 @@ class SQLiteStore:
         with self._write() as conn:
             rows = conn.execute(
                 Q["runs_rescue"],
-                {"now": to_epoch(params.now), "now_iso": params.now.isoformat(), "limit": params.limit},
+                {
+                    "now": to_epoch(params.now),
+                    "now_iso": params.now.isoformat(),
+                    "limit": params.limit,
+                },
             ).fetchall()
-        return [run_from_row(r, _ts) for r in rows]
+        return [run_from_row(r, _ts, from_text) for r in rows]
 
     def runs_progress(self, params: ProgressParams) -> bool:
         with self._write() as conn:
             cur = conn.execute(
                 Q["runs_progress"],
-                {"id": params.run_id, "attempt": params.attempt, "progress": dumps(params.progress)},
+                {
+                    "id": params.run_id,
+                    "attempt": params.attempt,
+                    "progress": dumps(params.progress),
+                },
             )
             return cur.rowcount == 1
 
@@ -405,7 +414,7 @@ class SQLiteStore:
 
     def nodes_list(self, seen_after: datetime) -> list[Node]:
         rows = self._read(Q["nodes_list"], {"seen_after": to_epoch(seen_after)})
-        return [node_from_row(r, _ts) for r in rows]
+        return [node_from_row(r, _ts, from_text) for r in rows]
 
     def nodes_prune(self, seen_before: datetime) -> int:
         with self._write() as conn:

@@ -23,12 +23,12 @@ CREATE TABLE rota_runs (
     progress         TEXT
 );
 
+-- Running runs (few) are found through rota_runs_state, for rescue and heartbeats.
 -- Claim order among waiting runs: priority, then run_at, then id.
 CREATE INDEX rota_runs_claim ON rota_runs (priority, run_at, id)
     WHERE state IN ('queued', 'scheduled', 'retrying');
 CREATE INDEX rota_runs_waiting_at ON rota_runs (run_at)
     WHERE state IN ('queued', 'scheduled', 'retrying');
-CREATE INDEX rota_runs_lease ON rota_runs (lease_expires_at) WHERE state = 'running';
 CREATE UNIQUE INDEX rota_runs_unique_key ON rota_runs (job, unique_key)
     WHERE unique_key IS NOT NULL AND state NOT IN ('succeeded', 'failed', 'cancelled');
 CREATE INDEX rota_runs_state ON rota_runs (state, id);
