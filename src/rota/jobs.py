@@ -163,10 +163,31 @@ def validate_args(job: str, params: Sequence[Param], args: Mapping[str, Any]) ->
 def _check_json(job: str, name: str, value: Any) -> None:
     try:
         json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        bad_key = _non_string_key(value)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidArguments(
             f"job {job!r}: argument {name!r} is not a JSON value ({exc})"
         ) from None
+    if bad_key is not None:
+        raise InvalidArguments(
+            f"job {job!r}: argument {name!r} is not a JSON value "
+            f"(object keys must be strings, got {bad_key!r})"
+        )
+
+
+def _non_string_key(value: Any) -> object | None:
+    """The first object key that is not a string (JSON would silently turn it into one)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if not isinstance(k, str):
+                    return k
+                stack.append(v)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
 
 
 def check_type(value: Any, ann: Any) -> str | None:

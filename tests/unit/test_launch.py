@@ -1,0 +1,122 @@
+"""Launch options turned into rows: delay vs run_at, priority, attempts, queue, unique key."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from rota.errors import InvalidArguments
+from rota.jobs import JobOptions, JobSpec, LaunchOptions
+from rota.launch import build_runs
+from rota.runs import RunState
+
+NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def send(order_id: int) -> None:
+    pass
+
+
+SPEC = JobSpec.from_function(
+    send, "send", JobOptions(queue="mail", max_attempts=5, priority=2, timeout=30)
+)
+
+
+def build(args: list[dict[str, Any]] | None = None, **options: Any) -> list[Any]:
+    return build_runs(SPEC, args or [{"order_id": 1}], LaunchOptions(**options), NOW)
+
+
+def test_defaults_come_from_the_job() -> None:
+    [run] = build()
+    assert run.job == "send"
+    assert run.args == {"order_id": 1}
+    assert run.queue == "mail"
+    assert run.priority == 2
+    assert run.max_attempts == 5
+    assert run.timeout == 30
+    assert run.run_at == NOW
+    assert run.state is RunState.QUEUED
+    assert run.unique_key is None and run.schedule is None
+
+
+def test_launch_options_override_the_job() -> None:
+    [run] = build(priority=-3, queue="urgent", max_attempts=1, unique_key="k")
+    assert (run.priority, run.queue, run.max_attempts, run.unique_key) == (-3, "urgent", 1, "k")
+
+
+@pytest.mark.parametrize("delay", [90, 90.0, timedelta(seconds=90)])
+def test_delay_schedules_the_run(delay: Any) -> None:
+    [run] = build(delay=delay)
+    assert run.run_at == NOW + timedelta(seconds=90)
+    assert run.state is RunState.SCHEDULED
+
+
+def test_zero_delay_is_queued_now() -> None:
+    [run] = build(delay=0)
+    assert run.run_at == NOW and run.state is RunState.QUEUED
+
+
+def test_run_at_in_the_future_past_and_other_zones() -> None:
+    [future] = build(run_at=NOW + timedelta(hours=1))
+    assert future.state is RunState.SCHEDULED and future.run_at == NOW + timedelta(hours=1)
+
+    [past] = build(run_at=NOW - timedelta(hours=1))
+    assert past.state is RunState.QUEUED  # overdue: may start now
+
+    paris = timezone(timedelta(hours=1))
+    [zoned] = build(run_at=datetime(2030, 1, 1, 14, 0, tzinfo=paris))
+    assert zoned.run_at == NOW + timedelta(hours=1)
+    assert zoned.run_at.utcoffset() == timedelta(0)
+
+    [naive] = build(run_at=datetime(2030, 1, 1, 13, 0))  # naive: taken as UTC
+    assert naive.run_at == NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"delay": 5, "run_at": NOW}, "either delay or run_at"),
+        ({"delay": -1}, "delay must be between"),
+        ({"delay": timedelta(seconds=-1)}, "delay must be between"),
+        ({"delay": math.nan}, "delay must be between"),
+        ({"delay": math.inf}, "delay must be between"),
+        ({"delay": 11 * 365 * 86400}, "delay must be between"),
+        ({"delay": "5"}, "delay must be seconds or a timedelta"),
+        ({"delay": True}, "delay must be seconds or a timedelta"),
+        ({"run_at": "2030-01-01"}, "run_at must be a datetime"),
+        ({"priority": "high"}, "priority must be an integer"),
+        ({"priority": 1.5}, "priority must be an integer"),
+        ({"priority": True}, "priority must be an integer"),
+        ({"priority": 2**31}, "priority must be an integer"),
+        ({"max_attempts": 0}, "max_attempts must be an integer"),
+        ({"max_attempts": "3"}, "max_attempts must be an integer"),
+        ({"queue": ""}, "queue must be a non-empty name"),
+        ({"queue": 5}, "queue must be a non-empty name"),
+        ({"unique_key": ""}, "unique_key must be a non-empty string"),
+        ({"unique_key": 7}, "unique_key must be a non-empty string"),
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArguments, match=message):
+        build(**options)
+
+
+def test_extreme_priorities_are_allowed() -> None:
+    assert build(priority=-(2**31))[0].priority == -(2**31)
+    assert build(priority=2**31 - 1)[0].priority == 2**31 - 1
+
+
+def test_many_runs_share_the_options_and_validate_every_argument_set() -> None:
+    runs = build([{"order_id": n} for n in range(3)], delay=10)
+    assert [r.args["order_id"] for r in runs] == [0, 1, 2]
+    assert {r.run_at for r in runs} == {NOW + timedelta(seconds=10)}
+
+    with pytest.raises(InvalidArguments, match="order_id"):
+        build([{"order_id": 1}, {"order_id": "two"}, {"order_id": 3}])
+
+
+def test_no_arguments_no_runs() -> None:
+    assert build_runs(SPEC, [], LaunchOptions(), NOW) == []
