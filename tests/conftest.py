@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PG_URL = os.environ.get(
-    "ROTA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/rota_test"
-)
+PG_URL = os.environ.get("ROTA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/rota_test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgres"]
 

@@ -10,7 +10,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from rota.context import Context
 from rota.errors import InvalidArguments
@@ -177,13 +177,13 @@ def _check_json(job: str, name: str, value: Any) -> None:
 
 def _non_string_key(value: Any) -> object | None:
     """The first object key that is not a string (JSON would silently turn it into one)."""
-    stack = [value]
+    stack: list[object] = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for k, v in item.items():
                 if not isinstance(k, str):
-                    return k
+                    return cast(object, k)
                 stack.append(v)
         elif isinstance(item, list | tuple):
             stack.extend(item)

@@ -263,10 +263,10 @@ class Worker:
             o = outcome(attempt, self.config.node_id, self.clock.now(), result=result, exc=exc)
         following = None
         with self._mu:
+            self._ended.put((attempt, o))  # before its slot frees: run_once must see it ended
             self._inflight.pop(attempt.key, None)
             if self._buffer and not self._stopping.is_set():
                 following = self._attempt(self._buffer.popleft())
-        self._ended.put((attempt, o))
         if following is not None:
             self._executors_ready().submit(following)
         self._wake.set()
@@ -381,6 +381,7 @@ class Worker:
         deadline = time.monotonic() + wait
         while (self._inflight or self._buffer) and time.monotonic() < deadline:
             self._collect(block_until=min(deadline, self._next_deadline(deadline)))
+        self._collect()  # the last attempts may have ended after the loop's last look
         decided = list(self._pending)
         self._cycle(claim=False)
         return decided

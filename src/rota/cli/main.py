@@ -1,0 +1,122 @@
+"""The ``rota`` console script: global options, the command groups, and exit codes.
+
+Exit codes: 0 ok; 1 the job or operation failed; 2 usage or validation error; 3 not found.
+Every user error ends as one line on stderr (``rota: error: ...``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from rota import __version__
+from rota.cli.db import db
+from rota.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, classify, one_line
+from rota.cli.info import jobs, nodes
+from rota.cli.launching import exec_, launch
+from rota.cli.runs import runs
+from rota.cli.session import Session
+from rota.cli.worker import worker
+
+LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--app",
+    "app_ref",
+    envvar="ROTA_APP",
+    metavar="MODULE[:ATTR] | FILE.py[:ATTR]",
+    help="Where your rota.App is (env ROTA_APP; the attribute defaults to 'app').",
+)
+@click.option(
+    "--database",
+    metavar="URL",
+    help="Database URL, unless the App sets one (else env ROTA_DATABASE_URL, else "
+    "sqlite:///rota.db).",
+)
+@click.option("--log-level", type=LOG_LEVELS, help="Log level (worker: info, others: warning).")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="rota", message="%(prog)s %(version)s"
+)
+@click.pass_context
+def cli(
+    ctx: click.Context, app_ref: str | None, database: str | None, log_level: str | None
+) -> None:
+    """rota: background jobs on SQLite or PostgreSQL."""
+    session = Session(app_ref=app_ref or None, database=database or None, log_level=log_level)
+    session.configure_logging()
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+for command in (worker, launch, exec_, jobs, runs, nodes, db):
+    cli.add_command(command)
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    message = one_line(exc.format_message()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message
+
+
+def _fail(code: int, message: str) -> int:
+    click.echo(f"rota: error: {message}", err=True)
+    return code
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code instead of exiting (for tests and embedding)."""
+    try:
+        rv = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="rota", standalone_mode=False
+        )
+        return rv if isinstance(rv, int) else 0
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message(), err=True)
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        return _fail(exc.exit_code, _usage_line(exc))
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("rota: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`rota runs list | head`): quiet, and no error at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except Exception as exc:
+        known = classify(exc)
+        if known is not None:
+            return _fail(*known)
+        click.echo("rota: internal error (please report it):", err=True)
+        traceback.print_exc()
+        return EXIT_FAILED
+
+
+def _stray_threads() -> bool:
+    first = threading.main_thread()
+    return any(t.is_alive() and not t.daemon and t is not first for t in threading.enumerate())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    code = run(argv)
+    if _stray_threads():
+        # A job thread outlived the worker's shutdown_timeout; its run was handed back to the
+        # queue, so the process must not wait for it (the interpreter would join it at exit).
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

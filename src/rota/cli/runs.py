@@ -1,0 +1,154 @@
+"""``rota runs``: list, show, retry, cancel and purge (the use cases: App and rota.operations)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import click
+
+from rota import operations
+from rota.cli.errors import EXIT_FAILED, CliError
+from rota.cli.output import Cell, note, print_json, short_when, state_cell, table
+from rota.cli.params import Duration
+from rota.cli.runs_show import show_run
+from rota.cli.session import Session
+from rota.runs import Run, RunState
+
+STATES = click.Choice([s.value for s in RunState], case_sensitive=False)
+TERMINAL = click.Choice([s.value for s in RunState if s.terminal], case_sensitive=False)
+RETRYABLE = click.Choice(["failed", "cancelled"], case_sensitive=False)
+RUN_ID = click.IntRange(min=1)
+
+
+@click.group()
+def runs() -> None:
+    """Runs: list, show, retry, cancel, purge."""
+
+
+def _row(run: Run, now: datetime) -> list[Cell]:
+    return [
+        str(run.id),
+        run.job,
+        state_cell(run.state.value),
+        run.queue,
+        f"{run.attempt}/{run.max_attempts}",
+        short_when(run.created_at, now),
+        short_when(run.run_at if not run.state.terminal else run.finished_at, now),
+    ]
+
+
+@runs.command("list")
+@click.option("--state", "states", type=STATES, multiple=True, help="Only this state (repeatable).")
+@click.option("--job", help="Only runs of this job.")
+@click.option("--queue", help="Only runs in this queue.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--cursor", type=RUN_ID, help="Continue after this run id (from the last page).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_obj
+def list_(
+    session: Session,
+    states: tuple[str, ...],
+    job: str | None,
+    queue: str | None,
+    limit: int,
+    cursor: int | None,
+    as_json: bool,
+) -> None:
+    """Runs, newest first."""
+    app = session.app()
+    found = app.list_runs(
+        states=[RunState(s.lower()) for s in states],
+        job=job,
+        queue=queue,
+        limit=limit,
+        before_id=cursor,
+    )
+    if as_json:
+        print_json([r.to_json() for r in found])
+        return
+    now = app.now()
+    headers = ["ID", "JOB", "STATE", "QUEUE", "ATTEMPT", "CREATED", "DUE / ENDED"]
+    table(headers, [_row(r, now) for r in found])
+    if len(found) == limit:
+        note(f"more: --cursor {found[-1].id}")
+
+
+@runs.command()
+@click.argument("run_id", type=RUN_ID)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_obj
+def show(session: Session, run_id: int, as_json: bool) -> None:
+    """One run with its attempts, errors (with tracebacks), result and progress."""
+    app = session.app()
+    run = app.get_run(run_id)
+    if as_json:
+        print_json(run.to_json())
+    else:
+        show_run(run, app.now())
+
+
+@runs.command()
+@click.argument("run_ids", type=RUN_ID, nargs=-1)
+@click.option("--state", type=RETRYABLE, help="Retry every run in this state instead of IDs.")
+@click.option("--job", help="With --state: only runs of this job.")
+@click.pass_obj
+def retry(session: Session, run_ids: tuple[int, ...], state: str | None, job: str | None) -> None:
+    """Put failed or cancelled runs back to queued: RUN_ID... or --state failed [--job J]."""
+    if bool(run_ids) == bool(state):
+        raise CliError("give run ids or --state, not both and not neither")
+    if job and not state:
+        raise CliError("--job goes with --state")
+    app = session.app()
+    if state:
+        count = operations.retry_matching(app.store, RunState(state.lower()), job, app.now())
+        click.echo(f"retried {count} run(s)")
+        return
+    ids = list(dict.fromkeys(run_ids))
+    before = {rid: app.get_run(rid).state for rid in ids}  # unknown id: exit 3, nothing changed
+    retried = set(app.retry(ids))
+    click.echo(f"retried {len(retried)} run(s)")
+    skipped = [rid for rid in ids if rid not in retried]
+    for rid in skipped:
+        note(f"run {rid} is {before[rid].value}: only failed or cancelled runs are retried")
+    if skipped:
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+@runs.command()
+@click.argument("run_ids", type=RUN_ID, nargs=-1, required=True)
+@click.pass_obj
+def cancel(session: Session, run_ids: tuple[int, ...]) -> None:
+    """Cancel waiting runs at once; running ones are asked to stop."""
+    app = session.app()
+    ids = list(dict.fromkeys(run_ids))
+    before = {rid: app.get_run(rid).state for rid in ids}  # unknown id: exit 3, nothing changed
+    after = app.cancel_many(ids)
+    cancelled = requested = 0
+    for rid in ids:
+        old, new = before[rid], after[rid]
+        if new is RunState.CANCELLED and not old.terminal:
+            cancelled += 1
+        elif new.terminal:
+            note(f"run {rid} already {new.value}: left as it is")
+        else:
+            requested += 1
+            note(f"run {rid} is {new.value}: cancellation requested")
+    click.echo(f"cancelled {cancelled} run(s), requested {requested}")
+
+
+@runs.command()
+@click.option(
+    "--state",
+    "states",
+    type=TERMINAL,
+    multiple=True,
+    required=True,
+    help="Delete runs in this terminal state (repeatable).",
+)
+@click.option("--older-than", type=Duration(), help="Only runs finished longer ago (e.g. 7d).")
+@click.pass_obj
+def purge(session: Session, states: tuple[str, ...], older_than: timedelta | None) -> None:
+    """Delete finished runs: --state S [--older-than 7d]."""
+    app = session.app()
+    count = app.purge([RunState(s.lower()) for s in states], older_than)
+    click.echo(f"purged {count} run(s)")
