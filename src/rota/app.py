@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, overload
 
 from rota import operations
+from rota.app_schedules import SchedulesMixin
 from rota.clock import Clock, SystemClock
 from rota.cluster.maintenance import Maintenance
 from rota.cluster.node import NodeHeartbeat, NodeIdentity
@@ -22,6 +23,7 @@ from rota.launch import launch
 from rota.outage import Outage
 from rota.retry import Backoff, BackoffFn
 from rota.runs import Run, RunState
+from rota.scheduling.scheduler import Scheduler, SchedulerConfig
 from rota.storage import DEFAULT_URL, open_store, redact
 from rota.storage.base import Node, Store
 from rota.worker.worker import Worker, WorkerConfig
@@ -30,7 +32,7 @@ log = logging.getLogger("rota")
 F = Callable[..., Any]
 
 
-class App:
+class App(SchedulesMixin):
     """A rota application: define jobs on it, launch them, and run its worker.
 
     ``database`` wins over the CLI's ``--database``, which wins over ``ROTA_DATABASE_URL``;
@@ -63,6 +65,8 @@ class App:
         self._store_lock = threading.Lock()
         self._services: list[Any] = []
         self._local_workers: list[Worker] = []
+        self._schedulers: list[Scheduler] = []
+        self._code_schedules = {}
         self.node: NodeIdentity | None = None
 
     # -- configuration --------------------------------------------------------------------
@@ -149,6 +153,10 @@ class App:
             return self.register(JobSpec.from_function(f, name or f.__name__, options))
 
         return register(func) if func is not None else register
+
+    def _define_job(self, func: F, options: dict[str, Any]) -> Job:
+        job: Job = self.job(**options)(func)
+        return job
 
     def register(self, spec: JobSpec) -> Job:
         if spec.name in self._jobs and self._jobs[spec.name].func is not spec.func:
@@ -249,6 +257,7 @@ class App:
         self,
         *,
         worker: bool = True,
+        scheduler: bool = True,
         maintenance: bool = True,
         queues: Sequence[str] | None = None,
         concurrency: int | None = None,
@@ -258,15 +267,21 @@ class App:
         if self._services:
             return
         store = self.wait_for_store()
-        names = tuple(roles) or tuple(
-            r for r, on in (("worker", worker), ("maintenance", maintenance)) if on
-        )
+        chosen = (("worker", worker), ("scheduler", scheduler), ("maintenance", maintenance))
+        names = tuple(roles) or tuple(r for r, on in chosen if on)
         self.node = NodeIdentity.new(names)
         services: list[Any] = [NodeHeartbeat(store, self.node, self.lease_seconds, self.clock)]
         if worker:
             w = self._worker(self.node.id, queues, concurrency)
             self._local_workers.append(w)
             services.append(w)
+        if scheduler:
+            self.sync_schedules()
+            sched = Scheduler(
+                store, self._jobs, SchedulerConfig(self.node.id), self.clock, self._wake_local
+            )
+            self._schedulers.append(sched)
+            services.append(sched)
         if maintenance:
             services.append(Maintenance(store, self.lease_seconds, self.clock))
         for s in services:
@@ -279,12 +294,15 @@ class App:
         for s in reversed(services):
             s.stop()
         self._local_workers.clear()
+        self._schedulers.clear()
 
     def run_worker(
         self, queues: Sequence[str] | None = None, concurrency: int | None = None
     ) -> None:
         """Run a worker node in the foreground until SIGTERM or SIGINT, then stop gracefully."""
-        self.serve_forever(lambda: self.start(queues=queues, concurrency=concurrency))
+        self.serve_forever(
+            lambda: self.start(scheduler=False, queues=queues, concurrency=concurrency)
+        )
 
     def serve_forever(self, start: Callable[[], None]) -> None:
         stop = threading.Event()

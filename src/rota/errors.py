@@ -35,6 +35,12 @@ class RunNotFound(RotaError, LookupError):
         self.run_id = run_id
 
 
+class ScheduleNotFound(RotaError, LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"schedule {name!r} not found")
+        self.name = name
+
+
 class RunFailed(RotaError):
     """Raised by ``RunHandle.result()`` when the run ended failed or cancelled."""
 

@@ -10,6 +10,7 @@ from rota.errors import (
     LaunchError,
     RunFailed,
     RunNotFound,
+    ScheduleNotFound,
     StorageUnavailable,
     UnknownJob,
 )
@@ -53,7 +54,7 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     """The exit code and message for a known failure, or None for an unexpected one."""
     if isinstance(exc, CliError):
         return exc.code, exc.message
-    if isinstance(exc, UnknownJob | RunNotFound):
+    if isinstance(exc, UnknownJob | RunNotFound | ScheduleNotFound):
         return EXIT_NOT_FOUND, one_line(str(exc))
     if isinstance(exc, StorageUnavailable):
         return EXIT_USAGE, f"database unavailable: {one_line(str(exc))}"

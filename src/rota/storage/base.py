@@ -171,6 +171,90 @@ class Node:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A stored trigger that launches a job; ``trigger`` is the trigger's JSON form."""
+
+    name: str
+    job: str
+    kwargs: dict[str, JSON]
+    trigger: dict[str, JSON]
+    trigger_key: str
+    """The trigger's identity without its anchor: a changed definition resets next_fire_at."""
+    misfire: str
+    misfire_grace: float
+    overlap: bool
+    paused: bool
+    source: str  # "code" (declared with @app.periodic) or "stored" (add_schedule)
+    options: dict[str, JSON]  # launch options: queue, priority, max_attempts
+    next_fire_at: datetime | None
+    last_fire_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FireRecord:
+    """One line of a schedule's fire history."""
+
+    schedule: str
+    fire_time: datetime
+    outcome: str  # fired, missed, skipped, overlap, triggered
+    run_id: int | None = None
+    node_id: str | None = None
+    fired_at: datetime | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "schedule": self.schedule,
+            "fire_time": self.fire_time.isoformat(),
+            "outcome": self.outcome,
+            "run_id": self.run_id,
+            "node": self.node_id,
+            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FireParams:
+    """Compare-and-set a schedule's next fire time, and create its runs, atomically."""
+
+    name: str
+    expected_next: datetime
+    new_next: datetime | None
+    runs: Sequence[tuple[datetime, NewRun]]
+    """(fire time, run) pairs: each creates its run only if that fire time is new."""
+    records: Sequence[FireRecord]
+    """History of fire times that create no run (missed, skipped, overlap)."""
+    node_id: str
+    now: datetime
+
+
+class ScheduleStore(Protocol):
+    """Schedules and their fire history; firing is exactly once per fire time."""
+
+    def schedules_upsert(self, schedule: Schedule) -> None:
+        """Insert or update; an unchanged trigger_key keeps the stored trigger and next fire."""
+        ...
+
+    def schedules_list(self) -> list[Schedule]: ...
+    def schedule_get(self, name: str) -> Schedule | None: ...
+    def schedules_due(self, now: datetime, limit: int) -> list[Schedule]: ...
+    def schedules_next_fire(self) -> datetime | None: ...
+    def schedule_fire(self, params: FireParams) -> list[int] | None:
+        """The ids of the runs created, or None when another node fired it first."""
+        ...
+
+    def schedule_set_paused(
+        self, name: str, paused: bool, next_fire_at: datetime | None, now: datetime
+    ) -> bool: ...
+    def schedules_delete(self, names: Sequence[str]) -> int: ...
+    def schedule_fires(self, name: str, limit: int) -> list[FireRecord]: ...
+    def schedule_active_runs(self, name: str) -> int:
+        """How many runs of this schedule are not terminal (for overlap=False)."""
+        ...
+
+
 class RunStore(Protocol):
     """The life of a run, from insert to purge."""
 
@@ -216,7 +300,7 @@ class Notifier(Protocol):
     def close(self) -> None: ...
 
 
-class Store(RunStore, NodeStore, Protocol):
+class Store(RunStore, NodeStore, ScheduleStore, Protocol):
     url: str
     backend: str
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
 import logging
 import queue
 import threading
@@ -43,12 +43,12 @@ class Executors:
         else:
             self._done(attempt, result, None)
 
-    def _report(self, attempt: Attempt, future: concurrent.futures.Future[Any]) -> None:
-        if future.cancelled():
+    def _report(self, attempt: Attempt, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
             self._done(attempt, None, asyncio.CancelledError())
             return
-        exc = future.exception()
-        self._done(attempt, None if exc is not None else future.result(), exc)
+        exc = task.exception()
+        self._done(attempt, None if exc is not None else task.result(), exc)
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -62,10 +62,27 @@ class Executors:
             return self._loop
 
     def _submit_async(self, attempt: Attempt) -> None:
+        # The attempt ends when its task does, not when cancellation is asked for: cancelling
+        # the concurrent future of run_coroutine_threadsafe would report the end at once,
+        # while the job still runs its cleanup (and still holds its slot).
         loop = self._event_loop()
-        future = asyncio.run_coroutine_threadsafe(call_async(attempt), loop)
-        attempt.cancel = lambda: bool(future.cancel())  # thread-safe: cancels the task
-        future.add_done_callback(lambda f: self._report(attempt, f))
+        tasks: list[asyncio.Task[Any]] = []
+
+        def begin() -> None:
+            task = loop.create_task(call_async(attempt))
+            task.add_done_callback(lambda t: self._report(attempt, t))
+            tasks.append(task)
+
+        def cancel() -> None:  # runs on the loop, after begin (callbacks run in order)
+            for task in tasks:
+                task.cancel()
+
+        def request_cancel() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing runs
+                loop.call_soon_threadsafe(cancel)
+
+        attempt.cancel = request_cancel
+        loop.call_soon_threadsafe(begin)
 
     def shutdown(self) -> None:
         """Stop the threads; attempts still running are abandoned (their results ignored)."""

@@ -1,23 +1,17 @@
 """The embedded backend: one SQLite file in WAL mode, shared by many processes.
 
-Writers serialise on ``BEGIN IMMEDIATE``; readers never block writers. Each thread has its own
-connection. Cross-process wake-ups come from polling ``PRAGMA data_version``, which changes when
-another connection commits and costs no disk I/O.
+The store is assembled from parts: connection.py (connections, transactions, schema),
+schedules.py, notifier.py; this module holds the runs and nodes verbs.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from rota.clock import from_epoch, to_epoch
-from rota.errors import ConfigError, StorageUnavailable
+from rota.clock import to_epoch
 from rota.runs import Run, RunState
 from rota.storage.base import (
     CancelParams,
@@ -37,45 +31,10 @@ from rota.storage.base import (
     RetryParams,
 )
 from rota.storage.rows import dumps, from_text, node_from_row, run_from_row
-from rota.storage.sql import load_migrations, load_queries
-
-Q = load_queries("rota.storage.sqlite")
-BUSY_TIMEOUT_MS = 10_000
-
-
-def path_from_url(url: str) -> str:
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or len(url) == len(prefix):
-        raise ConfigError(
-            f"bad SQLite URL {url!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db"
-        )
-    path = url[len(prefix) :]
-    if path == ":memory:":
-        raise ConfigError("an in-memory SQLite database cannot be shared by a worker: use a file")
-    return path
-
-
-def _ts(value: Any) -> datetime | None:
-    return None if value is None else from_epoch(float(value))
-
-
-def _ep(value: datetime | None) -> float | None:
-    return None if value is None else to_epoch(value)
-
-
-def _split_statements(script: str) -> list[str]:
-    statements, current = [], ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            if current.strip():
-                statements.append(current.strip())
-            current = ""
-    if current.strip() and not all(
-        ln.strip().startswith("--") or not ln.strip() for ln in current.splitlines()
-    ):
-        raise ValueError(f"incomplete SQL statement in migration: {current[:80]!r}")
-    return statements
+from rota.storage.sqlite.connection import Q, ep, ts
+from rota.storage.sqlite.connection import path_from_url as path_from_url
+from rota.storage.sqlite.notifier import DataVersionNotifier
+from rota.storage.sqlite.schedules import SQLiteSchedules
 
 
 def _outcome_params(o: Outcome) -> dict[str, Any]:
@@ -87,177 +46,29 @@ def _outcome_params(o: Outcome) -> dict[str, Any]:
         "finished_at": to_epoch(o.finished_at),
         "result": None if o.result is None else dumps(o.result),
         "error": None if o.error is None else dumps(o.error.to_json()),
-        "run_at": _ep(o.run_at),
+        "run_at": ep(o.run_at),
     }
 
 
-class SQLiteStore:
-    backend = "sqlite"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.path = os.path.abspath(path_from_url(url))
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-
-    # -- connections ---------------------------------------------------------------------
-    def connect(self) -> sqlite3.Connection:
-        folder = os.path.dirname(self.path)
-        if folder and not os.path.isdir(folder):
-            raise ConfigError(f"cannot open SQLite database {self.path}: folder does not exist")
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-        )
-        conn.row_factory = sqlite3.Row
-        with self._translate():
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._use_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
-
-    @staticmethod
-    def _use_wal(conn: sqlite3.Connection) -> None:
-        # Switching a fresh file to WAL answers "locked" at once, without the busy handler,
-        # while another process switches it too: retry for as long as the busy timeout.
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self.connect()
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextlib.contextmanager
-    def _translate(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            msg = str(exc)
-            if "locked" in msg or "busy" in msg or "unable to open" in msg or "disk I/O" in msg:
-                raise StorageUnavailable(f"SQLite database {self.path}: {msg}") from exc
-            raise
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        with self._translate():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def _read(self, sql: str, params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
-        with self._translate():
-            return self._conn().execute(sql, params or {}).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            self._all.clear()
-        self._local = threading.local()
-
-    # -- schema --------------------------------------------------------------------------
-    def migrate(self) -> int:
-        migrations = load_migrations("rota.storage.sqlite")
-        with self._write() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS rota_schema ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-            )
-            current = conn.execute("SELECT coalesce(max(version), 0) FROM rota_schema").fetchone()
-            version = int(current[0])
-            for number, name, sql in migrations:
-                if number <= version:
-                    continue
-                for statement in _split_statements(sql):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO rota_schema (version, name, applied_at) VALUES (?, ?, ?)",
-                    (number, name, time.time()),
-                )
-                version = number
-        return version
-
-    def schema_version(self) -> int:
-        try:
-            rows = self._read("SELECT coalesce(max(version), 0) FROM rota_schema")
-        except sqlite3.OperationalError:
-            return 0
-        return int(rows[0][0])
+class SQLiteStore(SQLiteSchedules):
+    """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
     def notifier(self, queues: Sequence[str] | None) -> DataVersionNotifier:
         return DataVersionNotifier(self)
 
     # -- runs ----------------------------------------------------------------------------
-    def _check_same_file(self, conn: sqlite3.Connection) -> None:
-        rows = conn.execute("PRAGMA database_list").fetchall()
-        main = next((r[2] for r in rows if r[1] == "main"), "")
-        if not main or os.path.realpath(main) != os.path.realpath(self.path):
-            raise ConfigError(
-                f"connection= is open on {main or 'an in-memory database'!r}, "
-                f"not on rota's database {self.path!r}"
-            )
-
     def runs_insert_many(self, params: InsertParams) -> list[Inserted]:
         now = to_epoch(params.now)
         if params.connection is not None:
             conn = params.connection
             self._check_same_file(conn)
-            return self._insert(conn, params, now)
+            return self.insert_runs(conn, params, now)
         with self._write() as conn:
-            return self._insert(conn, params, now)
-
-    def _insert(self, conn: sqlite3.Connection, params: InsertParams, now: float) -> list[Inserted]:
-        out: list[Inserted] = []
-        for new in params.runs:
-            values = {
-                "job": new.job,
-                "queue": new.queue,
-                "state": new.state.value,
-                "args": dumps(new.args),
-                "priority": new.priority,
-                "max_attempts": new.max_attempts,
-                "schedule": new.schedule,
-                "unique_key": new.unique_key,
-                "timeout": new.timeout,
-                "run_at": to_epoch(new.run_at),
-                "now": now,
-            }
-            row = conn.execute(Q["runs_insert"], values).fetchone()
-            if row is not None:
-                out.append(Inserted(int(row[0]), True))
-                continue
-            found = conn.execute(
-                Q["runs_find_unique"], {"job": new.job, "unique_key": new.unique_key}
-            ).fetchone()
-            if found is None:  # pragma: no cover - the unique index is the only conflict
-                raise RuntimeError("insert conflicted but no run holds the unique key")
-            out.append(Inserted(int(found[0]), False))
-        return out
+            return self.insert_runs(conn, params, now)
 
     def runs_get(self, run_id: int) -> Run | None:
         rows = self._read(Q["runs_get"], {"id": run_id})
-        return run_from_row(rows[0], _ts, from_text) if rows else None
+        return run_from_row(rows[0], ts, from_text) if rows else None
 
     def runs_list(self, params: ListParams) -> list[Run]:
         rows = self._read(
@@ -270,7 +81,7 @@ class SQLiteStore:
                 "limit": params.limit,
             },
         )
-        return [run_from_row(r, _ts, from_text) for r in rows]
+        return [run_from_row(r, ts, from_text) for r in rows]
 
     def runs_claim(self, params: ClaimParams) -> ClaimResult:
         with self._write() as conn:
@@ -292,7 +103,7 @@ class SQLiteStore:
                 values["queues"] = dumps(list(params.queues))
                 rows = conn.execute(Q["runs_claim_queues"], values).fetchall()
         claimed = sorted(
-            (run_from_row(r, _ts, from_text) for r in rows),
+            (run_from_row(r, ts, from_text) for r in rows),
             key=lambda r: (r.priority, r.run_at, r.id),
         )
         return ClaimResult(claimed, refused)
@@ -343,7 +154,7 @@ class SQLiteStore:
                     "limit": params.limit,
                 },
             ).fetchall()
-        return [run_from_row(r, _ts, from_text) for r in rows]
+        return [run_from_row(r, ts, from_text) for r in rows]
 
     def runs_progress(self, params: ProgressParams) -> bool:
         with self._write() as conn:
@@ -383,7 +194,7 @@ class SQLiteStore:
                 Q["runs_purge"],
                 {
                     "states": dumps([s.value for s in params.states]),
-                    "before": _ep(params.finished_before),
+                    "before": ep(params.finished_before),
                     "limit": params.limit,
                 },
             ).rowcount
@@ -399,7 +210,7 @@ class SQLiteStore:
             rows = self._read(
                 Q["runs_next_due_queues"], {"now": to_epoch(now), "queues": dumps(list(queues))}
             )
-        return _ts(rows[0][0]) if rows else None
+        return ts(rows[0][0]) if rows else None
 
     def runs_count_by_state(self) -> dict[RunState, int]:
         return {RunState(r[0]): int(r[1]) for r in self._read(Q["runs_count_by_state"])}
@@ -430,40 +241,8 @@ class SQLiteStore:
 
     def nodes_list(self, seen_after: datetime) -> list[Node]:
         rows = self._read(Q["nodes_list"], {"seen_after": to_epoch(seen_after)})
-        return [node_from_row(r, _ts, from_text) for r in rows]
+        return [node_from_row(r, ts, from_text) for r in rows]
 
     def nodes_prune(self, seen_before: datetime) -> int:
         with self._write() as conn:
             return conn.execute(Q["nodes_prune"], {"seen_before": to_epoch(seen_before)}).rowcount
-
-
-class DataVersionNotifier:
-    """Reports a commit by any other connection to the file, by polling ``data_version``."""
-
-    POLL_SECONDS = 0.005
-
-    def __init__(self, store: SQLiteStore) -> None:
-        self._conn = store.connect()
-        self._version = self._read()
-
-    def _read(self) -> int:
-        try:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error:
-            return -1
-
-    def wait(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            version = self._read()
-            if version != self._version:
-                self._version = version
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(self.POLL_SECONDS, left))
-
-    def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._conn.close()

@@ -1,0 +1,187 @@
+"""The scheduler service: fires due schedules, exactly once per fire time, on any number of nodes.
+
+Every node may run it. A fire is a compare-and-set of the schedule's next fire time in the
+same transaction as the runs it creates, and each fire time is a primary key in the fire
+history, so two schedulers never create two runs for one fire time. The loop sleeps until the
+next fire time (not a coarse poll), and at most ``max_sleep`` to notice other nodes' changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rota.clock import Clock, SystemClock
+from rota.errors import LaunchError
+from rota.jobs import JobSpec, LaunchOptions
+from rota.launch import build_runs
+from rota.outage import Outage
+from rota.scheduling.misfire import Misfire, decide
+from rota.scheduling.triggers import Trigger
+from rota.storage.base import FireParams, FireRecord, NewRun, Schedule, Store
+
+log = logging.getLogger("rota.scheduler")
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    node_id: str
+    max_sleep: float = 1.0
+    batch: int = 100
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        jobs: Mapping[str, JobSpec],
+        config: SchedulerConfig,
+        clock: Clock | None = None,
+        on_fire: Callable[[], None] | None = None,
+    ) -> None:
+        self.store, self.jobs, self.config = store, jobs, config
+        self.clock = clock or SystemClock()
+        self.on_fire = on_fire
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._outage = Outage("scheduler", log)
+        self._unknown_jobs: set[str] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="rota-scheduler", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(10)
+
+    def wake(self) -> None:
+        """Look again now (a schedule was added, resumed or changed)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.run_once()
+                wait = self._seconds_to_next()
+                self._outage.ok()
+            except Exception as exc:
+                if type(exc).__name__ != "StorageUnavailable":
+                    log.exception("scheduler pass failed")
+                wait = self._outage.failed(exc)
+            self._wake.wait(wait)
+
+    def _seconds_to_next(self) -> float:
+        upcoming = self.store.schedules_next_fire()
+        if upcoming is None:
+            return self.config.max_sleep
+        seconds = (upcoming - self.clock.now()).total_seconds()
+        return max(0.0, min(self.config.max_sleep, seconds))
+
+    # -- firing ---------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Fire every due schedule; returns how many runs this node created."""
+        created = 0
+        while True:
+            now = self.clock.now()
+            due = self.store.schedules_due(now, self.config.batch)
+            for schedule in due:
+                created += self.fire(schedule, now)
+            if len(due) < self.config.batch:
+                break
+        if created and self.on_fire is not None:
+            self.on_fire()
+        return created
+
+    def fire(self, schedule: Schedule, now: datetime) -> int:
+        """Handle the due fire times of one schedule; 0 if another node did it first."""
+        assert schedule.next_fire_at is not None
+        trigger = Trigger.from_json(schedule.trigger)
+        decision = decide(
+            trigger,
+            Misfire(schedule.misfire),
+            schedule.next_fire_at,
+            now,
+            timedelta(seconds=schedule.misfire_grace),
+        )
+        outcome = "skipped" if schedule.misfire == Misfire.SKIP else "missed"
+        records = [FireRecord(schedule.name, t, outcome) for t in decision.missed]
+        times = decision.fire
+        if times and not schedule.overlap and self.store.schedule_active_runs(schedule.name):
+            records += [FireRecord(schedule.name, t, "overlap") for t in times]
+            times = []
+        runs = self._runs(schedule, times, now)
+        if runs is None:  # the job is unknown here or its arguments no longer fit
+            records += [FireRecord(schedule.name, t, "refused") for t in times]
+            runs = []
+        ids = self.store.schedule_fire(
+            FireParams(
+                name=schedule.name,
+                expected_next=schedule.next_fire_at,
+                new_next=decision.next_fire_at,
+                runs=runs,
+                records=records,
+                node_id=self.config.node_id,
+                now=now,
+            )
+        )
+        if ids is None:
+            return 0
+        if decision.missed_count:
+            log.warning(
+                "schedule %s: %d fire time(s) missed (policy %s)",
+                schedule.name,
+                decision.missed_count,
+                schedule.misfire,
+            )
+        return len(ids)
+
+    def _runs(
+        self, schedule: Schedule, times: list[datetime], now: datetime
+    ) -> list[tuple[datetime, NewRun]] | None:
+        if not times:
+            return []
+        spec = self.jobs.get(schedule.job)
+        if spec is None:
+            if schedule.job not in self._unknown_jobs:
+                self._unknown_jobs.add(schedule.job)
+                log.error("schedule %s: job %r is not defined here", schedule.name, schedule.job)
+            return None
+        opts = schedule.options
+        try:
+            return [
+                (
+                    t,
+                    build_runs(
+                        spec,
+                        [schedule.kwargs],
+                        LaunchOptions(
+                            run_at=t,
+                            schedule=schedule.name,
+                            queue=opts.get("queue"),
+                            priority=opts.get("priority"),
+                            max_attempts=opts.get("max_attempts"),
+                        ),
+                        now,
+                    )[0],
+                )
+                for t in times
+            ]
+        except LaunchError as exc:
+            log.error("schedule %s: its run was refused: %s", schedule.name, exc)
+            return None
