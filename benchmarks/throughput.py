@@ -44,7 +44,11 @@ def reset(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS rota_runs, rota_nodes, rota_schema CASCADE")
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'rota%'"
+        ).fetchall()
+        for (table,) in rows:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
 
 
 def make_app(url: str) -> tuple[rota.App, rota.Job]:
@@ -59,7 +63,7 @@ def make_app(url: str) -> tuple[rota.App, rota.Job]:
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def bench_enqueue(url: str, n_single: int, n_bulk: int) -> None:
@@ -109,8 +113,10 @@ def bench_drain(url: str, n: int, concurrency: int, tmp: Path) -> None:
         t0 = time.perf_counter()
         t1 = wait_done(app, n, 600)
         del runs
-        print(f"drain no-op runs   : {n / (t1 - t0):10,.0f} runs/s  ({n} runs, 1 worker, "
-              f"concurrency {concurrency})")
+        print(
+            f"drain no-op runs   : {n / (t1 - t0):10,.0f} runs/s  ({n} runs, 1 worker, "
+            f"concurrency {concurrency})"
+        )
     finally:
         proc.terminate()
         proc.wait(30)
@@ -145,8 +151,9 @@ def bench_latency(url: str, n: int, tmp: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default=os.environ.get("ROTA_DATABASE_URL",
-                                                              "sqlite:////tmp/rota-bench.db"))
+    parser.add_argument(
+        "--database", default=os.environ.get("ROTA_DATABASE_URL", "sqlite:////tmp/rota-bench.db")
+    )
     parser.add_argument("--runs", type=int, default=20_000, help="runs to drain")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--latency-runs", type=int, default=300)

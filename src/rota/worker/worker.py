@@ -9,7 +9,6 @@ a finished attempt is never forgotten.
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 import time
@@ -35,6 +34,7 @@ from rota.storage.base import (
 )
 from rota.worker.attempt import Attempt, outcome, timeout_outcome
 from rota.worker.executors import Executors
+from rota.worker.pacing import Pacer
 
 log = logging.getLogger("rota.worker")
 
@@ -66,8 +66,7 @@ class Worker:
         self._inflight: dict[tuple[int, int], Attempt] = {}
         self._buffer: deque[Run] = deque()  # claimed ahead, not started yet
         self._mu = threading.Lock()  # guards _inflight and _buffer (job threads take runs too)
-        self._avg_seconds: float | None = None  # moving average of attempt durations
-        self._avg_rtt: float | None = None  # moving average of a record-and-claim round trip
+        self._pacer = Pacer(config.concurrency, config.max_prefetch)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -151,36 +150,16 @@ class Worker:
                     block_until = None
             except queue.Empty:
                 break
-            self._note_duration(attempt.duration)
+            self._pacer.ran(attempt.duration)
             if o is not None:
                 self._pending.append(o)
         self._settle_timeouts()
         self._start_buffered()
 
-    def _note_duration(self, seconds: float) -> None:
-        avg = self._avg_seconds
-        self._avg_seconds = seconds if avg is None else 0.8 * avg + 0.2 * seconds
-
-    def _note_rtt(self, seconds: float) -> None:
-        avg = self._avg_rtt
-        self._avg_rtt = seconds if avg is None else 0.8 * avg + 0.2 * seconds
-
     def _claim_limit(self) -> int:
-        """Free slots, plus as many runs as the slots finish during one round trip.
-
-        When runs are much shorter than a round trip, claiming ahead keeps the slots busy
-        between cycles (job threads take the next claimed run themselves). When runs are
-        longer, the claim-ahead falls to zero: a run never waits behind a slow one while
-        another node could take it.
-        """
-        c = self.config
         with self._mu:
-            free = c.concurrency - len(self._inflight) - len(self._buffer)
-        ahead = 0
-        if self._avg_seconds is not None and self._avg_rtt is not None:
-            per_slot = self._avg_rtt / max(self._avg_seconds, 1e-6)
-            ahead = min(c.max_prefetch, math.floor(c.concurrency * per_slot))
-        return max(0, free + ahead)
+            held = len(self._inflight) + len(self._buffer)
+        return self._pacer.claim_limit(held)
 
     def _start_buffered(self) -> None:
         started = []
@@ -209,7 +188,7 @@ class Worker:
                 run_id=only,
             )
         )
-        self._note_rtt(time.monotonic() - began)
+        self._pacer.round_trip(time.monotonic() - began)
         self._pending.clear()
         for o in result.refused:
             log.warning(

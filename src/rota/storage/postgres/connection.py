@@ -12,7 +12,6 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rota.errors import StorageUnavailable
-from rota.runs import RunState
 from rota.storage.base import Inserted, InsertParams, NewRun
 from rota.storage.rows import dumps
 from rota.storage.sql import load_migrations, load_queries
@@ -114,9 +113,6 @@ class PostgresBase:
                 break
         else:
             raise StorageUnavailable("unique-key insert kept conflicting; try again")
-        queues = sorted({r.queue for r in runs if r.state is RunState.QUEUED})
-        if queues:
-            cur.execute(Q["notify"], {"queues": queues})
         return [r for r in result if r is not None]
 
     def _insert_round(

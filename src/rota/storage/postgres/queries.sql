@@ -13,7 +13,9 @@ FROM unnest(%(jobs)s::text[], %(queues)s::text[], %(states)s::text[], %(args)s::
                           unique_key, timeout, run_at, n)
 ORDER BY v.n
 ON CONFLICT DO NOTHING
-RETURNING id, job, unique_key;
+RETURNING id, job, unique_key,
+    -- wake listeners of the queue; delivered on commit, once per queue per transaction
+    CASE WHEN state = 'queued' THEN pg_notify('rota_runs', queue) END AS notified;
 
 -- name: runs_find_unique
 SELECT r.id, r.job, r.unique_key
@@ -21,9 +23,6 @@ FROM rota_runs r
 JOIN unnest(%(jobs)s::text[], %(unique_keys)s::text[]) AS k(job, unique_key)
   ON r.job = k.job AND r.unique_key = k.unique_key
 WHERE r.state NOT IN ('succeeded', 'failed', 'cancelled');
-
--- name: notify
-SELECT pg_notify('rota_runs', q) FROM unnest(%(queues)s::text[]) AS q;
 
 -- name: runs_get
 SELECT * FROM rota_runs WHERE id = %(id)s;

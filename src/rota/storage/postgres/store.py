@@ -76,8 +76,12 @@ class PostgresStore(PostgresSchedules):
                 raise ConfigError("connection= must be a psycopg (3) connection for PostgreSQL")
             with conn.cursor() as cur:
                 return self.insert_runs(cur, params)
-        with self._conn() as conn, conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-            return self.insert_runs(cur, params)
+        with self._conn() as conn:
+            if not any(r.unique_key for r in params.runs):  # one atomic statement
+                with conn.cursor() as cur:
+                    return self.insert_runs(cur, params)
+            with conn.transaction(), conn.cursor() as cur:  # insert, then look up key holders
+                return self.insert_runs(cur, params)
 
     def runs_get(self, run_id: int) -> Run | None:
         rows = self._all(Q["runs_get"], {"id": run_id})
