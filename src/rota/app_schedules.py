@@ -152,6 +152,10 @@ class SchedulesMixin:
     def upcoming_fires(self, name: str, count: int = 5) -> list[datetime]:
         return service.upcoming(service.get(self.store, name), count, self.now())
 
+    def declared_schedules(self) -> list[ScheduleSpec]:
+        """The schedules declared with ``@app.periodic`` (stored when a scheduler starts)."""
+        return list(self._code_schedules.values())
+
     def sync_schedules(self) -> None:
         """Store the schedules declared with ``@app.periodic`` (done when a scheduler starts)."""
         service.sync_code_schedules(self.store, list(self._code_schedules.values()), self.now())

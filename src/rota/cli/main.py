@@ -20,7 +20,9 @@ from rota.cli.db import db
 from rota.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, classify, one_line
 from rota.cli.info import jobs, nodes
 from rota.cli.launching import exec_, launch
+from rota.cli.node import run_, scheduler
 from rota.cli.runs import runs
+from rota.cli.schedules import schedules
 from rota.cli.session import Session
 from rota.cli.worker import worker
 
@@ -41,7 +43,11 @@ LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=
     help="Database URL, unless the App sets one (else env ROTA_DATABASE_URL, else "
     "sqlite:///rota.db).",
 )
-@click.option("--log-level", type=LOG_LEVELS, help="Log level (worker: info, others: warning).")
+@click.option(
+    "--log-level",
+    type=LOG_LEVELS,
+    help="Log level (worker, scheduler, run: info; others: warning).",
+)
 @click.version_option(
     __version__, "-V", "--version", prog_name="rota", message="%(prog)s %(version)s"
 )
@@ -56,7 +62,7 @@ def cli(
     ctx.call_on_close(session.close)
 
 
-for command in (worker, launch, exec_, jobs, runs, nodes, db):
+for command in (run_, worker, scheduler, launch, exec_, jobs, runs, schedules, nodes, db):
     cli.add_command(command)
 
 

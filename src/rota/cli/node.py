@@ -1,0 +1,119 @@
+"""``rota scheduler`` and ``rota run``: nodes in the foreground until SIGTERM or SIGINT.
+
+Which services each node command runs (every node also heartbeats, so ``rota nodes`` sees it):
+
+- ``rota worker`` (worker.py): worker and maintenance;
+- ``rota scheduler``: the scheduler only;
+- ``rota run``: worker, scheduler and maintenance, plus the REST API and dashboard once the web
+  server exists (``serve_node``'s ``api`` is where it will start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import click
+
+from rota.app import App
+from rota.cli.output import note
+from rota.cli.session import Session
+from rota.cli.worker import split_names
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where a node's REST API and dashboard listen."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+
+def serve_node(
+    app: App,
+    *,
+    worker: bool,
+    scheduler: bool,
+    maintenance: bool,
+    queues: Sequence[str] | None = None,
+    concurrency: int | None = None,
+    api: Listen | None = None,
+) -> None:
+    """Run the chosen services until SIGTERM or SIGINT, then stop gracefully (exit 0)."""
+    if api is not None:
+        note(
+            f"rota: the REST API and dashboard are not available in this version yet "
+            f"(not serving {api.url}); running the other services without them"
+        )
+
+    def start() -> None:
+        app.start(
+            worker=worker,
+            scheduler=scheduler,
+            maintenance=maintenance,
+            queues=queues,
+            concurrency=concurrency,
+        )
+
+    app.serve_forever(start)
+
+
+@click.command("scheduler")
+@click.pass_obj
+def scheduler(session: Session) -> None:
+    """Run the scheduler only until SIGTERM or SIGINT (safe on any number of nodes)."""
+    session.configure_logging(default="INFO")
+    app = session.app(jobs=True)
+    serve_node(app, worker=False, scheduler=True, maintenance=False)
+
+
+@click.command("run")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="REST API address.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="REST API port.",
+)
+@click.option("--queues", "-q", metavar="A,B", help="Queues to serve (default: all).")
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Runs at once.")
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=0),
+    help="On SIGTERM/SIGINT, seconds running runs get to finish before going back to queued.",
+)
+@click.pass_obj
+def run_(
+    session: Session,
+    host: str,
+    port: int,
+    queues: str | None,
+    concurrency: int | None,
+    shutdown_timeout: float | None,
+) -> None:
+    """Run one node: worker, scheduler and maintenance, until SIGTERM or SIGINT.
+
+    The REST API and dashboard (--host, --port) are not part of this version yet.
+    """
+    session.configure_logging(default="INFO")
+    app = session.app(jobs=True)
+    if shutdown_timeout is not None:
+        app.shutdown_timeout = shutdown_timeout
+    serve_node(
+        app,
+        worker=True,
+        scheduler=True,
+        maintenance=True,
+        queues=split_names(queues),
+        concurrency=concurrency,
+        api=Listen(host, port),
+    )
