@@ -1,0 +1,62 @@
+"""Graceful stop on SIGTERM: running runs finish within shutdown_timeout, the rest go back."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+import rota
+from tests.integration.procs import Marks, Procs, wait_terminal, wait_until
+
+
+def test_sigterm_lets_the_running_run_finish_and_claims_nothing_more(
+    app: rota.App, procs: Procs, marks: Marks
+) -> None:
+    worker = procs.spawn(concurrency=1, shutdown_timeout=15)
+    running = app.enqueue("slow", {"seconds": 2.0})
+    assert wait_until(lambda: marks.pid("slow", running.id, 1), 20, "the run to start")
+    waiting = app.enqueue("slow", {"seconds": 0.0})  # its slot frees only when the first ends
+
+    worker.send(signal.SIGTERM)
+    assert worker.wait_exit(20) == 0
+
+    run = app.get_run(running.id)  # already recorded when the process is gone
+    assert run.state == "succeeded"
+    assert run.result == "slept"
+    assert (run.attempt, run.errors) == (1, [])
+    assert marks.pid("slow", running.id, 1, "done") == worker.pid
+    left = app.get_run(waiting.id)
+    assert (left.state, left.attempt, left.started_at) == ("queued", 0, None)
+    assert "received SIGTERM: stopping gracefully" in worker.log()
+
+
+@pytest.mark.parametrize("job", ["hang_first", "hang_first_async"])
+def test_sigterm_past_shutdown_timeout_puts_the_run_back_to_queued(
+    app: rota.App, procs: Procs, marks: Marks, job: str
+) -> None:
+    shutdown_timeout = 0.5
+    worker = procs.spawn(shutdown_timeout=shutdown_timeout)
+    handle = app.enqueue(job)  # blocks until released; the sync one ignores ctx.cancelled
+    assert wait_until(lambda: marks.pid(job, handle.id, 1), 20, "the run to start")
+
+    sent = time.monotonic()
+    worker.send(signal.SIGTERM)
+    assert worker.wait_exit(15) == 0
+    took = time.monotonic() - sent
+    assert took < shutdown_timeout + 5, f"exit took {took:.1f}s"
+
+    run = app.get_run(handle.id)
+    assert run.state == "queued"
+    assert run.attempt == 0, "a run handed back by a graceful stop is not a failed attempt"
+    assert (run.errors, run.started_at, run.result) == ([], None, None)
+    assert marks.pid(job, handle.id, 1, "done") is None
+    assert "handing 1 unfinished run(s) back to the queue" in worker.log()
+
+    marks.release()
+    again = procs.spawn()
+    run = wait_terminal(app, handle.id, 20)
+    assert run.state == "succeeded"
+    assert run.result == {"attempt": 1, "pid": again.pid}  # the same, first, attempt
+    assert run.errors == []
