@@ -62,7 +62,16 @@ class PostgresBase:
             with self._get_pool().connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
+            self._drop_dead_connections()
             raise StorageUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
+
+    def _drop_dead_connections(self) -> None:
+        """After a server restart every idle connection is dead: test them all now, so the
+        next call gets a fresh one instead of failing once per stale connection."""
+        pool = self._pool
+        if pool is not None:
+            with contextlib.suppress(Exception):
+                pool.check()
 
     def _all(self, sql: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
         with self._conn() as conn:
