@@ -50,12 +50,11 @@ def decide(
     following = next_fire(trigger, now)
     if first_due > now:
         return Decision([], next_fire_at=first_due)
-    cutoff = now - grace  # times at or before it are missed
-    on_time = fire_times(trigger, max(cutoff, first_due - timedelta(microseconds=1)), now, 10_000)
-    on_time = [t for t in on_time if t > cutoff]
-    if first_due > cutoff:
+    cutoff = now - grace  # times before it are more than ``grace`` late: missed
+    on_time = fire_times(trigger, max(cutoff, first_due) - _TICK, now, 10_000)
+    if first_due >= cutoff:
         return Decision(on_time, next_fire_at=following)
-    latest_missed = max(first_due, _last_at_or_before(trigger, cutoff) or first_due)
+    latest_missed = max(first_due, prev_fire(trigger, cutoff) or first_due)
     recent = _recent(trigger, first_due, latest_missed, record_limit)
     count = _count(trigger, first_due, latest_missed, recent, record_limit)
     if policy is Misfire.SKIP:
@@ -65,10 +64,7 @@ def decide(
     return Decision([*recent, *on_time], [], count, following)
 
 
-def _last_at_or_before(trigger: Trigger, t: datetime) -> datetime | None:
-    if next_fire(trigger, t - timedelta(microseconds=1)) == t:
-        return t
-    return prev_fire(trigger, t)
+_TICK = timedelta(microseconds=1)
 
 
 def _recent(trigger: Trigger, first: datetime, last: datetime, limit: int) -> list[datetime]:
@@ -91,4 +87,4 @@ def _count(
         return len(recent)
     if trigger.kind == "every" and trigger.every:
         return round((last - first).total_seconds() / trigger.every) + 1
-    return len(fire_times(trigger, first - timedelta(microseconds=1), last, 1_000_000))
+    return len(fire_times(trigger, first - _TICK, last, 1_000_000))

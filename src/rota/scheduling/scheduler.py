@@ -122,9 +122,11 @@ class Scheduler:
         outcome = "skipped" if schedule.misfire == Misfire.SKIP else "missed"
         records = [FireRecord(schedule.name, t, outcome) for t in decision.missed]
         times = decision.fire
-        if times and not schedule.overlap and self.store.schedule_active_runs(schedule.name):
-            records += [FireRecord(schedule.name, t, "overlap") for t in times]
-            times = []
+        if times and not schedule.overlap:
+            # One run at most: several times due at once (a catch-up) would run side by side.
+            busy = self.store.schedule_active_runs(schedule.name) > 0
+            records += [FireRecord(schedule.name, t, "overlap") for t in times[0 if busy else 1 :]]
+            times = [] if busy else times[:1]
         runs = self._runs(schedule, times, now)
         if runs is None:  # the job is unknown here or its arguments no longer fit
             records += [FireRecord(schedule.name, t, "refused") for t in times]
