@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from rota.scheduling.triggers import Trigger, fire_times, next_fire, prev_fire
 
 RUN_ALL_LIMIT = 100
+COUNT_LIMIT = 10_000
+"""Missed times are counted (for the log) up to this many: past it, "at least"."""
 
 
 class Misfire(enum.StrEnum):
@@ -87,4 +89,4 @@ def _count(
         return len(recent)
     if trigger.kind == "every" and trigger.every:
         return round((last - first).total_seconds() / trigger.every) + 1
-    return len(fire_times(trigger, first - _TICK, last, 1_000_000))
+    return len(fire_times(trigger, first - _TICK, last, COUNT_LIMIT))

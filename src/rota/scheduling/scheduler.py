@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rota.clock import Clock, SystemClock
-from rota.errors import LaunchError
+from rota.errors import LaunchError, StorageUnavailable
 from rota.jobs import JobSpec, LaunchOptions
 from rota.launch import build_runs
 from rota.outage import Outage
@@ -51,6 +51,7 @@ class Scheduler:
         self._lock = threading.Lock()
         self._outage = Outage("scheduler", log)
         self._unknown_jobs: set[str] = set()
+        self._broken: dict[str, datetime | None] = {}  # name -> updated_at when it failed
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -81,7 +82,7 @@ class Scheduler:
                 wait = self._seconds_to_next()
                 self._outage.ok()
             except Exception as exc:
-                if type(exc).__name__ != "StorageUnavailable":
+                if not isinstance(exc, StorageUnavailable):
                     log.exception("scheduler pass failed")
                 wait = self._outage.failed(exc)
             self._wake.wait(wait)
@@ -91,6 +92,8 @@ class Scheduler:
         if upcoming is None:
             return self.config.max_sleep
         seconds = (upcoming - self.clock.now()).total_seconds()
+        if seconds <= 0 and self._broken:  # the due one may be a broken one: do not spin
+            return self.config.max_sleep
         return max(0.0, min(self.config.max_sleep, seconds))
 
     # -- firing ---------------------------------------------------------------------------
@@ -100,12 +103,26 @@ class Scheduler:
         while True:
             now = self.clock.now()
             due = self.store.schedules_due(now, self.config.batch)
-            for schedule in due:
-                created += self.fire(schedule, now)
-            if len(due) < self.config.batch:
+            usable = [s for s in due if self._broken.get(s.name) != s.updated_at]
+            for schedule in usable:
+                created += self._fire_guarded(schedule, now)
+            if len(due) < self.config.batch or not usable:
                 break
         if created and self.on_fire is not None:
             self.on_fire()
+        return created
+
+    def _fire_guarded(self, schedule: Schedule, now: datetime) -> int:
+        """One broken schedule (bad stored trigger, a bug) must not stop the others."""
+        try:
+            created = self.fire(schedule, now)
+        except StorageUnavailable:
+            raise
+        except Exception:
+            log.exception("schedule %s cannot fire; it is skipped until it changes", schedule.name)
+            self._broken[schedule.name] = schedule.updated_at
+            return 0
+        self._broken.pop(schedule.name, None)
         return created
 
     def fire(self, schedule: Schedule, now: datetime) -> int:
