@@ -343,5 +343,18 @@ class App(SchedulesMixin):
     def now(self) -> datetime:
         return self.clock.now()
 
+    def asgi(self, token: str | None = None) -> Any:
+        """The REST API (and dashboard) as an ASGI app, to mount in your web app (rota[web]).
+
+        ``token`` (else env ``ROTA_API_TOKEN``) protects every path but ``/api/health``.
+        """
+        try:
+            from rota.web import asgi
+        except ImportError as exc:
+            raise ConfigError(
+                f"the web API is not installed ({exc.name} is missing): pip install 'rota[web]'"
+            ) from exc
+        return asgi(self, token)
+
     def __repr__(self) -> str:
         return f"<rota.App {self.name} {redact(self.database_url)} jobs={len(self._jobs)}>"

@@ -29,6 +29,17 @@ class InvalidArguments(LaunchError, ValueError):
     """The arguments do not fit the job's signature or type hints."""
 
 
+class IdempotencyConflict(LaunchError):
+    """An idempotency key was reused for a different launch (other job, arguments or options)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was already used for a different launch "
+            "(another job, arguments or options)"
+        )
+        self.key = key
+
+
 class RunNotFound(RotaError, LookupError):
     def __init__(self, run_id: int) -> None:
         super().__init__(f"run {run_id} not found")

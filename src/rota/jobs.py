@@ -163,30 +163,46 @@ def validate_args(job: str, params: Sequence[Param], args: Mapping[str, Any]) ->
 def _check_json(job: str, name: str, value: Any) -> None:
     try:
         json.dumps(value, allow_nan=False)
-        bad_key = _non_string_key(value)
+        problem = _unstorable(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidArguments(
             f"job {job!r}: argument {name!r} is not a JSON value ({exc})"
         ) from None
-    if bad_key is not None:
-        raise InvalidArguments(
-            f"job {job!r}: argument {name!r} is not a JSON value "
-            f"(object keys must be strings, got {bad_key!r})"
-        )
+    if problem is not None:
+        raise InvalidArguments(f"job {job!r}: argument {name!r} is not a JSON value ({problem})")
 
 
-def _non_string_key(value: Any) -> object | None:
-    """The first object key that is not a string (JSON would silently turn it into one)."""
+def _unstorable(value: Any) -> str | None:
+    """What JSON would silently change or a database cannot store, if anything.
+
+    Object keys must be strings (JSON would turn them into strings), and text must be valid
+    Unicode without NUL characters (PostgreSQL stores neither NUL nor lone surrogates).
+    """
     stack: list[object] = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                return problem
+        elif isinstance(item, dict):
             for k, v in item.items():
                 if not isinstance(k, str):
-                    return cast(object, k)
-                stack.append(v)
+                    return f"object keys must be strings, got {cast(object, k)!r}"
+                stack.extend((k, v))
         elif isinstance(item, list | tuple):
             stack.extend(item)
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as it is (NUL or a lone surrogate), else None."""
+    if "\x00" in text:
+        return "text must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text must be valid Unicode (no lone surrogates)"
     return None
 
 
@@ -284,6 +300,8 @@ class LaunchOptions:
     max_attempts: int | None = None
     connection: Any = None
     schedule: str | None = None
+    idempotency_key: str | None = None
+    """The same key returns the same run for a day; reused for another launch it is refused."""
 
 
 class Job:

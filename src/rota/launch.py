@@ -1,19 +1,25 @@
 """The one launch path: every launcher (Python API, CLI, REST, scheduler) creates runs here.
 
 Validate the job and its arguments, turn launch options into rows, insert them (unique keys
-resolve to the existing run), and wake local workers. Nothing is stored when anything is wrong.
+resolve to the existing run; an idempotency key is stored with its run and returns it for a
+day), and wake local workers. Nothing is stored when anything is wrong.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rota.errors import InvalidArguments, UnknownJob
-from rota.jobs import JobSpec, LaunchOptions
+from rota.jobs import JobSpec, LaunchOptions, text_problem
 from rota.runs import RunState
-from rota.storage.base import Inserted, InsertParams, NewRun, RunStore
+from rota.storage.base import IdempotencyKey, Inserted, InsertParams, NewRun, RunStore
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+"""How long an idempotency key keeps returning its run (Stripe and the IETF draft: 24 h)."""
 
 
 def resolve_run_at(options: LaunchOptions, now: datetime) -> datetime:
@@ -31,7 +37,10 @@ def resolve_run_at(options: LaunchOptions, now: datetime) -> datetime:
         if not isinstance(options.run_at, datetime):
             raise InvalidArguments(f"run_at must be a datetime, got {options.run_at!r}")
         at = options.run_at
-        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        try:
+            return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
+            raise InvalidArguments(f"run_at is out of range in UTC: {at.isoformat()}") from None
     return now
 
 
@@ -64,6 +73,10 @@ def build_runs(
     key = options.unique_key
     if key is not None and (not isinstance(key, str) or not key or len(key) > 1000):
         raise InvalidArguments(f"unique_key must be a non-empty string, got {key!r}")
+    for name, text in (("queue", queue), ("unique_key", key)):
+        problem = text_problem(text) if text is not None else None
+        if problem:
+            raise InvalidArguments(f"{name}: {problem}")
     return [
         NewRun(
             job=spec.name,
@@ -97,7 +110,46 @@ def launch(
     rows = build_runs(spec, args_list, options, now)
     if not rows:
         return []
-    inserted = store.runs_insert_many(InsertParams(rows, now, options.connection))
+    idempotency = idempotency_key(rows, options, now)
+    inserted = store.runs_insert_many(InsertParams(rows, now, options.connection, idempotency))
     if wake is not None and options.connection is None:
         wake()
     return inserted
+
+
+def idempotency_key(
+    rows: Sequence[NewRun], options: LaunchOptions, now: datetime
+) -> IdempotencyKey | None:
+    """The key to store with a single launch, with a fingerprint of what it launches."""
+    key = options.idempotency_key
+    if key is None:
+        return None
+    if not isinstance(key, str) or not 1 <= len(key) <= 255 or text_problem(key):
+        raise InvalidArguments(f"idempotency_key must be 1 to 255 characters, got {key!r}")
+    if len(rows) != 1:
+        raise InvalidArguments("an idempotency key applies to a launch of exactly one run")
+    return IdempotencyKey(key, fingerprint(rows[0], options), now + IDEMPOTENCY_TTL)
+
+
+def fingerprint(run: NewRun, options: LaunchOptions) -> str:
+    """A digest of the launch as asked: job, arguments and the options given.
+
+    A delay is taken as given, not as the ``run_at`` it resolves to now, so that a repeat of
+    the same request matches; a ``run_at`` is taken in UTC.
+    """
+    delay = options.delay
+    if isinstance(delay, timedelta):
+        delay = delay.total_seconds()
+    asked = {
+        "job": run.job,
+        "args": run.args,
+        "delay": None if delay is None else float(delay),
+        "run_at": run.run_at.isoformat() if options.run_at is not None else None,
+        "priority": options.priority,
+        "queue": options.queue,
+        "unique_key": options.unique_key,
+        "max_attempts": options.max_attempts,
+        "schedule": options.schedule,
+    }
+    text = json.dumps(asked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

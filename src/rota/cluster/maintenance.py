@@ -1,4 +1,5 @@
-"""Cluster housekeeping: rescue runs of dead nodes, promote due runs, forget old nodes.
+"""Cluster housekeeping: rescue runs of dead nodes, promote due runs, forget old nodes and
+expired idempotency keys.
 
 Any number of nodes may run this at once: every step is a single guarded UPDATE or DELETE, so
 two rescuers never rescue the same run twice.
@@ -7,7 +8,7 @@ two rescuers never rescue the same run twice.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from rota.clock import Clock, SystemClock
 from rota.cluster.service import PeriodicService
@@ -53,4 +54,11 @@ class Maintenance(PeriodicService):
                 break
         self.store.runs_promote(now)
         self.store.nodes_prune(now - self.node_retention)
+        self._prune_idempotency(now)
         return rescued
+
+    def _prune_idempotency(self, now: datetime, batch: int = 1000, batches: int = 20) -> None:
+        """Forget expired idempotency keys in short transactions; a backlog takes a few passes."""
+        for _ in range(batches):
+            if self.store.idempotency_prune(now, batch) < batch:
+                return

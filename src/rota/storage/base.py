@@ -31,11 +31,25 @@ class NewRun:
 
 
 @dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A launch's idempotency key: the first launch with it is the only one for ``expires_at``."""
+
+    key: str
+    fingerprint: str
+    """Digest of job, arguments and options: a repeat must match it, else it is a conflict."""
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class InsertParams:
     runs: Sequence[NewRun]
     now: datetime
     connection: Any = None
     """An open DB-API connection of the caller: insert inside its transaction, never commit."""
+    idempotency: IdempotencyKey | None = None
+    """With one run only: store the key with the run in one transaction; a live key with the
+    same fingerprint returns its run (created=False), another fingerprint raises
+    ``IdempotencyConflict``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +307,33 @@ class NodeStore(Protocol):
     def nodes_prune(self, seen_before: datetime) -> int: ...
 
 
+class IdempotencyStore(Protocol):
+    def idempotency_prune(self, now: datetime, limit: int = 1000) -> int:
+        """Forget at most ``limit`` keys expired at ``now``; returns how many."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunCount:
+    state: RunState
+    queue: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class FireCount:
+    schedule: str
+    outcome: str
+    count: int
+
+
+class StatsStore(Protocol):
+    """Cheap aggregate counts for metrics: each one GROUP BY answered from an index."""
+
+    def runs_count_by_state_queue(self) -> list[RunCount]: ...
+    def schedule_fire_counts(self) -> list[FireCount]: ...
+
+
 class Notifier(Protocol):
     """Wakes a waiting worker when runs may be due; a fallback poll covers lost wake-ups."""
 
@@ -300,7 +341,7 @@ class Notifier(Protocol):
     def close(self) -> None: ...
 
 
-class Store(RunStore, NodeStore, ScheduleStore, Protocol):
+class Store(RunStore, NodeStore, ScheduleStore, IdempotencyStore, StatsStore, Protocol):
     url: str
     backend: str
 

@@ -35,6 +35,7 @@ from rota.storage.base import (
 from rota.worker.attempt import Attempt, outcome, timeout_outcome
 from rota.worker.executors import Executors
 from rota.worker.pacing import Pacer
+from rota.worker.stats import STATS
 
 log = logging.getLogger("rota.worker")
 
@@ -153,6 +154,7 @@ class Worker:
             self._pacer.ran(attempt.duration)
             if o is not None:
                 self._pending.append(o)
+                STATS.ended(attempt.run, o.state, attempt.duration)
         self._settle_timeouts()
         self._start_buffered()
 
@@ -200,6 +202,7 @@ class Worker:
             )
         with self._mu:
             self._buffer.extend(result.claimed)
+        STATS.claimed(result.claimed)
         self._start_buffered()
         return free > 0 and len(result.claimed) == free
 
@@ -258,7 +261,9 @@ class Worker:
                 # ctx.cancelled, and keep its slot busy until the thread really returns.
                 a.settled = True
                 a.ctx.request_cancel()
-                self._pending.append(timeout_outcome(a, self.config.node_id, self.clock.now()))
+                o = timeout_outcome(a, self.config.node_id, self.clock.now())
+                self._pending.append(o)
+                STATS.ended(a.run, o.state, now - a.started)
 
     def _heartbeat_if_due(self) -> None:
         now = time.monotonic()

@@ -34,8 +34,10 @@ from rota.storage.base import (
     RetryParams,
 )
 from rota.storage.postgres.connection import Q, ts
+from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.notifier import ListenNotifier
 from rota.storage.postgres.schedules import PostgresSchedules
+from rota.storage.postgres.stats import PostgresStats
 from rota.storage.rows import dumps, node_from_row, run_from_row
 
 
@@ -62,7 +64,7 @@ def _refused(outcomes: Sequence[Outcome], done: list[dict[str, Any]]) -> list[Ou
     return [o for o in outcomes if (o.run_id, o.attempt) not in written]
 
 
-class PostgresStore(PostgresSchedules):
+class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats):
     """The cluster backend; the connection pool and schema live in connection.py."""
 
     def notifier(self, queues: Sequence[str] | None) -> ListenNotifier:
@@ -70,13 +72,17 @@ class PostgresStore(PostgresSchedules):
 
     # -- runs ----------------------------------------------------------------------------
     def runs_insert_many(self, params: InsertParams) -> list[Inserted]:
+        insert = self.insert_runs if params.idempotency is None else self.insert_idempotent
         if params.connection is not None:
             conn = params.connection
             if not isinstance(conn, psycopg.Connection):
                 raise ConfigError("connection= must be a psycopg (3) connection for PostgreSQL")
             with conn.cursor() as cur:
-                return self.insert_runs(cur, params)
+                return insert(cur, params)
         with self._conn() as conn:
+            if params.idempotency is not None:  # the key and its run commit together
+                with conn.transaction(), conn.cursor() as cur:
+                    return self.insert_idempotent(cur, params)
             if not any(r.unique_key for r in params.runs):  # one atomic statement
                 with conn.cursor() as cur:
                     return self.insert_runs(cur, params)

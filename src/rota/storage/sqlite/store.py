@@ -33,8 +33,10 @@ from rota.storage.base import (
 from rota.storage.rows import dumps, from_text, node_from_row, run_from_row
 from rota.storage.sqlite.connection import Q, ep, ts
 from rota.storage.sqlite.connection import path_from_url as path_from_url
+from rota.storage.sqlite.idempotency import SQLiteIdempotency
 from rota.storage.sqlite.notifier import DataVersionNotifier
 from rota.storage.sqlite.schedules import SQLiteSchedules
+from rota.storage.sqlite.stats import SQLiteStats
 
 
 def _outcome_params(o: Outcome) -> dict[str, Any]:
@@ -50,7 +52,7 @@ def _outcome_params(o: Outcome) -> dict[str, Any]:
     }
 
 
-class SQLiteStore(SQLiteSchedules):
+class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
     def notifier(self, queues: Sequence[str] | None) -> DataVersionNotifier:
@@ -59,12 +61,13 @@ class SQLiteStore(SQLiteSchedules):
     # -- runs ----------------------------------------------------------------------------
     def runs_insert_many(self, params: InsertParams) -> list[Inserted]:
         now = to_epoch(params.now)
+        insert = self.insert_runs if params.idempotency is None else self.insert_idempotent
         if params.connection is not None:
             conn = params.connection
             self._check_same_file(conn)
-            return self.insert_runs(conn, params, now)
+            return insert(conn, params, now)
         with self._write() as conn:
-            return self.insert_runs(conn, params, now)
+            return insert(conn, params, now)
 
     def runs_get(self, run_id: int) -> Run | None:
         rows = self._read(Q["runs_get"], {"id": run_id})

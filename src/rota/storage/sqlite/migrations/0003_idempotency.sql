@@ -1,0 +1,15 @@
+-- Idempotency keys of launches: a key returns its run until expires_at (24 h), whatever
+-- happens to the run meanwhile. fingerprint is a digest of job, arguments and options.
+CREATE TABLE rota_idempotency (
+    key         TEXT    PRIMARY KEY,
+    fingerprint TEXT    NOT NULL,
+    run_id      INTEGER,
+    created_at  REAL    NOT NULL,
+    expires_at  REAL    NOT NULL
+);
+CREATE INDEX rota_idempotency_expires ON rota_idempotency (expires_at);
+
+-- Metrics count runs by state and queue, and fires by schedule and outcome, at every scrape:
+-- these covering indexes answer both GROUP BY queries without reading the tables.
+CREATE INDEX rota_runs_state_queue ON rota_runs (state, queue);
+CREATE INDEX rota_schedule_fires_outcome ON rota_schedule_fires (schedule, outcome);

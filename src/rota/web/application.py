@@ -1,0 +1,72 @@
+"""The ASGI application: the REST API (and, later, the dashboard) of one rota App."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import FastAPI
+
+from rota import __version__
+from rota.app import App
+from rota.web import launching, metrics, runs, schedules, system
+from rota.web.errors import install_error_handlers
+from rota.web.guard import MAX_BODY, PUBLIC_PATHS, Guard
+
+TOKEN_ENV = "ROTA_API_TOKEN"
+
+
+def resolve_token(token: str | None) -> str | None:
+    """The token given, else ``ROTA_API_TOKEN``; an empty one means none."""
+    if token is None:
+        token = os.environ.get(TOKEN_ENV)
+    return token or None
+
+
+def asgi(app: App, token: str | None = None, *, max_body: int = MAX_BODY) -> FastAPI:
+    """The REST API of ``app`` as an ASGI app, to serve or to mount in your own web app.
+
+    With a token (``token=`` or env ``ROTA_API_TOKEN``) every path but ``/api/health`` needs
+    ``Authorization: Bearer <token>``. Mounted under a prefix, every path moves with it.
+    """
+    token = resolve_token(token)
+    api = FastAPI(
+        title=f"rota ({app.name})",
+        version=__version__,
+        description="Launch and manage the runs, schedules and nodes of a rota app.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        redirect_slashes=False,
+        generate_unique_id_function=lambda route: route.name,  # operationId = function name
+    )
+    api.state.rota = app
+    api.state.known_query = {}
+    api.state.metrics = metrics.registry_for(app)
+    install_error_handlers(api)
+    for module in (system, launching, runs, schedules, metrics):
+        api.include_router(module.router)
+    api.add_middleware(Guard, token=token, max_body=max_body)
+    if token:
+        _document_bearer(api)
+    return api
+
+
+def _document_bearer(api: FastAPI) -> None:
+    """Declare the bearer token in the OpenAPI document (every operation but the public ones)."""
+    plain = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = plain()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}
+            }
+            schema["security"] = [{"bearer": []}]
+            for path in PUBLIC_PATHS:
+                for operation in schema["paths"].get(path, {}).values():
+                    operation["security"] = []
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,163 @@
+"""The JSON shapes of the REST API, as pydantic models: they validate input and document output.
+
+Output objects are built by the core (``Run.to_json()``, ``schedule_json``, ...); the models
+here describe them for the OpenAPI document and check them on the way out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+MAX_DELAY = 10 * 365 * 86400
+INT32 = 2**31 - 1
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LaunchBody(Strict):
+    """A launch: the job's arguments and the options of this run."""
+
+    args: dict[str, Any] = Field(default_factory=dict, description="the job's arguments by name")
+    delay: float | None = Field(default=None, ge=0, le=MAX_DELAY, description="seconds from now")
+    run_at: datetime | None = Field(default=None, description="start time (UTC if naive)")
+    priority: int | None = Field(default=None, ge=-INT32 - 1, le=INT32, description="lower first")
+    queue: str | None = Field(default=None, min_length=1, max_length=200)
+    unique_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="while a run with this key is pending, launching again returns that run",
+    )
+    max_attempts: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class Open(BaseModel):
+    """An output object: more fields may come in later versions."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorEntryOut(Open):
+    attempt: int
+    type: str
+    message: str
+    traceback: str
+    at: Timestamp
+
+
+class RunOut(Open):
+    id: int
+    job: str
+    queue: str
+    state: str
+    args: dict[str, Any]
+    priority: int
+    attempt: int
+    max_attempts: int
+    schedule: str | None
+    unique_key: str | None
+    run_at: Timestamp
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    result: Any
+    errors: list[ErrorEntryOut]
+    progress: dict[str, Any] | None
+    cancel_requested: bool
+    timeout: float | None
+    node: str | None
+
+
+class ParamOut(Open):
+    name: str
+    type: str
+    required: bool
+    default: Any = None
+
+
+class JobOut(Open):
+    name: str
+    kind: str
+    queue: str
+    max_attempts: int
+    priority: int
+    timeout: float | None
+    is_async: bool
+    params: list[ParamOut]
+    doc: str
+
+
+class ScheduleOut(Open):
+    name: str
+    job: str
+    kwargs: dict[str, Any]
+    trigger: str
+    cron: str | None
+    every: float | None
+    at: Timestamp | None
+    timezone: str
+    misfire: str
+    misfire_grace: float
+    overlap: bool
+    paused: bool
+    source: str
+    options: dict[str, Any]
+    next_fire_at: Timestamp | None
+    last_fire_at: Timestamp | None
+
+
+class NodeOut(Open):
+    id: str
+    hostname: str
+    pid: int
+    roles: list[str]
+    started_at: Timestamp
+    last_seen_at: Timestamp
+    stopped_at: Timestamp | None
+    state: str
+    info: dict[str, Any]
+
+
+class Page(BaseModel):
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: last")
+
+
+class RunPage(Page):
+    items: list[RunOut]
+
+
+class JobPage(Page):
+    items: list[JobOut]
+
+
+class SchedulePage(Page):
+    items: list[ScheduleOut]
+
+
+class NodePage(Page):
+    items: list[NodeOut]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable, machine-readable: not_found, validation_error, ...")
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody

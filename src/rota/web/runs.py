@@ -1,0 +1,103 @@
+"""Runs: list (newest first, cursor pages), show, retry, cancel, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import StringConstraints
+
+from rota.runs import RunState
+from rota.web.deps import AppDep, reject_unknown_query
+from rota.web.errors import ApiError, responses
+from rota.web.models import RunOut, RunPage
+
+router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(reject_unknown_query)])
+
+MAX_ID = 2**63 - 1
+_STATE = "|".join(s.value for s in RunState)
+StateList = Annotated[str, StringConstraints(pattern=rf"^({_STATE})(,({_STATE}))*$")]
+RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="the run's id")]
+
+
+def _states(values: list[str] | None) -> list[RunState]:
+    return [RunState(v) for value in values or [] for v in value.split(",")]
+
+
+def page_cursor(last_id: int) -> str:
+    """The cursor after ``last_id``: opaque to clients (today the id as a string)."""
+    return str(last_id)
+
+
+def _before(cursor: str | None) -> int | None:
+    return None if cursor is None else min(int(cursor), MAX_ID)
+
+
+@router.get("/runs", response_model=RunPage, responses=responses())
+def list_runs(
+    app: AppDep,
+    state: Annotated[
+        list[StateList] | None,
+        Query(description="filter by state: repeat it, or give a comma-separated list"),
+    ] = None,
+    job: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    queue: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the previous page"),
+    ] = None,
+) -> dict[str, Any]:
+    """Runs, newest first, one page at a time."""
+    runs = app.list_runs(
+        states=_states(state), job=job, queue=queue, limit=limit + 1, before_id=_before(cursor)
+    )
+    more = len(runs) > limit
+    runs = runs[:limit]
+    return {
+        "items": [r.to_json() for r in runs],
+        "next_cursor": page_cursor(runs[-1].id) if more else None,
+    }
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, responses=responses())
+def get_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
+    """One run with its attempts, errors (tracebacks), result and progress."""
+    return app.get_run(run_id).to_json()
+
+
+@router.post("/runs/{run_id}/retry", response_model=RunOut, responses=responses(409))
+def retry_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
+    """Put a failed or cancelled run back to ``queued``, with a fresh budget of attempts."""
+    if not app.retry([run_id]):
+        state = app.get_run(run_id).state.value
+        raise ApiError(
+            409, "conflict", f"run {run_id} is {state}: only failed or cancelled runs are retried"
+        )
+    return app.get_run(run_id).to_json()
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunOut, responses=responses(409))
+def cancel_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
+    """Cancel a waiting run at once; ask a running one to stop (it ends ``cancelled``)."""
+    run = app.get_run(run_id)
+    if run.state.terminal:
+        raise ApiError(409, "conflict", f"run {run_id} has already ended {run.state.value}")
+    app.cancel(run_id)
+    return app.get_run(run_id).to_json()
+
+
+@router.delete(
+    "/runs/{run_id}",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "deleted"}, **responses(409)},
+)
+def delete_run(run_id: RunId, app: AppDep) -> Response:
+    """Delete a run that has ended (succeeded, failed or cancelled)."""
+    if not app.delete_run(run_id):
+        state = app.get_run(run_id).state.value
+        raise ApiError(
+            409, "conflict", f"run {run_id} is {state}: only ended runs can be deleted (cancel it)"
+        )
+    return Response(status_code=204)

@@ -1,0 +1,170 @@
+"""A real API server per test: uvicorn in a subprocess on a free port, on each backend.
+
+The app file and the server script are written into the test's tmp dir; the server's output
+goes to a log file there (shown when the server fails). The test process opens the same app
+on the same database to put runs in the states a test needs (``drain``) and to check them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+import rota
+
+from .webapp import RUNNER, SOURCE
+
+T = TypeVar("T")
+TOKEN = "s3cret-token-for-tests"
+
+
+def wait_until(check: Callable[[], T], timeout: float = 20.0, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(delay)
+        delay = min(0.2, delay * 1.5)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running API server: its address, a client with the token, and its log."""
+
+    url: str
+    token: str | None
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self.client = httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def healthy(self) -> bool:
+        """The server answers and its process is alive (checked after hostile requests)."""
+        if self.proc.poll() is not None:
+            return False
+        try:
+            return httpx.get(f"{self.url}/api/health", timeout=5).json() == {"status": "ok"}
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> int:
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        return self.proc.returncode
+
+
+def start_server(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    token: str | None = TOKEN,
+    host: str = "127.0.0.1",
+    node: bool = False,
+    wait: bool = True,
+) -> Server:
+    app_file = tmp_path / "webtest_app.py"
+    if not app_file.exists():
+        app_file.write_text(SOURCE)
+    runner = tmp_path / "serve.py"
+    runner.write_text(RUNNER)
+    port = free_port()
+    log_path = tmp_path / f"server-{port}.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("ROTA_API_TOKEN", "ROTA_APP")}
+    if token is not None:
+        env["ROTA_API_TOKEN"] = token
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(runner), str(app_file), database_url, host, str(port),
+             "node" if node else "api"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Server(f"http://127.0.0.1:{port}", token, proc, log_path)
+    if wait:
+        try:
+            wait_until(lambda: server.healthy() or proc.poll() is not None, 60, "the server")
+        except AssertionError:
+            server.stop()
+            raise
+        if proc.poll() is not None:
+            raise AssertionError(f"the server exited {proc.returncode}:\n{server.log()}")
+    return server
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
+    srv = start_server(tmp_path, database_url)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def api(server: Server) -> httpx.Client:
+    return server.client
+
+
+@pytest.fixture
+def local_app(server: Server, tmp_path: Path, database_url: str) -> Iterator[rota.App]:
+    """The server's app, opened in the test process on the same database."""
+    name = f"webtest_app_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, tmp_path / "webtest_app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    app: rota.App = module.app
+    app.use_database(database_url)
+    yield app
+    with contextlib.suppress(Exception):
+        app.close()
+
+
+def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The error envelope of ``response``, checked: that status, a code and a message."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert isinstance(error["code"], str) and error["code"], body
+    assert isinstance(error["message"], str) and error["message"], body
+    assert "Traceback" not in response.text
+    return error

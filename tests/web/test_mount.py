@@ -1,0 +1,75 @@
+"""``app.asgi()`` mounted under a prefix in a user's Starlette app: every path moves with it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from .conftest import TOKEN, free_port, wait_until
+from .webapp import SOURCE
+
+HOST_APP = """
+import sys
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+
+sys.path.insert(0, sys.argv[1])
+from mounted_app import app
+
+app.use_database(sys.argv[2])
+
+
+async def home(request):
+    return PlainTextResponse("the user's own page")
+
+
+site = Starlette(routes=[Route("/", home), Mount("/jobs-admin", app=app.asgi(token=sys.argv[4]))])
+uvicorn.run(site, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
+"""
+
+
+def test_mounted_under_a_prefix(tmp_path: Path, database_url: str) -> None:
+    (tmp_path / "mounted_app.py").write_text(SOURCE)
+    (tmp_path / "site.py").write_text(HOST_APP)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != "ROTA_API_TOKEN"}
+    with (tmp_path / "site.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "site.py", str(tmp_path), database_url, str(port), TOKEN],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}/jobs-admin/api/health").status_code == 200
+            except httpx.HTTPError:
+                return proc.poll() is not None
+
+        wait_until(up, 60, "the mounted API")
+        assert proc.poll() is None, (tmp_path / "site.log").read_text()
+        assert httpx.get(f"{base}/").text == "the user's own page"
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=f"{base}/jobs-admin", headers=auth) as api:
+            assert httpx.get(f"{base}/jobs-admin/api/jobs").status_code == 401
+            run = api.post("/api/jobs/add/runs", json={"args": {"a": 1}})
+            assert run.status_code == 201
+            assert api.get(f"/api/runs/{run.json()['id']}").json()["args"] == {"a": 1}
+            assert api.get("/api/openapi.json").json()["paths"]["/api/runs"]
+            assert "/jobs-admin/api/openapi.json" in api.get("/api/docs").text
+            assert api.get("/").status_code == 200
+            assert api.get("/api/nope").json()["error"]["code"] == "not_found"
+            assert api.get("/metrics").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
