@@ -7,9 +7,12 @@ during a test (``new_year``, ``paris_morning``). Waiting is for conditions, with
 from __future__ import annotations
 
 import itertools
+import json
 import signal
+import socket
 import subprocess
 import textwrap
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -273,16 +276,33 @@ def test_scheduler_and_worker_nodes_run_a_periodic_job(
     assert alive_roles(cli) == []
 
 
-def test_run_is_one_node_with_worker_and_scheduler(cli: Cli, nodes: Nodes) -> None:
-    node = nodes.start("run", "--port", "18080", "--concurrency", "2", "--shutdown-timeout", "5")
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _health(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+            return dict(json.loads(r.read()))
+    except OSError:
+        return None
+
+
+def test_run_is_one_node_with_worker_scheduler_and_api(cli: Cli, nodes: Nodes) -> None:
+    port = _free_port()
+    node = nodes.start("run", "--port", str(port), "--concurrency", "2", "--shutdown-timeout", "5")
     ticks = wait_runs(cli, "tick", 3, "succeeded")
     assert {r["schedule"] for r in ticks} == {"tick"}
     assert_fire_times(ticks)
-    assert alive_roles(cli) == [["worker", "scheduler", "maintenance"]]
+    assert alive_roles(cli) == [["worker", "scheduler", "maintenance", "api"]]
+    wait_until(lambda: _health(port) is not None, 30, "the API answers")
+    assert _health(port) == {"status": "ok"}
     code, err = nodes.stop(node)
     assert code == 0, err
     assert "Traceback" not in err
-    assert "not available in this version" in err and "127.0.0.1:18080" in err
+    assert f"127.0.0.1:{port}" in err
 
 
 def test_node_commands_reject_bad_options(cli: Cli) -> None:

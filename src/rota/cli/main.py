@@ -20,7 +20,7 @@ from rota.cli.db import db
 from rota.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, classify, one_line
 from rota.cli.info import jobs, nodes
 from rota.cli.launching import exec_, launch
-from rota.cli.node import run_, scheduler
+from rota.cli.node import run_, scheduler, serve_
 from rota.cli.runs import runs
 from rota.cli.schedules import schedules
 from rota.cli.session import Session
@@ -62,7 +62,7 @@ def cli(
     ctx.call_on_close(session.close)
 
 
-for command in (run_, worker, scheduler, launch, exec_, jobs, runs, schedules, nodes, db):
+for command in (run_, worker, scheduler, serve_, launch, exec_, jobs, runs, schedules, nodes, db):
     cli.add_command(command)
 
 

@@ -4,8 +4,8 @@ Which services each node command runs (every node also heartbeats, so ``rota nod
 
 - ``rota worker`` (worker.py): worker and maintenance;
 - ``rota scheduler``: the scheduler only;
-- ``rota run``: worker, scheduler and maintenance, plus the REST API and dashboard once the web
-  server exists (``serve_node``'s ``api`` is where it will start).
+- ``rota run``: worker, scheduler and maintenance, plus the REST API and dashboard;
+- ``rota serve``: the REST API and dashboard only.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import click
 
 from rota.app import App
+from rota.cli.errors import CliError
 from rota.cli.output import note
 from rota.cli.session import Session
 from rota.cli.worker import split_names
@@ -46,13 +47,14 @@ def serve_node(
     queues: Sequence[str] | None = None,
     concurrency: int | None = None,
     api: Listen | None = None,
+    token: str | None = None,
 ) -> None:
     """Run the chosen services until SIGTERM or SIGINT, then stop gracefully (exit 0)."""
-    if api is not None:
-        note(
-            f"rota: the REST API and dashboard are not available in this version yet "
-            f"(not serving {api.url}); running the other services without them"
-        )
+    roles = tuple(
+        r
+        for r, on in (("worker", worker), ("scheduler", scheduler), ("maintenance", maintenance))
+        if on
+    ) + (("api",) if api is not None else ())
 
     def start() -> None:
         app.start(
@@ -61,9 +63,20 @@ def serve_node(
             maintenance=maintenance,
             queues=queues,
             concurrency=concurrency,
+            roles=roles,
         )
 
-    app.serve_forever(start)
+    if api is None:
+        app.serve_forever(start)
+        return
+    try:
+        from rota.web.server import serve
+    except ImportError as exc:
+        raise CliError(
+            f"the REST API needs the web extra ({exc.name} is missing): pip install 'rota[web]'"
+        ) from None
+    note(f"rota: serving the REST API and dashboard on {api.url}")
+    serve(app, api.host, api.port, token, before=start, after=app.stop)
 
 
 @click.command("scheduler")
@@ -84,6 +97,11 @@ def scheduler(session: Session) -> None:
     show_default=True,
     help="REST API port.",
 )
+@click.option(
+    "--token",
+    envvar="ROTA_API_TOKEN",
+    help="Bearer token the API requires (env ROTA_API_TOKEN); needed off loopback.",
+)
 @click.option("--queues", "-q", metavar="A,B", help="Queues to serve (default: all).")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Runs at once.")
 @click.option(
@@ -96,13 +114,14 @@ def run_(
     session: Session,
     host: str,
     port: int,
+    token: str | None,
     queues: str | None,
     concurrency: int | None,
     shutdown_timeout: float | None,
 ) -> None:
-    """Run one node: worker, scheduler and maintenance, until SIGTERM or SIGINT.
+    """Run one node: worker, scheduler, maintenance, REST API and dashboard.
 
-    The REST API and dashboard (--host, --port) are not part of this version yet.
+    Until SIGTERM or SIGINT, then stops gracefully (running runs get --shutdown-timeout).
     """
     session.configure_logging(default="INFO")
     app = session.app(jobs=True)
@@ -116,4 +135,29 @@ def run_(
         queues=split_names(queues),
         concurrency=concurrency,
         api=Listen(host, port),
+        token=token,
+    )
+
+
+@click.command("serve")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port to listen on.",
+)
+@click.option(
+    "--token",
+    envvar="ROTA_API_TOKEN",
+    help="Bearer token the API requires (env ROTA_API_TOKEN); needed off loopback.",
+)
+@click.pass_obj
+def serve_(session: Session, host: str, port: int, token: str | None) -> None:
+    """Serve the REST API and dashboard only, until SIGTERM or SIGINT."""
+    session.configure_logging(default="INFO")
+    app = session.app()
+    serve_node(
+        app, worker=False, scheduler=False, maintenance=False, api=Listen(host, port), token=token
     )
