@@ -27,9 +27,13 @@ def list_runs(
     queue: str | None = None,
     limit: int = 50,
     before_id: int | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> list[Run]:
     limit = max(1, min(int(limit), 1000))
-    return store.runs_list(ListParams(tuple(states), job, queue, limit, before_id))
+    return store.runs_list(
+        ListParams(tuple(states), job, queue, limit, before_id, created_after, created_before)
+    )
 
 
 def cancel(store: Store, run_ids: Sequence[int], now: datetime) -> dict[int, RunState]:

@@ -158,3 +158,14 @@ def test_cancel_a_running_run_is_cooperative(cli: Cli, worker: Worker, tmp_path:
     assert cli.wait_state(run_id, "cancelled", "succeeded")["state"] == "cancelled"
     code, err = worker.stop()
     assert code == 0, err
+
+
+def test_runs_list_filters_by_creation_time(cli: Cli) -> None:
+    first = cli.ok("launch", "add", "--arg", "a=1", "--json").json()["id"]
+    created = cli.run_json(first)["created_at"]
+    second = cli.ok("launch", "add", "--arg", "a=2", "--json").json()["id"]
+    after = cli.ok("runs", "list", "--created-after", created, "--json").json()
+    before = cli.ok("runs", "list", "--created-before", created, "--json").json()
+    assert [r["id"] for r in after] == [second, first]
+    assert before == []
+    assert_user_error(cli("runs", "list", "--created-after", "yesterday"), 2, "created-after")

@@ -221,3 +221,17 @@ def test_concurrent_launches_with_one_unique_key_create_one_run(store: Store) ->
         assert sum(a.created for a in answers) == 1, f"key k{r} created {answers}"
         assert len({a.id for a in answers}) == 1
     assert store.runs_count_by_state() == {RunState.QUEUED: rounds}
+
+
+def test_list_filters_by_creation_time(store: Store) -> None:
+    early = store.runs_insert_many(InsertParams([new_run(args={"n": 1})], now=at(0)))[0].id
+    middle = store.runs_insert_many(InsertParams([new_run(args={"n": 2})], now=at(60)))[0].id
+    late = store.runs_insert_many(InsertParams([new_run(args={"n": 3})], now=at(120)))[0].id
+
+    def ids(**window: object) -> list[int]:
+        return [r.id for r in store.runs_list(ListParams(**window))]  # type: ignore[arg-type]
+
+    assert ids(created_after=at(60)) == [late, middle]
+    assert ids(created_before=at(60)) == [early]
+    assert ids(created_after=at(30), created_before=at(90)) == [middle]
+    assert ids(created_after=at(121)) == []

@@ -118,6 +118,13 @@ def test_list_filters_and_pagination(api: httpx.Client, local_app: rota.App) -> 
     assert error_of(api.get("/api/runs?state=done"), 422)["code"] == "validation_error"
     assert error_of(api.get("/api/runs?limit=0"), 422)["code"] == "validation_error"
     assert error_of(api.get("/api/runs?cursor=abc"), 422)["code"] == "validation_error"
+
+    first_created = api.get(f"/api/runs/{ids[0]}").json()["created_at"]
+    since = httpx.QueryParams({"created_after": first_created})
+    assert listed(f"{since}&job=add") == list(reversed(ids))
+    assert listed(str(httpx.QueryParams({"created_before": first_created}))) == []
+    naive = api.get("/api/runs", params={"created_after": "2030-01-01T00:00:00"})
+    assert error_of(naive, 422)["code"] == "validation_error"
     assert error_of(api.get("/api/runs?colour=red"), 400)["code"] == "unknown_parameter"
 
 

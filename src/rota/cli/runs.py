@@ -9,7 +9,7 @@ import click
 from rota import operations
 from rota.cli.errors import EXIT_FAILED, CliError
 from rota.cli.output import Cell, note, print_json, short_when, state_cell, table
-from rota.cli.params import Duration
+from rota.cli.params import Duration, IsoDateTime
 from rota.cli.runs_show import show_run
 from rota.cli.session import Session
 from rota.runs import Run, RunState
@@ -43,6 +43,8 @@ def _row(run: Run, now: datetime) -> list[Cell]:
 @click.option("--queue", help="Only runs in this queue.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--cursor", type=RUN_ID, help="Continue after this run id (from the last page).")
+@click.option("--created-after", type=IsoDateTime(), help="Only runs created at/after (ISO).")
+@click.option("--created-before", type=IsoDateTime(), help="Only runs created before (ISO).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_obj
 def list_(
@@ -52,6 +54,8 @@ def list_(
     queue: str | None,
     limit: int,
     cursor: int | None,
+    created_after: datetime | None,
+    created_before: datetime | None,
     as_json: bool,
 ) -> None:
     """Runs, newest first."""
@@ -62,6 +66,8 @@ def list_(
         queue=queue,
         limit=limit,
         before_id=cursor,
+        created_after=created_after,
+        created_before=created_before,
     )
     if as_json:
         print_json([r.to_json() for r in found])

@@ -129,6 +129,8 @@ class ListParams:
     limit: int = 50
     before_id: int | None = None
     """Cursor: only runs with a lower id (the list is newest first)."""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import StringConstraints
+from pydantic import AwareDatetime, StringConstraints
 
 from rota.runs import RunState
 from rota.web.deps import AppDep, reject_unknown_query
@@ -47,10 +47,22 @@ def list_runs(
         str | None,
         Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the previous page"),
     ] = None,
+    created_after: Annotated[
+        AwareDatetime | None, Query(description="only runs created at or after (ISO 8601)")
+    ] = None,
+    created_before: Annotated[
+        AwareDatetime | None, Query(description="only runs created before (ISO 8601)")
+    ] = None,
 ) -> dict[str, Any]:
     """Runs, newest first, one page at a time."""
     runs = app.list_runs(
-        states=_states(state), job=job, queue=queue, limit=limit + 1, before_id=_before(cursor)
+        states=_states(state),
+        job=job,
+        queue=queue,
+        limit=limit + 1,
+        before_id=_before(cursor),
+        created_after=created_after,
+        created_before=created_before,
     )
     more = len(runs) > limit
     runs = runs[:limit]

@@ -101,6 +101,8 @@ class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats):
                 "job": params.job,
                 "queue": params.queue,
                 "before_id": params.before_id,
+                "created_after": params.created_after,
+                "created_before": params.created_before,
                 "limit": params.limit,
             },
         )

@@ -23,6 +23,8 @@ WHERE (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
   AND (:job IS NULL OR job = :job)
   AND (:queue IS NULL OR queue = :queue)
   AND (:before_id IS NULL OR id < :before_id)
+  AND (:created_after IS NULL OR created_at >= :created_after)
+  AND (:created_before IS NULL OR created_at < :created_before)
 ORDER BY id DESC
 LIMIT :limit;
 

@@ -81,6 +81,8 @@ class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats):
                 "job": params.job,
                 "queue": params.queue,
                 "before_id": params.before_id,
+                "created_after": ep(params.created_after),
+                "created_before": ep(params.created_before),
                 "limit": params.limit,
             },
         )
