@@ -1,7 +1,7 @@
 """A first rota app: two jobs, launched from Python and run by an embedded worker.
 
     python examples/quickstart.py            # launches runs and works them off
-    rota --app examples/quickstart.py worker # or run a standalone worker for this app
+    rota --app examples/quickstart.py run    # a node: worker, scheduler, REST API on :8080
 
 The database defaults to sqlite:///rota.db in the working directory (ROTA_DATABASE_URL or
 App(database=...) change it, e.g. to postgresql://user@host/db).
@@ -31,6 +31,12 @@ async def fetch_total(order_ids: list[int], ctx: rota.Context) -> int:
         total += order_id * 10
         ctx.progress(done, len(order_ids), f"order {order_id}")
     return total
+
+
+@app.periodic(every=30)
+def heartbeat() -> str:
+    """Runs every 30 seconds on whichever node's scheduler gets there first."""
+    return "still here"
 
 
 def main() -> None:
