@@ -174,3 +174,11 @@ def test_sigterm_hands_unfinished_runs_back(cli: Cli, worker: Worker, tmp_path: 
     release.touch()
     assert cli("worker", "--burst").code == 0
     assert cli.run_json(run_id)["state"] == "succeeded"
+
+
+def test_completion_scripts_for_each_shell(cli: Cli) -> None:
+    for shell in ("bash", "zsh", "fish"):
+        result = cli("completion", shell, app=False)
+        assert result.code == 0, str(result)
+        assert "_ROTA_COMPLETE" in result.out
+    assert_user_error(cli("completion", "tcsh", app=False), 2, "tcsh")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from rota import __version__
+from rota.cli.completion import completion
 from rota.cli.db import db
 from rota.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, classify, one_line
 from rota.cli.info import jobs, nodes
@@ -62,7 +63,20 @@ def cli(
     ctx.call_on_close(session.close)
 
 
-for command in (run_, worker, scheduler, serve_, launch, exec_, jobs, runs, schedules, nodes, db):
+for command in (
+    run_,
+    worker,
+    scheduler,
+    serve_,
+    completion,
+    launch,
+    exec_,
+    jobs,
+    runs,
+    schedules,
+    nodes,
+    db,
+):
     cli.add_command(command)
 
 
