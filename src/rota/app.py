@@ -191,6 +191,14 @@ class App(SchedulesMixin):
             raise TypeError(f"enqueue() got an unknown option: {exc}") from None
         return self.launch(job, [dict(args or {})], launch_options)[0]
 
+    async def enqueue_async(
+        self, job: str, args: Mapping[str, Any] | None = None, **options: Any
+    ) -> RunHandle:
+        """``enqueue`` for async code (e.g. a web handler): runs the sync launch on a thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.enqueue, job, args, **options)
+
     def _wake_local(self) -> None:
         for w in self._local_workers:
             w.wake()

@@ -10,8 +10,9 @@ Which services each node command runs (every node also heartbeats, so ``rota nod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import click
 
@@ -20,6 +21,8 @@ from rota.cli.errors import CliError
 from rota.cli.output import note
 from rota.cli.session import Session
 from rota.cli.worker import split_names
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -79,6 +82,29 @@ def serve_node(
     serve(app, api.host, api.port, token, before=start, after=app.stop)
 
 
+def api_options(command: F) -> F:
+    """--host, --port and --token of the nodes that serve the REST API."""
+    for option in reversed(
+        (
+            click.option("--host", default=DEFAULT_HOST, show_default=True, help="API address."),
+            click.option(
+                "--port",
+                type=click.IntRange(1, 65535),
+                default=DEFAULT_PORT,
+                show_default=True,
+                help="API port.",
+            ),
+            click.option(
+                "--token",
+                envvar="ROTA_API_TOKEN",
+                help="Bearer token the API requires (env ROTA_API_TOKEN); needed off loopback.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @click.command("scheduler")
 @click.pass_obj
 def scheduler(session: Session) -> None:
@@ -89,19 +115,7 @@ def scheduler(session: Session) -> None:
 
 
 @click.command("run")
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="REST API address.")
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=DEFAULT_PORT,
-    show_default=True,
-    help="REST API port.",
-)
-@click.option(
-    "--token",
-    envvar="ROTA_API_TOKEN",
-    help="Bearer token the API requires (env ROTA_API_TOKEN); needed off loopback.",
-)
+@api_options
 @click.option("--queues", "-q", metavar="A,B", help="Queues to serve (default: all).")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Runs at once.")
 @click.option(
@@ -140,19 +154,7 @@ def run_(
 
 
 @click.command("serve")
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=DEFAULT_PORT,
-    show_default=True,
-    help="Port to listen on.",
-)
-@click.option(
-    "--token",
-    envvar="ROTA_API_TOKEN",
-    help="Bearer token the API requires (env ROTA_API_TOKEN); needed off loopback.",
-)
+@api_options
 @click.pass_obj
 def serve_(session: Session, host: str, port: int, token: str | None) -> None:
     """Serve the REST API and dashboard only, until SIGTERM or SIGINT."""

@@ -38,20 +38,6 @@ WHERE (%(states)s::text[] IS NULL OR state = ANY(%(states)s::text[]))
 ORDER BY id DESC
 LIMIT %(limit)s;
 
--- name: runs_claim
-UPDATE rota_runs r
-SET state = 'running', attempt = r.attempt + 1, started_at = %(now)s,
-    lease_expires_at = %(lease_until)s, node_id = %(node_id)s
-FROM (
-    SELECT id FROM rota_runs
-    WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
-      AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
-    ORDER BY priority, run_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED) picked
-WHERE r.id = picked.id
-RETURNING r.*;
-
 -- name: runs_finish_and_claim
 -- One statement, one round trip: record finished attempts, then claim. Both parts see the
 -- same snapshot, which is safe: finished rows are running rows, claimed rows are waiting ones.
