@@ -31,9 +31,54 @@ def test_import_rota_loads_no_driver_or_web_framework() -> None:
     code = (
         "import sys, rota\n"
         "app = rota.App(database='sqlite:///x.db')\n"
-        "heavy = [m for m in ('psycopg', 'psycopg_pool', 'fastapi', 'starlette', 'uvicorn')"
-        " if m in sys.modules]\n"
+        "heavy = [m for m in ('psycopg', 'psycopg_pool', 'fastapi', 'starlette', 'uvicorn',"
+        " 'flask') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_fastapi_example_enqueues_from_a_route(database_url: str) -> None:
+    """The route's ``enqueue_async`` launches a run that ``drain`` works off (in-process ASGI)."""
+    code = (
+        "import asyncio, httpx, sys\n"
+        f"sys.path.insert(0, {str(EXAMPLES)!r})\n"
+        "from fastapi_app import app, web\n"
+        "async def main():\n"
+        "    t = httpx.ASGITransport(app=web)\n"
+        "    async with httpx.AsyncClient(transport=t, base_url='http://x') as c:\n"
+        "        r = await c.post('/orders/5/receipt')\n"
+        "        assert r.status_code == 202, r.text\n"
+        "        app.drain()\n"
+        "        run = (await c.get(f\"/rota/api/runs/{r.json()['run_id']}\")).json()\n"
+        "        print(run['state'], run['result'])\n"
+        "asyncio.run(main())\n"
+    )
+    env = dict(os.environ, ROTA_DATABASE_URL=database_url)
+    env.pop("ROTA_API_TOKEN", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "succeeded receipt for order 5 sent"
+
+
+def test_flask_example_enqueues_from_a_route(database_url: str) -> None:
+    """Flask's test client posts to the route; the extension's embedded worker runs the job."""
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(EXAMPLES)!r})\n"
+        "import rota\n"
+        "from flask_app import app, web\n"
+        "c = web.test_client()\n"
+        "r = c.post('/orders/9/receipt')\n"
+        "assert r.status_code == 202, r.data\n"
+        "print(rota.RunHandle(app, r.get_json()['run_id']).result(timeout=30))\n"
+    )
+    env = dict(os.environ, ROTA_DATABASE_URL=database_url)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "receipt for order 9 sent"
