@@ -21,6 +21,7 @@ import pytest
 
 import rota
 from tests.integration.procs import wait_until
+from tests.integrations.servers import assert_one_run_per_fire_time, live_nodes
 
 pytest.importorskip("django")
 
@@ -41,14 +42,21 @@ def project_env(database_url: str) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, argv: list[str], database_url: str, log: Path, port: int) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        database_url: str,
+        log: Path,
+        port: int,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log
         self._log = log.open("wb")
         self.popen = subprocess.Popen(
             argv,
             cwd=PROJECT,
-            env=project_env(database_url),
+            env=project_env(database_url) | (env or {}),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -97,10 +105,10 @@ def rota_app(database_url: str) -> Iterator[rota.App]:
 @pytest.fixture
 def start_server(
     database_url: str, tmp_path: Path, rota_app: rota.App
-) -> Iterator[Callable[[str], Server]]:
+) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
-    def start(kind: str) -> Server:
+    def start(kind: str, env: dict[str, str] | None = None) -> Server:
         port = free_port()
         if kind == "runserver":
             argv = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
@@ -110,7 +118,8 @@ def start_server(
                 "--bind", f"127.0.0.1:{port}", "--workers", "2",
                 "--graceful-timeout", "10", "--no-control-socket",
             ]  # fmt: skip
-        server = Server(argv, database_url, tmp_path / f"{kind}-{len(servers)}.log", port)
+        log = tmp_path / f"{kind}-{len(servers)}.log"
+        server = Server(argv, database_url, log, port, env)
         servers.append(server)
         server.wait_ready()
         return server
@@ -216,3 +225,12 @@ def test_manage_py_rota_launch_creates_a_run(database_url: str, rota_app: rota.A
     assert launched.returncode == 0, launched.stderr
     (run,) = runs_for(rota_app, 46)
     assert run.state == "queued"
+
+
+def test_two_gunicorn_workers_fire_each_schedule_time_once(
+    start_server: Callable[..., Server], database_url: str
+) -> None:
+    server = start_server("gunicorn", env={"TICK_SECONDS": "1"})
+    wait_until(lambda: live_nodes(database_url) >= 2, 30, "both workers' rota nodes")
+    assert_one_run_per_fire_time(database_url, at_least=5)
+    assert server.stop() == 0, server.log()
