@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import AwareDatetime, StringConstraints
+from pydantic import StringConstraints
 
 from rota.runs import RunState
 from rota.web.deps import AppDep, reject_unknown_query
@@ -22,6 +23,24 @@ RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="the run's id")]
 
 def _states(values: list[str] | None) -> list[RunState]:
     return [RunState(v) for value in values or [] for v in value.split(",")]
+
+
+_RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+_DATE_TIME: dict[str, Any] = {
+    "pattern": _RFC3339,
+    "json_schema_extra": {"format": "date-time"},
+}
+
+
+def _date_time(name: str, value: str | None) -> datetime | None:
+    """An RFC 3339 time with its offset; a number or a naive time is refused (422)."""
+    if value is None:
+        return None
+    text = value[:-1] + "+00:00" if value[-1] in "Zz" else value
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(422, "validation_error", f"{name}: not a valid date-time") from None
 
 
 def page_cursor(last_id: int) -> str:
@@ -48,10 +67,10 @@ def list_runs(
         Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the previous page"),
     ] = None,
     created_after: Annotated[
-        AwareDatetime | None, Query(description="only runs created at or after (ISO 8601)")
+        str | None, Query(description="only runs created at or after", **_DATE_TIME)
     ] = None,
     created_before: Annotated[
-        AwareDatetime | None, Query(description="only runs created before (ISO 8601)")
+        str | None, Query(description="only runs created before", **_DATE_TIME)
     ] = None,
 ) -> dict[str, Any]:
     """Runs, newest first, one page at a time."""
@@ -61,8 +80,8 @@ def list_runs(
         queue=queue,
         limit=limit + 1,
         before_id=_before(cursor),
-        created_after=created_after,
-        created_before=created_before,
+        created_after=_date_time("created_after", created_after),
+        created_before=_date_time("created_before", created_before),
     )
     more = len(runs) > limit
     runs = runs[:limit]
