@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from throughput import reset  # same folder: one way to empty the database
 
 TOKEN = "benchmark-token"
 SERVER = textwrap.dedent(
@@ -43,22 +44,6 @@ SERVER = textwrap.dedent(
     serve(app, "127.0.0.1", int(sys.argv[2]), sys.argv[3], access_log=False, log_level="warning")
     """
 )
-
-
-def reset(url: str) -> None:
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        for suffix in ("", "-wal", "-shm"):
-            Path(path + suffix).unlink(missing_ok=True)
-        return
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'rota%'"
-        ).fetchall()
-        for (table,) in rows:
-            conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
 
 
 def free_port() -> int:
