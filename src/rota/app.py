@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, overload
 
 from rota import operations
+from rota.app_batch import BatchMixin
 from rota.app_schedules import SchedulesMixin
 from rota.clock import Clock, SystemClock
 from rota.cluster.maintenance import Maintenance
@@ -32,7 +33,7 @@ log = logging.getLogger("rota")
 F = Callable[..., Any]
 
 
-class App(SchedulesMixin):
+class App(SchedulesMixin, BatchMixin):
     """A rota application: define jobs on it, launch them, and run its worker.
 
     ``database`` wins over the CLI's ``--database``, which wins over ``ROTA_DATABASE_URL``;
@@ -60,7 +61,8 @@ class App(SchedulesMixin):
         self.queues = tuple(queues) if queues else None
         self.poll_interval = float(poll_interval)
         self.clock: Clock = clock or SystemClock()
-        self._jobs: dict[str, JobSpec] = {}
+        self._jobs: dict[str, JobSpec] = {}  # with rota's internal jobs
+        self._public_jobs: dict[str, JobSpec] = {}
         self._store: Store | None = None
         self._store_lock = threading.Lock()
         self._services: list[Any] = []
@@ -162,11 +164,13 @@ class App(SchedulesMixin):
         if spec.name in self._jobs and self._jobs[spec.name].func is not spec.func:
             raise ValueError(f"a job named {spec.name!r} is already defined in this app")
         self._jobs[spec.name] = spec
+        self._public_jobs[spec.name] = spec
         return Job(spec, self)
 
     @property
     def jobs(self) -> Mapping[str, JobSpec]:
-        return self._jobs
+        """The jobs users define and launch (rota's internal jobs left out)."""
+        return self._public_jobs
 
     def get_job(self, name: str) -> Job:
         spec = self._jobs.get(name)
@@ -179,7 +183,7 @@ class App(SchedulesMixin):
         self, job: str, args_list: Sequence[Mapping[str, Any]], options: LaunchOptions
     ) -> list[RunHandle]:
         inserted = launch(
-            self.store, self._jobs, job, args_list, options, self.clock.now(), self._wake_local
+            self.store, self.jobs, job, args_list, options, self.clock.now(), self._wake_local
         )
         return [RunHandle(self, i.id, i.created) for i in inserted]
 

@@ -21,10 +21,13 @@ class Context:
         *,
         progress_sink: ProgressSink | None = None,
         logger: logging.Logger | None = None,
+        node_id: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.attempt = attempt
         self.job_name = job_name
+        self.node_id = node_id
+        """The node executing the run (None outside a worker)."""
         self.logger = logger or logging.getLogger(f"rota.job.{job_name}")
         self._sink = progress_sink
         self._cancelled = threading.Event()

@@ -40,6 +40,17 @@ class IdempotencyConflict(LaunchError):
         self.key = key
 
 
+class BatchConflict(LaunchError):
+    """A batch instance cannot run (again) now: completed, abandoned, running or out of restarts;
+    or an operation does not apply to an execution in its state."""
+
+
+class ExecutionNotFound(RotaError, LookupError):
+    def __init__(self, execution_id: int) -> None:
+        super().__init__(f"batch execution {execution_id} not found")
+        self.execution_id = execution_id
+
+
 class RunNotFound(RotaError, LookupError):
     def __init__(self, run_id: int) -> None:
         super().__init__(f"run {run_id} not found")

@@ -313,14 +313,15 @@ class Job:
         self._options = options or LaunchOptions()
         self.__name__ = spec.name
         self.__doc__ = spec.func.__doc__
-        self.__wrapped__ = spec.func
+        self.__wrapped__ = spec.extra.get("build", spec.func)
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.spec.func(*args, **kwargs)
+        """Call the function directly (a batch job's: build its flow)."""
+        return self.__wrapped__(*args, **kwargs)
 
     def configure(self, **options: Any) -> Job:
         """A copy of this job that launches with these options (delay, run_at, queue, ...)."""

@@ -77,10 +77,11 @@ def build_runs(
         problem = text_problem(text) if text is not None else None
         if problem:
             raise InvalidArguments(f"{name}: {problem}")
+    batch = spec.extra.get("batch")
     return [
         NewRun(
             job=spec.name,
-            args=spec.validate(args),
+            args=(valid := spec.validate(args)),
             queue=queue,
             priority=priority,
             max_attempts=max_attempts,
@@ -89,6 +90,8 @@ def build_runs(
             unique_key=key,
             schedule=options.schedule,
             timeout=spec.options.timeout,
+            kind="batch" if batch is not None else "function",
+            batch=batch.launch(valid) if batch is not None else None,
         )
         for args in args_list
     ]

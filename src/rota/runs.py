@@ -137,6 +137,7 @@ class Run:
     timeout: float | None = None
     node_id: str | None = None
     lease_expires_at: datetime | None = None
+    kind: str = "function"
 
     def to_json(self) -> dict[str, JSON]:
         """The run as the CLI's ``--json`` and the REST API show it."""
@@ -165,4 +166,5 @@ class Run:
             "cancel_requested": self.cancel_requested,
             "timeout": self.timeout,
             "node": self.node_id,
+            "kind": self.kind,
         }

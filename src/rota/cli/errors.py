@@ -7,6 +7,7 @@ import sys
 
 from rota.errors import (
     ConfigError,
+    ExecutionNotFound,
     LaunchError,
     RunFailed,
     RunNotFound,
@@ -54,7 +55,7 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     """The exit code and message for a known failure, or None for an unexpected one."""
     if isinstance(exc, CliError):
         return exc.code, exc.message
-    if isinstance(exc, UnknownJob | RunNotFound | ScheduleNotFound):
+    if isinstance(exc, UnknownJob | RunNotFound | ScheduleNotFound | ExecutionNotFound):
         return EXIT_NOT_FOUND, one_line(str(exc))
     if isinstance(exc, StorageUnavailable):
         return EXIT_USAGE, f"database unavailable: {one_line(str(exc))}"

@@ -53,6 +53,9 @@ class Maintenance(PeriodicService):
             if len(batch) < params.limit:
                 break
         self.store.runs_promote(now)
+        ended = self.store.batch_reconcile(now)
+        if ended:
+            self.log.info("ended %s batch execution(s) whose run had ended", ended)
         self.store.nodes_prune(now - self.node_retention)
         self._prune_idempotency(now)
         return rescued

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from rota.batch.model import BatchExecution, BatchState, StepExecution
 from rota.runs import Run, RunState
 from rota.storage.base import Node
 
@@ -56,6 +57,7 @@ def run_from_row(
         timeout=row["timeout"],
         node_id=row["node_id"],
         lease_expires_at=ts(row["lease_expires_at"]),
+        kind=row["kind"],
     )
 
 
@@ -74,4 +76,58 @@ def node_from_row(
         last_seen_at=last_seen_at,
         stopped_at=ts(row["stopped_at"]),
         info=js(row["info"]) or {},
+    )
+
+
+def step_from_row(
+    row: Any, ts: Callable[[Any], datetime | None], js: Callable[[Any], Any] = decoded
+) -> StepExecution:
+    args = row["partition_args"]
+    return StepExecution(
+        id=int(row["id"]),
+        execution_id=int(row["execution_id"]),
+        name=row["name"],
+        partition=int(row["partition"]),
+        state=BatchState(row["state"]),
+        read=int(row["read_count"]),
+        written=int(row["write_count"]),
+        skipped=int(row["skip_count"]),
+        filtered=int(row["filter_count"]),
+        commits=int(row["commit_count"]),
+        rollbacks=int(row["rollback_count"]),
+        position=int(row["position"]),
+        context=js(row["context"]) or {},
+        exit_status=row["exit_status"],
+        error=row["error"],
+        started_at=ts(row["started_at"]),
+        finished_at=ts(row["finished_at"]),
+        partition_args=None if args is None else js(args),
+        run_id=None if row["run_id"] is None else int(row["run_id"]),
+        run_state=row["run_state"],
+    )
+
+
+def execution_from_row(
+    row: Any,
+    ts: Callable[[Any], datetime | None],
+    js: Callable[[Any], Any] = decoded,
+    steps: list[StepExecution] | None = None,
+) -> BatchExecution:
+    created_at = ts(row["created_at"])
+    assert created_at is not None
+    return BatchExecution(
+        id=int(row["id"]),
+        instance_id=int(row["instance_id"]),
+        job=row["job"],
+        args=js(row["args"]),
+        state=BatchState(row["state"]),
+        run_id=None if row["run_id"] is None else int(row["run_id"]),
+        created_at=created_at,
+        started_at=ts(row["started_at"]),
+        finished_at=ts(row["finished_at"]),
+        restart_of=None if row["restart_of"] is None else int(row["restart_of"]),
+        exit_status=row["exit_status"],
+        error=row["error"],
+        run_state=row["run_state"],
+        steps=steps or [],
     )

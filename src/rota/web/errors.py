@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from rota.errors import (
+    BatchConflict,
+    ExecutionNotFound,
     IdempotencyConflict,
     InvalidArguments,
     LaunchError,
@@ -49,7 +51,9 @@ _ROTA: tuple[tuple[type[RotaError], int, str], ...] = (
     (UnknownJob, 404, "job_not_found"),
     (RunNotFound, 404, "run_not_found"),
     (ScheduleNotFound, 404, "schedule_not_found"),
+    (ExecutionNotFound, 404, "execution_not_found"),
     (IdempotencyConflict, 409, "idempotency_conflict"),
+    (BatchConflict, 409, "batch_conflict"),
     (InvalidArguments, 422, "invalid_arguments"),
     (LaunchError, 422, "launch_refused"),
     (StorageUnavailable, 503, "unavailable"),

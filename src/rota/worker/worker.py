@@ -210,7 +210,13 @@ class Worker:
         """A new attempt for ``run``, counted in flight (call with ``_mu`` held)."""
         spec = self.jobs.get(run.job) or _missing_spec(run.job)
         now = time.monotonic()
-        ctx = Context(run.id, run.attempt, run.job, progress_sink=self._progress_sink(run))
+        ctx = Context(
+            run.id,
+            run.attempt,
+            run.job,
+            progress_sink=self._progress_sink(run),
+            node_id=self.config.node_id,
+        )
         attempt = Attempt(
             run=run,
             spec=spec,

@@ -3,14 +3,15 @@
 
 -- name: runs_insert
 INSERT INTO rota_runs (job, queue, state, args, priority, max_attempts, schedule, unique_key,
-                       timeout, run_at, created_at)
+                       timeout, run_at, created_at, kind)
 SELECT v.job, v.queue, v.state, v.args::jsonb, v.priority, v.max_attempts, v.schedule,
-       v.unique_key, v.timeout, v.run_at, %(now)s
+       v.unique_key, v.timeout, v.run_at, %(now)s, v.kind
 FROM unnest(%(jobs)s::text[], %(queues)s::text[], %(states)s::text[], %(args)s::text[],
             %(priorities)s::int[], %(max_attempts)s::int[], %(schedules)s::text[],
-            %(unique_keys)s::text[], %(timeouts)s::float8[], %(run_ats)s::timestamptz[])
+            %(unique_keys)s::text[], %(timeouts)s::float8[], %(run_ats)s::timestamptz[],
+            %(kinds)s::text[])
      WITH ORDINALITY AS v(job, queue, state, args, priority, max_attempts, schedule,
-                          unique_key, timeout, run_at, n)
+                          unique_key, timeout, run_at, kind, n)
 ORDER BY v.n
 ON CONFLICT DO NOTHING
 RETURNING id, job, unique_key,
@@ -116,8 +117,10 @@ RETURNING id, cancel_requested;
 -- name: runs_rescue
 UPDATE rota_runs r
 SET state = CASE WHEN r.cancel_requested THEN 'cancelled'
-                 WHEN r.attempt >= r.max_attempts THEN 'failed' ELSE 'queued' END,
-    finished_at = CASE WHEN r.cancel_requested OR r.attempt >= r.max_attempts THEN %(now)s END,
+                 WHEN r.attempt >= r.max_attempts AND r.kind <> 'batch' THEN 'failed'
+                 ELSE 'queued' END,
+    finished_at = CASE WHEN r.cancel_requested OR (r.attempt >= r.max_attempts AND r.kind <> 'batch')
+                       THEN %(now)s END,
     errors = r.errors || jsonb_build_array(jsonb_build_object(
         'attempt', r.attempt, 'type', 'WorkerLost',
         'message', 'node ' || COALESCE(r.node_id, '?') || ' stopped heartbeating; its lease expired',

@@ -11,13 +11,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from rota.clock import from_epoch, to_epoch
 from rota.errors import ConfigError, StorageUnavailable
-from rota.storage.base import Inserted, InsertParams
+from rota.storage.base import Inserted, InsertParams, NewRun
 from rota.storage.rows import dumps
 from rota.storage.sql import load_migrations, load_queries
 
@@ -200,6 +200,7 @@ class SQLiteBase:
                 "timeout": new.timeout,
                 "run_at": to_epoch(new.run_at),
                 "now": now,
+                "kind": new.kind,
             }
             row = conn.execute(Q["runs_insert"], values).fetchone()
             if row is not None:
@@ -211,4 +212,16 @@ class SQLiteBase:
             if found is None:  # pragma: no cover - the unique index is the only conflict
                 raise RuntimeError("insert conflicted but no run holds the unique key")
             out.append(Inserted(int(found[0]), False))
+        if any(r.batch is not None for r in params.runs):
+            self.attach_executions(conn, params.runs, out, now)
         return out
+
+    def attach_executions(
+        self,
+        conn: sqlite3.Connection,
+        runs: Sequence[NewRun],
+        inserted: Sequence[Inserted],
+        now: float,
+    ) -> None:
+        """Create the executions of new batch runs (implemented by the batch part)."""
+        raise NotImplementedError

@@ -3,9 +3,9 @@
 
 -- name: runs_insert
 INSERT INTO rota_runs (job, queue, state, args, priority, max_attempts, schedule, unique_key,
-                       timeout, run_at, created_at)
+                       timeout, run_at, created_at, kind)
 VALUES (:job, :queue, :state, :args, :priority, :max_attempts, :schedule, :unique_key,
-        :timeout, :run_at, :now)
+        :timeout, :run_at, :now, :kind)
 ON CONFLICT DO NOTHING
 RETURNING id;
 
@@ -83,8 +83,10 @@ RETURNING id, cancel_requested;
 -- name: runs_rescue
 UPDATE rota_runs
 SET state = CASE WHEN cancel_requested = 1 THEN 'cancelled'
-                 WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
-    finished_at = CASE WHEN cancel_requested = 1 OR attempt >= max_attempts THEN :now END,
+                 WHEN attempt >= max_attempts AND kind <> 'batch' THEN 'failed'
+                 ELSE 'queued' END,
+    finished_at = CASE WHEN cancel_requested = 1 OR (attempt >= max_attempts AND kind <> 'batch')
+                       THEN :now END,
     errors = json_insert(errors, '$[#]', json_object(
         'attempt', attempt, 'type', 'WorkerLost',
         'message', 'node ' || COALESCE(node_id, '?') || ' stopped heartbeating; its lease expired',

@@ -31,6 +31,7 @@ from rota.storage.base import (
     RetryParams,
 )
 from rota.storage.rows import dumps, from_text, node_from_row, run_from_row
+from rota.storage.sqlite.batch import SQLiteBatch
 from rota.storage.sqlite.connection import Q, ep, ts
 from rota.storage.sqlite.connection import path_from_url as path_from_url
 from rota.storage.sqlite.idempotency import SQLiteIdempotency
@@ -52,7 +53,7 @@ def _outcome_params(o: Outcome) -> dict[str, Any]:
     }
 
 
-class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats):
+class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats, SQLiteBatch):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
     def notifier(self, queues: Sequence[str] | None) -> DataVersionNotifier:

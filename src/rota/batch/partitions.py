@@ -1,0 +1,279 @@
+"""Partitioned chunk steps: a manager fans a step out as child runs, one per partition, that
+any worker of the cluster executes with its own checkpoint; the step ends when all of them do.
+
+The manager waits in its own run. When no worker takes a partition within a short grace (a
+single worker that is busy, ``app.drain``, ``rota exec``), it claims and runs it itself, so a
+partitioned step never waits for capacity that does not exist.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from rota.batch.chunks import AttemptLost, ChunkRunner
+from rota.batch.context import StepContext
+from rota.batch.definition import PARTITION_JOB, BatchDefinition
+from rota.batch.flow import Chunk
+from rota.batch.model import (
+    FINISHED,
+    RUN_TERMINAL,
+    BatchExecution,
+    BatchState,
+    StepExecution,
+)
+from rota.batch.runner import (
+    LOST_LIMIT,
+    BatchFailed,
+    BatchRuntime,
+    error_text,
+    lost_count,
+    stop_run,
+)
+from rota.context import Context
+from rota.errors import Discard
+from rota.jobs import check_type
+from rota.runs import RunState
+from rota.storage.base import (
+    BatchTransition,
+    ClaimParams,
+    FinishParams,
+    HeartbeatParams,
+    NewPartition,
+    NewRun,
+    PartitionsParams,
+    StepFinish,
+    StepStart,
+)
+
+GRACE = 0.5
+"""Seconds a partition may wait for another worker before the manager runs it itself."""
+POLL = 0.1
+
+
+class PartitionManager:
+    def __init__(
+        self,
+        rt: BatchRuntime,
+        execution: BatchExecution,
+        step: Chunk,
+        sctx: StepContext,
+        ctx: Context,
+        previous: list[StepExecution],
+    ) -> None:
+        self.rt, self.execution, self.step, self.sctx, self.ctx = rt, execution, step, sctx, ctx
+        self.previous = previous
+        self.store = rt.store()
+        self._inline: dict[int, threading.Thread] = {}
+
+    def run(self) -> BatchState:
+        parts = self.store.batch_partitions(self.execution.id, self.step.name)
+        if not parts:
+            plan = self._plan()
+            params = PartitionsParams(self.execution.id, self.step.name, self.rt.clock.now(), plan)
+            parts = self.store.batch_partitions_create(params)
+        since = time.monotonic()
+        beat = 0.0
+        while True:
+            pending = [p for p in parts if not _over(p)]
+            if not pending:
+                break
+            if self.ctx.cancelled:
+                self._request_stop()
+            if time.monotonic() - since > GRACE and self.ctx.node_id:
+                for p in pending:
+                    if p.run_state == RunState.QUEUED and p.run_id not in self._inline:
+                        self._start_inline(p.run_id)
+            if time.monotonic() - beat > 1.0:
+                beat = time.monotonic()
+                self._heartbeat()
+            time.sleep(POLL)
+            parts = self.store.batch_partitions(self.execution.id, self.step.name)
+        for t in self._inline.values():
+            t.join()
+        finals = [_final(p) for p in parts]
+        if BatchState.FAILED in finals:
+            bad = [p for p in parts if _final(p) is BatchState.FAILED]
+            raise BatchFailed(
+                f"{len(bad)} of {len(parts)} partitions failed; first: partition "
+                f"{bad[0].partition}: {bad[0].error or 'its run ended ' + str(bad[0].run_state)}"
+            )
+        return BatchState.STOPPED if BatchState.STOPPED in finals else BatchState.COMPLETED
+
+    # -- planning ------------------------------------------------------------------------
+    def _plan(self) -> list[NewPartition]:
+        parent = self.store.runs_get(self.ctx.run_id)
+        queue = parent.queue if parent else "default"
+        priority = parent.priority if parent else 0
+        now = self.rt.clock.now()
+
+        def child(index: int) -> NewRun:
+            args = {"execution_id": self.execution.id, "step": self.step.name, "partition": index}
+            return NewRun(
+                PARTITION_JOB, args, queue, priority, 1, now, RunState.QUEUED, kind="batch"
+            )
+
+        latest = _latest_partitions(self.previous)
+        if latest:  # a restart: the same partitions, completed ones kept, others resumed
+            return [
+                NewPartition(
+                    p.partition,
+                    p.partition_args or {},
+                    None,
+                    p.position,
+                    p.context,
+                    BatchState.COMPLETED,
+                )
+                if p.state is BatchState.COMPLETED
+                else NewPartition(
+                    p.partition, p.partition_args or {}, child(p.partition), p.position, p.context
+                )
+                for p in latest
+            ]
+        return [NewPartition(i, args, child(i)) for i, args in enumerate(self._specs())]
+
+    def _specs(self) -> list[dict[str, Any]]:
+        partitions = self.step.partitions
+        if isinstance(partitions, int):
+            return [{"partition": i, "partitions": partitions} for i in range(partitions)]
+        assert partitions is not None
+        specs = [dict(s) for s in partitions(self.sctx)]
+        if not specs:
+            raise ValueError(f"step {self.step.name!r}: the partitioner returned no partition")
+        for s in specs:
+            problem = check_type(s, dict[str, Any])
+            if problem:
+                raise TypeError(f"step {self.step.name!r}: a partition must be a JSON object")
+        return specs
+
+    # -- waiting -------------------------------------------------------------------------
+    def _request_stop(self) -> None:
+        self.store.batch_transition(
+            BatchTransition(
+                self.execution.id, (BatchState.STARTED,), BatchState.STOPPING, self.rt.clock.now()
+            )
+        )
+
+    def _heartbeat(self) -> None:
+        if not self._inline or not self.ctx.node_id:
+            return
+        now = self.rt.clock.now()
+        lease = self._lease()
+        live = [rid for rid, t in self._inline.items() if t.is_alive()]
+        if live:
+            self.store.runs_heartbeat(HeartbeatParams(self.ctx.node_id, now, now + lease, live))
+
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=30)
+
+    def _start_inline(self, run_id: int | None) -> None:
+        if run_id is None:
+            return
+        thread = threading.Thread(
+            target=self._run_inline, args=(run_id,), name=f"rota-partition-{run_id}", daemon=True
+        )
+        self._inline[run_id] = thread
+        thread.start()
+
+    def _run_inline(self, run_id: int) -> None:
+        """Claim a partition's run that no worker took, and execute it on this thread."""
+        from rota.worker.attempt import Attempt, outcome
+
+        node_id = self.ctx.node_id
+        assert node_id is not None
+        now = self.rt.clock.now()
+        claim = ClaimParams(node_id, None, 1, now, now + self._lease(), run_id=run_id)
+        claimed = self.store.runs_claim(claim).claimed
+        if not claimed:
+            return  # another worker took it meanwhile
+        run = claimed[0]
+        spec = self.rt.jobs[run.job]
+        ctx = Context(run.id, run.attempt, run.job, node_id=node_id)
+        attempt = Attempt(run, spec, ctx, time.monotonic(), None)
+        result: Any = None
+        exc: BaseException | None = None
+        try:
+            result = spec.func(**attempt.kwargs())
+        except Exception as e:
+            exc = e
+        decided = outcome(attempt, node_id, self.rt.clock.now(), result=result, exc=exc)
+        self.store.runs_finish(FinishParams([decided]))
+
+
+def _over(p: StepExecution) -> bool:
+    return p.state in FINISHED or (p.run_state in RUN_TERMINAL)
+
+
+def _final(p: StepExecution) -> BatchState:
+    if p.state in FINISHED:
+        return p.state
+    return BatchState.STOPPED if p.run_state == RunState.CANCELLED else BatchState.FAILED
+
+
+def _latest_partitions(previous: list[StepExecution]) -> list[StepExecution]:
+    """The partitions of the latest earlier execution that partitioned this step."""
+    if not previous:
+        return []
+    last = max(p.execution_id for p in previous)
+    return sorted((p for p in previous if p.execution_id == last), key=lambda p: p.partition)
+
+
+# -- the partition job: one partition, in a child run ----------------------------------------
+
+
+def run_partition(
+    rt: BatchRuntime, ctx: Context, execution_id: int, step: str, partition: int
+) -> dict[str, Any]:
+    store = rt.store()
+    execution = store.batch_get(execution_id)
+    if execution is None:
+        raise Discard(f"batch execution {execution_id} not found")
+    spec = rt.jobs.get(execution.job)
+    definition = spec.extra.get("batch") if spec else None
+    if not isinstance(definition, BatchDefinition):
+        raise Discard(f"batch job {execution.job!r} is not defined in this worker's app")
+    chunk = definition.flow(execution.args)[step]
+    if not isinstance(chunk, Chunk):
+        raise Discard(f"step {step!r} of {execution.job!r} is not a chunk step")
+    row = store.batch_step_start(StepStart(execution_id, step, rt.clock.now(), partition))
+    if row.state in FINISHED:
+        return {"state": row.state.value}
+    if lost_count(store, ctx.run_id) >= LOST_LIMIT:
+        _finish(rt, row, BatchState.FAILED, "its node died too many times")
+        raise Discard(f"partition {partition}: its node died {LOST_LIMIT} times")
+    if execution.state is not BatchState.STARTED:
+        if execution.state is BatchState.STOPPING:
+            _finish(rt, row, BatchState.STOPPED)
+            raise stop_run(ctx, f"partition {partition} stopped")
+        _finish(rt, row, BatchState.FAILED, f"the execution is {execution.state.value}")
+        raise Discard(f"batch execution {execution_id} is {execution.state.value}")
+    sctx = StepContext(
+        execution_id=execution_id,
+        step=step,
+        job=execution.job,
+        args=execution.args,
+        state=row.context,
+        partition=row.partition_args,
+        run=ctx,
+        restarted=row.position > 0 or row.commits > 0,
+    )
+    try:
+        result = ChunkRunner(store, rt.clock, chunk, row, sctx, ctx.run_id, ctx.attempt).run()
+    except AttemptLost:
+        raise
+    except Exception as exc:
+        _finish(rt, row, BatchState.FAILED, error_text(exc))
+        raise
+    _finish(rt, row, result.state)
+    if result.state is BatchState.STOPPED:
+        raise stop_run(ctx, f"partition {partition} stopped")
+    return {"state": result.state.value}
+
+
+def _finish(
+    rt: BatchRuntime, row: StepExecution, state: BatchState, error: str | None = None
+) -> None:
+    status = state.value.upper()
+    rt.store().batch_step_finish(StepFinish(row.id, state, rt.clock.now(), status, error))

@@ -1,0 +1,302 @@
+"""Executing a batch run: begin (or resume, or restart) its execution and walk the flow.
+
+Steps completed by an earlier execution of the instance are skipped; a failed or stopped step
+resumes from its last committed chunk; a run whose node died resumes its own execution.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rota.batch.chunks import AttemptLost, ChunkRunner
+from rota.batch.context import StepContext
+from rota.batch.definition import BatchDefinition
+from rota.batch.flow import END, FAIL, Chunk, Flow, Step, Tasklet
+from rota.batch.model import (
+    COMPLETED,
+    DONE,
+    FAILED,
+    FINISHED,
+    STOPPED,
+    BatchExecution,
+    BatchState,
+    StepExecution,
+)
+from rota.clock import Clock
+from rota.context import Context
+from rota.errors import BatchConflict, Discard
+from rota.jobs import JobSpec
+from rota.storage.base import BatchTransition, ChunkCommit, StepFinish, StepStart, Store
+
+log = logging.getLogger("rota.batch")
+
+LOST_LIMIT = 3
+"""A run whose node died this many times fails its execution instead of resuming again."""
+
+
+class BatchFailed(Exception):
+    """The execution ended failed; its run fails (restart it to resume)."""
+
+
+class BatchStopped(Exception):
+    """The execution stopped on request; its run ends cancelled (restart it to resume)."""
+
+
+@dataclass(frozen=True)
+class BatchRuntime:
+    """What batch runs need from their app: the store, the job registry and the clock."""
+
+    store: Callable[[], Store]
+    jobs: Mapping[str, JobSpec]
+    clock: Clock
+
+
+def error_text(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def lost_count(store: Store, run_id: int) -> int:
+    run = store.runs_get(run_id)
+    return sum(1 for e in (run.errors if run else []) if e.get("type") == "WorkerLost")
+
+
+def stop_run(ctx: Context, message: str) -> BatchStopped:
+    ctx.request_cancel()  # the attempt's outcome is then "cancelled"
+    return BatchStopped(message)
+
+
+def run_batch(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> dict[str, Any]:
+    """The body of a batch job's run."""
+    store = rt.store()
+    execution = _begin(rt, definition, ctx)
+    try:
+        flow = definition.flow(execution.args)
+    except Exception as exc:
+        _end(rt, execution, BatchState.FAILED, error_text(exc))
+        raise BatchFailed(f"execution {execution.id}: building the flow failed: {exc}") from exc
+    walker = FlowWalker(rt, definition, flow, execution, ctx)
+    state = walker.walk()
+    ended = store.batch_get(execution.id) or execution
+    summary = {"execution_id": execution.id, "state": state.value, **_totals(ended)}
+    if state is BatchState.FAILED:
+        raise BatchFailed(
+            f"batch execution {execution.id} failed: {walker.error or 'a step failed'}"
+        )
+    if state is BatchState.STOPPED:
+        raise stop_run(ctx, f"batch execution {execution.id} stopped")
+    return summary
+
+
+def _totals(execution: BatchExecution) -> dict[str, int]:
+    keys = ("read", "written", "skipped", "filtered", "commits")
+    return {k: sum(getattr(s, k) for s in execution.steps) for k in keys}
+
+
+def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> BatchExecution:
+    store, now = rt.store(), rt.clock.now()
+    execution = store.batch_for_run(ctx.run_id)
+    if execution is None:
+        raise Discard(f"run {ctx.run_id} carries no batch execution")
+    if execution.state in (BatchState.FAILED, BatchState.STOPPED):
+        # This run was retried: a retry of a batch run is a restart of its instance.
+        try:
+            new_id = store.batch_relaunch(ctx.run_id, definition.launch(execution.args), now)
+        except BatchConflict as exc:
+            raise Discard(str(exc)) from None
+        execution = store.batch_get(new_id) or execution
+    elif execution.state in DONE:
+        raise Discard(f"batch execution {execution.id} is {execution.state.value}")
+    elif execution.state in (BatchState.STARTED, BatchState.STOPPING):
+        lost = lost_count(store, ctx.run_id)
+        if lost >= LOST_LIMIT:
+            message = f"its node died {lost} times while running it"
+            _end(rt, execution, BatchState.FAILED, message)
+            raise Discard(f"batch execution {execution.id} failed: {message}")
+        log.info("batch execution %s resumes after its node died", execution.id)
+    if execution.state is BatchState.STOPPING:
+        _end(rt, execution, BatchState.STOPPED)
+        raise stop_run(ctx, f"batch execution {execution.id} stopped")
+    began = store.batch_transition(
+        BatchTransition(
+            execution.id, (BatchState.STARTING, BatchState.STARTED), BatchState.STARTED, now, True
+        )
+    )
+    current = store.batch_get(execution.id) or execution
+    if not began:
+        if current.state is BatchState.STOPPING:
+            _end(rt, current, BatchState.STOPPED)
+            raise stop_run(ctx, f"batch execution {execution.id} stopped")
+        raise Discard(f"batch execution {execution.id} is {current.state.value}")
+    return current
+
+
+def _end(
+    rt: BatchRuntime, execution: BatchExecution, state: BatchState, error: str | None = None
+) -> None:
+    rt.store().batch_transition(
+        BatchTransition(
+            execution.id,
+            (BatchState.STARTING, BatchState.STARTED, BatchState.STOPPING),
+            state,
+            rt.clock.now(),
+            finished=True,
+            exit_status=state.value.upper(),
+            error=error,
+        )
+    )
+
+
+class FlowWalker:
+    """Walks one execution's flow, step by step, following exit statuses."""
+
+    def __init__(
+        self,
+        rt: BatchRuntime,
+        definition: BatchDefinition,
+        flow: Flow,
+        execution: BatchExecution,
+        ctx: Context,
+    ) -> None:
+        self.rt, self.definition, self.flow, self.execution, self.ctx = (
+            rt,
+            definition,
+            flow,
+            execution,
+            ctx,
+        )
+        self.store = rt.store()
+        self.error: str | None = None
+        history = self.store.batch_history(execution.instance_id)
+        self.previous: dict[tuple[str, int], StepExecution] = {}
+        self.earlier: list[BatchExecution] = [e for e in history if e.id < execution.id]
+        for e in self.earlier:
+            for s in e.steps:
+                self.previous[(s.name, s.partition)] = s
+        self.own = {(s.name, s.partition): s for s in execution.steps}
+
+    def walk(self) -> BatchState:
+        name = self.flow.first
+        while name not in (END, FAIL):
+            status = self._step(self.flow[name])
+            if status == STOPPED:
+                _end(self.rt, self.execution, BatchState.STOPPED)
+                return BatchState.STOPPED
+            name = self.flow.after(name, status)
+        state = BatchState.COMPLETED if name == END else BatchState.FAILED
+        _end(self.rt, self.execution, state, self.error if state is BatchState.FAILED else None)
+        return state
+
+    def _step(self, step: Step) -> str:
+        mine = self.own.get((step.name, -1))
+        prior = self.previous.get((step.name, -1))
+        if mine is not None and mine.state in FINISHED:
+            return mine.exit_status or COMPLETED  # ran before this run's node died
+        if mine is None and prior is not None and prior.state is BatchState.COMPLETED:
+            return prior.exit_status or COMPLETED  # done by an earlier execution: skipped
+        resume = prior if prior is not None and prior.state is not BatchState.COMPLETED else None
+        row = self.store.batch_step_start(
+            StepStart(
+                self.execution.id,
+                step.name,
+                self.rt.clock.now(),
+                position=resume.position if resume else 0,
+                context=resume.context if resume else {},
+            )
+        )
+        sctx = StepContext(
+            execution_id=self.execution.id,
+            step=step.name,
+            job=self.execution.job,
+            args=self.execution.args,
+            state=row.context,
+            run=self.ctx,
+            restarted=resume is not None or row.commits > 0,
+        )
+        try:
+            state, status = self._execute(step, row, sctx)
+        except AttemptLost:
+            raise
+        except Exception as exc:
+            self.error = f"step {step.name!r}: {error_text(exc)}"
+            log.warning("batch execution %s: %s", self.execution.id, self.error, exc_info=exc)
+            self._finish(row, BatchState.FAILED, FAILED, error_text(exc), rollbacks=1)
+            return FAILED
+        self._finish(row, state, status)
+        return status
+
+    def _execute(self, step: Step, row: StepExecution, sctx: StepContext) -> tuple[BatchState, str]:
+        if isinstance(step, Tasklet):
+            status = step.func(sctx) or COMPLETED
+            if not isinstance(status, str):
+                raise TypeError(f"a tasklet returns an exit status (str) or None, got {status!r}")
+            self._commit_tasklet(row, sctx)
+            return BatchState.COMPLETED, status
+        if isinstance(step, Chunk) and step.partitions is not None:
+            from rota.batch.partitions import PartitionManager
+
+            previous = [
+                s for (name, part), s in self.previous.items() if name == step.name and part >= 0
+            ]
+            state = PartitionManager(self.rt, self.execution, step, sctx, self.ctx, previous).run()
+            return state, _status(state)
+        if isinstance(step, Chunk):
+            runner = ChunkRunner(
+                self.store,
+                self.rt.clock,
+                step,
+                row,
+                sctx,
+                self.ctx.run_id,
+                self.ctx.attempt,
+                self._progress(step),
+            )
+            result = runner.run()
+            return result.state, _status(result.state)
+        raise TypeError(f"unknown kind of step: {step!r}")
+
+    def _progress(self, step: Step) -> Callable[[int, int], dict[str, Any]]:
+        index, count = self.flow.position(step.name) + 1, len(self.flow.steps)
+
+        def progress(position: int, written: int) -> dict[str, Any]:
+            message = f"step {step.name} ({index}/{count}): {written} written"
+            return {"done": position, "total": None, "message": message}
+
+        return progress
+
+    def _commit_tasklet(self, row: StepExecution, sctx: StepContext) -> None:
+        done = self.store.batch_chunk_commit(
+            ChunkCommit(
+                row.id,
+                self.ctx.run_id,
+                self.ctx.attempt,
+                self.rt.clock.now(),
+                0,
+                0,
+                0,
+                0,
+                row.position,
+                sctx.state,
+            )
+        )
+        if done is None:
+            raise AttemptLost(f"run {self.ctx.run_id} is no longer held by this worker")
+
+    def _finish(
+        self,
+        row: StepExecution,
+        state: BatchState,
+        status: str,
+        error: str | None = None,
+        rollbacks: int = 0,
+    ) -> None:
+        self.store.batch_step_finish(
+            StepFinish(row.id, state, self.rt.clock.now(), status, error, rollbacks)
+        )
+
+
+def _status(state: BatchState) -> str:
+    return {BatchState.COMPLETED: COMPLETED, BatchState.STOPPED: STOPPED}.get(state, FAILED)
