@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from rota.errors import BatchConflict
@@ -199,3 +200,17 @@ def check_launch(
             f"batch job {job!r}: the restart limit ({restart_limit}) of this instance is reached"
         )
     return max(e.id for e in history)
+
+
+def admission_order(jobs_and_identities: Sequence[tuple[str, str] | None]) -> list[int]:
+    """The indexes of the batch launches of one call, in the order to admit them.
+
+    Sorted by instance, so concurrent launches lock instances in one order (no deadlock);
+    one instance launched twice in one call is refused.
+    """
+    keyed = [(key, i) for i, key in enumerate(jobs_and_identities) if key is not None]
+    keyed.sort()
+    for (a, _), (b, _) in pairwise(keyed):
+        if a == b:
+            raise BatchConflict(f"batch job {a[0]!r}: one instance launched twice in one call")
+    return [i for _, i in keyed]

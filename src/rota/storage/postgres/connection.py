@@ -114,6 +114,8 @@ class PostgresBase:
 
     def insert_runs(self, cur: psycopg.Cursor[Any], params: InsertParams) -> list[Inserted]:
         runs = list(params.runs)
+        batch = any(r.batch is not None for r in runs)
+        admitted = self.admit_executions(cur, runs, params.now) if batch else {}
         result: list[Inserted | None] = [None] * len(runs)
         todo = list(range(len(runs)))
         for _ in range(5):  # a unique-key holder may end between our insert and lookup
@@ -122,7 +124,27 @@ class PostgresBase:
                 break
         else:
             raise StorageUnavailable("unique-key insert kept conflicting; try again")
-        return [r for r in result if r is not None]
+        inserted = [r for r in result if r is not None]
+        if batch:
+            self.attach_executions(cur, runs, inserted, admitted, params.now)
+        return inserted
+
+    def admit_executions(
+        self, cur: psycopg.Cursor[Any], runs: Sequence[NewRun], now: datetime
+    ) -> dict[int, tuple[int, int | None]]:
+        """Check batch runs' launch rules before inserting (implemented by the batch part)."""
+        raise NotImplementedError
+
+    def attach_executions(
+        self,
+        cur: psycopg.Cursor[Any],
+        runs: Sequence[NewRun],
+        inserted: Sequence[Inserted],
+        admitted: dict[int, tuple[int, int | None]],
+        now: datetime,
+    ) -> None:
+        """Create the executions of new batch runs (implemented by the batch part)."""
+        raise NotImplementedError
 
     def _insert_round(
         self,
@@ -190,4 +212,5 @@ def _insert_arrays(runs: Sequence[NewRun], now: datetime) -> dict[str, Any]:
         "unique_keys": [r.unique_key for r in runs],
         "timeouts": [r.timeout for r in runs],
         "run_ats": [r.run_at for r in runs],
+        "kinds": [r.kind for r in runs],
     }

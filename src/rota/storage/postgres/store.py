@@ -33,6 +33,7 @@ from rota.storage.base import (
     RescueParams,
     RetryParams,
 )
+from rota.storage.postgres.batch import PostgresBatch
 from rota.storage.postgres.connection import Q, ts
 from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.notifier import ListenNotifier
@@ -64,7 +65,7 @@ def _refused(outcomes: Sequence[Outcome], done: list[dict[str, Any]]) -> list[Ou
     return [o for o in outcomes if (o.run_id, o.attempt) not in written]
 
 
-class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats):
+class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats, PostgresBatch):
     """The cluster backend; the connection pool and schema live in connection.py."""
 
     def notifier(self, queues: Sequence[str] | None) -> ListenNotifier:
@@ -83,10 +84,11 @@ class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats):
             if params.idempotency is not None:  # the key and its run commit together
                 with conn.transaction(), conn.cursor() as cur:
                     return self.insert_idempotent(cur, params)
-            if not any(r.unique_key for r in params.runs):  # one atomic statement
+            if not any(r.unique_key or r.batch for r in params.runs):  # one atomic statement
                 with conn.cursor() as cur:
                     return self.insert_runs(cur, params)
-            with conn.transaction(), conn.cursor() as cur:  # insert, then look up key holders
+            # insert, then look up key holders or create the batch executions
+            with conn.transaction(), conn.cursor() as cur:
                 return self.insert_runs(cur, params)
 
     def runs_get(self, run_id: int) -> Run | None:

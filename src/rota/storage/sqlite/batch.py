@@ -12,6 +12,7 @@ from rota.batch.model import (
     BatchState,
     PastExecution,
     StepExecution,
+    admission_order,
     check_launch,
     effective_state,
 )
@@ -37,27 +38,37 @@ B = load_queries("rota.storage.sqlite", "batch.sql")
 
 class SQLiteBatch(SQLiteBase):
     # -- launching -----------------------------------------------------------------------
+    def admit_executions(
+        self, conn: sqlite3.Connection, runs: Sequence[NewRun], now: float
+    ) -> dict[int, tuple[int, int | None]]:
+        """Check the launch rules of each batch run before any row is inserted, so that a
+        refusal leaves nothing behind, even in a caller's transaction (connection=)."""
+        keys = [(r.job, r.batch.identity) if r.batch else None for r in runs]
+        admitted: dict[int, tuple[int, int | None]] = {}
+        for i in admission_order(keys):
+            launch = runs[i].batch
+            assert launch is not None
+            admitted[i] = self._admit(conn, runs[i].job, launch, now)
+        return admitted
+
     def attach_executions(
         self,
         conn: sqlite3.Connection,
         runs: Sequence[NewRun],
         inserted: Sequence[Inserted],
+        admitted: dict[int, tuple[int, int | None]],
         now: float,
     ) -> None:
         """Create the execution of each new batch run, in the launch's transaction."""
-        for run, ins in zip(runs, inserted, strict=True):
-            if run.batch is not None and ins.created:
-                self._new_execution(conn, run.job, run.args, run.batch, ins.id, now)
+        for i, (run, ins) in enumerate(zip(runs, inserted, strict=True)):
+            if i in admitted and ins.created:
+                instance, restart_of = admitted[i]
+                self._insert_execution(conn, instance, run.job, run.args, ins.id, restart_of, now)
 
-    def _new_execution(
-        self,
-        conn: sqlite3.Connection,
-        job: str,
-        args: dict[str, Any],
-        launch: BatchLaunch,
-        run_id: int,
-        now: float,
-    ) -> int:
+    def _admit(
+        self, conn: sqlite3.Connection, job: str, launch: BatchLaunch, now: float
+    ) -> tuple[int, int | None]:
+        """The instance's id and the execution a new one restarts; raises BatchConflict."""
         instance = conn.execute(
             B["batch_instance_upsert"],
             {
@@ -74,6 +85,18 @@ class SQLiteBatch(SQLiteBase):
         ]
         restart_of = check_launch(job, past, launch.restart_limit)
         self._settle_past(conn, past, now)
+        return int(instance), restart_of
+
+    @staticmethod
+    def _insert_execution(
+        conn: sqlite3.Connection,
+        instance: int,
+        job: str,
+        args: dict[str, Any],
+        run_id: int,
+        restart_of: int | None,
+        now: float,
+    ) -> int:
         row = conn.execute(
             B["batch_execution_insert"],
             {
@@ -98,12 +121,13 @@ class SQLiteBatch(SQLiteBase):
 
     def batch_relaunch(self, run_id: int, launch: BatchLaunch, now: datetime) -> int:
         with self._write() as conn:
-            run = conn.execute("SELECT job, args FROM rota_runs WHERE id = ?", (run_id,)).fetchone()
+            run = conn.execute(B["batch_run_of"], {"run_id": run_id}).fetchone()
             if run is None:
                 raise LookupError(f"run {run_id} not found")
-            return self._new_execution(
-                conn, run["job"], from_text(run["args"]), launch, run_id, to_epoch(now)
-            )
+            at = to_epoch(now)
+            instance, restart_of = self._admit(conn, run["job"], launch, at)
+            args = from_text(run["args"])
+            return self._insert_execution(conn, instance, run["job"], args, run_id, restart_of, at)
 
     # -- reading -------------------------------------------------------------------------
     def _with_steps(self, rows: list[sqlite3.Row]) -> list[BatchExecution]:

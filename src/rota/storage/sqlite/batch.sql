@@ -26,8 +26,8 @@ SELECT e.*, r.state AS run_state
 FROM rota_batch_executions e LEFT JOIN rota_runs r ON r.id = e.run_id
 WHERE e.run_id = :run_id ORDER BY e.id DESC LIMIT 1;
 
--- name: batch_execution_instance_of_run
-SELECT instance_id FROM rota_batch_executions WHERE run_id = :run_id ORDER BY id DESC LIMIT 1;
+-- name: batch_run_of
+SELECT job, args FROM rota_runs WHERE id = :run_id;
 
 -- name: batch_execution_list
 SELECT e.*, r.state AS run_state

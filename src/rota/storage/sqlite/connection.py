@@ -187,6 +187,8 @@ class SQLiteBase:
         self, conn: sqlite3.Connection, params: InsertParams, now: float
     ) -> list[Inserted]:
         out: list[Inserted] = []
+        batch = any(r.batch is not None for r in params.runs)
+        admitted = self.admit_executions(conn, params.runs, now) if batch else {}
         for new in params.runs:
             values = {
                 "job": new.job,
@@ -212,15 +214,22 @@ class SQLiteBase:
             if found is None:  # pragma: no cover - the unique index is the only conflict
                 raise RuntimeError("insert conflicted but no run holds the unique key")
             out.append(Inserted(int(found[0]), False))
-        if any(r.batch is not None for r in params.runs):
-            self.attach_executions(conn, params.runs, out, now)
+        if batch:
+            self.attach_executions(conn, params.runs, out, admitted, now)
         return out
+
+    def admit_executions(
+        self, conn: sqlite3.Connection, runs: Sequence[NewRun], now: float
+    ) -> dict[int, tuple[int, int | None]]:
+        """Check batch runs' launch rules before inserting (implemented by the batch part)."""
+        raise NotImplementedError
 
     def attach_executions(
         self,
         conn: sqlite3.Connection,
         runs: Sequence[NewRun],
         inserted: Sequence[Inserted],
+        admitted: dict[int, tuple[int, int | None]],
         now: float,
     ) -> None:
         """Create the executions of new batch runs (implemented by the batch part)."""

@@ -1,0 +1,412 @@
+"""Batch jobs end to end in one process (``app.drain``), on SQLite and PostgreSQL.
+
+Output goes through the restartable JSON Lines writer into a real file, so "every item
+written exactly once" is checked on what a user would read.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rota
+from rota import batch
+from rota.errors import BatchConflict
+
+
+class Knobs:
+    """What the test changes between executions: where items fail, how often."""
+
+    def __init__(self) -> None:
+        self.fail_at: set[int] = set()
+        self.skip_at: set[int] = set()
+        self.transient: dict[int, int] = {}  # item -> failures left (TimeoutError in writer)
+        self.count = 95
+
+
+@pytest.fixture
+def knobs() -> Knobs:
+    return Knobs()
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "out.jsonl"
+
+
+@pytest.fixture
+def app(database_url: str, knobs: Knobs, out: Path) -> Iterator[rota.App]:
+    a = rota.App(database=database_url, name="batch-tests")
+
+    def process(i: int) -> dict[str, int] | None:
+        if i in knobs.fail_at:
+            raise RuntimeError(f"item {i} is broken")
+        if i in knobs.skip_at:
+            raise ValueError(f"item {i} is invalid")
+        return None if i % 10 == 3 else {"i": i}  # every 10th+3 is filtered out
+
+    def flaky_write(items: list[dict[str, int]]) -> None:
+        for item in items:
+            left = knobs.transient.get(item["i"], 0)
+            if left:
+                knobs.transient[item["i"]] = left - 1
+                raise TimeoutError(f"item {item['i']}: the sink timed out")
+
+    class FlakyJsonl(batch.JsonLinesWriter):
+        def __call__(self, items: list[Any]) -> None:
+            flaky_write(items)
+            super().__call__(items)
+
+    def prepare(ctx: batch.StepContext) -> None:
+        ctx.state["prepared"] = ctx.state.get("prepared", 0) + 1
+
+    @a.batch
+    def numbers(tag: str) -> batch.Flow:
+        return batch.Flow(
+            [
+                batch.tasklet("prepare", prepare),
+                batch.chunk(
+                    "load",
+                    reader=batch.IterableReader(lambda: range(knobs.count)),
+                    processor=process,
+                    writer=FlakyJsonl(out),
+                    size=10,
+                    skip_on=(ValueError,),
+                    skip_limit=2,
+                    retry_on=(TimeoutError,),
+                    retry_limit=2,
+                ),
+            ]
+        )
+
+    yield a
+    a.close()
+
+
+def written(out: Path) -> list[int]:
+    return [json.loads(line)["i"] for line in out.read_text().splitlines()]
+
+
+def expected(count: int, skipped: set[int] = frozenset()) -> list[int]:  # type: ignore[assignment]
+    return [i for i in range(count) if i % 10 != 3 and i not in skipped]
+
+
+def execution_of(app: rota.App, run_id: int) -> batch.BatchExecution:
+    found = app.batch_execution_for_run(run_id)
+    assert found is not None
+    return found
+
+
+def step(execution: batch.BatchExecution, name: str) -> batch.StepExecution:
+    return next(s for s in execution.steps if s.name == name and s.partition < 0)
+
+
+def test_a_clean_run_completes_with_counts(app: rota.App, out: Path) -> None:
+    handle = app.get_job("numbers").enqueue(tag="a")
+    assert app.get_run(handle.id).max_attempts == 1
+    assert app.drain() == {"succeeded": 1}
+    ex = execution_of(app, handle.id)
+    assert ex.state == "completed"
+    load = step(ex, "load")
+    assert (load.read, load.written, load.filtered, load.skipped) == (95, 85, 10, 0)
+    assert load.commits == 10  # 9 full chunks and the last 5 items
+    assert written(out) == expected(95)
+    assert app.get_run(handle.id).progress["done"] == 95  # type: ignore[index]
+
+
+def test_failure_at_item_k_then_restart_writes_every_item_once(
+    app: rota.App, knobs: Knobs, out: Path
+) -> None:
+    knobs.fail_at = {57}
+    handle = app.get_job("numbers").enqueue(tag="k")
+    assert app.drain() == {"failed": 1}
+    first = execution_of(app, handle.id)
+    assert first.state == "failed"
+    load = step(first, "load")
+    assert load.state == "failed" and "item 57 is broken" in (load.error or "")
+    assert load.read == 50 and load.commits == 5  # the chunk holding item 57 rolled back
+    assert written(out) == expected(50)
+    assert step(first, "prepare").state == "completed"
+
+    knobs.fail_at = set()
+    second = app.batch_restart(first.id)
+    assert second.restart_of == first.id and second.id != first.id
+    assert app.drain() == {"succeeded": 1}
+    second = app.batch_execution(second.id)
+    assert second.state == "completed"
+    assert [s.name for s in second.steps] == ["load"]  # the completed tasklet was skipped
+    load2 = step(second, "load")
+    assert load2.read == 45  # resumed after the last committed chunk: items 50..94
+    assert written(out) == expected(95)
+
+
+def test_completed_instance_is_refused_and_nothing_is_stored(app: rota.App) -> None:
+    job = app.get_job("numbers")
+    job.enqueue(tag="done")
+    app.drain()
+    before = len(app.list_runs())
+    with pytest.raises(BatchConflict, match="already completed"):
+        job.enqueue(tag="done")
+    assert len(app.list_runs()) == before
+    job.enqueue(tag="other")  # another instance is fine
+
+
+def test_launch_while_an_execution_is_active_is_refused(app: rota.App) -> None:
+    job = app.get_job("numbers")
+    job.enqueue(tag="busy")
+    with pytest.raises(BatchConflict, match="starting"):
+        job.enqueue(tag="busy")
+
+
+def test_skips_within_the_limit_complete(app: rota.App, knobs: Knobs, out: Path) -> None:
+    knobs.skip_at = {5, 66}
+    handle = app.get_job("numbers").enqueue(tag="skips")
+    assert app.drain() == {"succeeded": 1}
+    load = step(execution_of(app, handle.id), "load")
+    assert (load.skipped, load.written) == (2, 83)
+    assert written(out) == expected(95, {5, 66})
+
+
+def test_skip_limit_reached_fails_the_step(app: rota.App, knobs: Knobs) -> None:
+    knobs.skip_at = {5, 16, 27}
+    handle = app.get_job("numbers").enqueue(tag="too-many")
+    assert app.drain() == {"failed": 1}
+    ex = execution_of(app, handle.id)
+    load = step(ex, "load")
+    assert ex.state == "failed" and load.state == "failed"
+    assert "skip limit 2 exceeded" in (load.error or "")
+    assert load.skipped == 2 and load.read == 20  # the third skip's chunk never committed
+
+
+def test_transient_writer_error_is_retried(app: rota.App, knobs: Knobs, out: Path) -> None:
+    knobs.transient = {12: 2, 40: 1}  # two retries allowed: both recover
+    handle = app.get_job("numbers").enqueue(tag="flaky")
+    assert app.drain() == {"succeeded": 1}
+    assert written(out) == expected(95)
+    assert knobs.transient == {12: 0, 40: 0}
+    assert execution_of(app, handle.id).state == "completed"
+
+
+def test_writer_error_past_the_retry_limit_fails(app: rota.App, knobs: Knobs) -> None:
+    knobs.transient = {12: 3}
+    handle = app.get_job("numbers").enqueue(tag="down")
+    assert app.drain() == {"failed": 1}
+    load = step(execution_of(app, handle.id), "load")
+    assert "TimeoutError" in (load.error or "") and load.written == 9
+
+
+def test_abandoned_execution_is_never_restarted(app: rota.App, knobs: Knobs) -> None:
+    knobs.fail_at = {3 + 1}
+    handle = app.get_job("numbers").enqueue(tag="abandon")
+    app.drain()
+    ex = execution_of(app, handle.id)
+    with pytest.raises(BatchConflict, match="only a running one"):
+        app.batch_stop(ex.id)
+    assert app.batch_abandon(ex.id).state == "abandoned"
+    with pytest.raises(BatchConflict, match="abandoned"):
+        app.batch_restart(ex.id)
+    with pytest.raises(BatchConflict, match="abandoned"):
+        app.get_job("numbers").enqueue(tag="abandon")
+
+
+def test_restart_of_an_older_or_completed_execution_is_refused(app: rota.App, knobs: Knobs) -> None:
+    knobs.fail_at = {20}
+    handle = app.get_job("numbers").enqueue(tag="old")
+    app.drain()
+    first = execution_of(app, handle.id)
+    second = app.batch_restart(first.id)
+    with pytest.raises(BatchConflict, match="restarted already"):
+        app.batch_restart(first.id)
+    knobs.fail_at = set()
+    app.drain()
+    with pytest.raises(BatchConflict, match="completed"):
+        app.batch_restart(second.id)
+
+
+def test_retrying_a_failed_batch_run_restarts_its_instance(
+    app: rota.App, knobs: Knobs, out: Path
+) -> None:
+    knobs.fail_at = {70}
+    handle = app.get_job("numbers").enqueue(tag="retry")
+    app.drain()
+    knobs.fail_at = set()
+    assert app.retry([handle.id]) == [handle.id]
+    assert app.drain() == {"succeeded": 1}
+    ex = execution_of(app, handle.id)
+    assert ex.state == "completed" and ex.restart_of is not None
+    assert written(out) == expected(95)
+
+
+def test_cancelled_waiting_run_releases_its_instance(app: rota.App) -> None:
+    job = app.get_job("numbers")
+    handle = job.enqueue(tag="cancel")
+    ex = execution_of(app, handle.id)
+    stopped = app.batch_stop(ex.id)
+    assert stopped.state == "stopped" and app.get_run(handle.id).state == "cancelled"
+    again = job.enqueue(tag="cancel")  # a stopped instance may run again: a restart
+    assert execution_of(app, again.id).restart_of == ex.id
+
+
+def test_instances_are_identified_by_their_identifying_arguments(database_url: str) -> None:
+    app = rota.App(database=database_url)
+
+    @app.batch(identifying=["day"])
+    def report(day: str, verbose: bool = False) -> batch.Flow:
+        return batch.Flow([batch.tasklet("t", lambda ctx: None)])
+
+    report.enqueue(day="2026-11-23", verbose=True)
+    app.drain()
+    with pytest.raises(BatchConflict):
+        report.enqueue(day="2026-11-23", verbose=False)
+    report.enqueue(day="2026-11-24")
+    app.close()
+
+
+def test_restart_limit(database_url: str) -> None:
+    app = rota.App(database=database_url)
+
+    @app.batch(restart_limit=1)
+    def fragile() -> batch.Flow:
+        def boom(ctx: batch.StepContext) -> None:
+            raise RuntimeError("always")
+
+        return batch.Flow([batch.tasklet("t", boom)])
+
+    handle = fragile.enqueue()
+    app.drain()
+    second = app.batch_restart(execution_of(app, handle.id).id)
+    app.drain()
+    with pytest.raises(BatchConflict, match="restart limit"):
+        app.batch_restart(second.id)
+    app.close()
+
+
+def test_conditional_flow_follows_exit_statuses(database_url: str) -> None:
+    app = rota.App(database=database_url)
+    seen: list[str] = []
+
+    def check(ctx: batch.StepContext) -> str:
+        seen.append("check")
+        return "EMPTY" if ctx.args["n"] == 0 else "COMPLETED"
+
+    def load(ctx: batch.StepContext) -> None:
+        seen.append("load")
+        if ctx.args["n"] < 0:
+            raise RuntimeError("negative")
+
+    def note(name: str) -> Any:
+        return lambda ctx: seen.append(name)
+
+    @app.batch
+    def flow(n: int) -> batch.Flow:
+        return batch.Flow(
+            [
+                batch.tasklet("check", check, on={"EMPTY": "report"}),
+                batch.tasklet("load", load, on={"FAILED": "cleanup"}),
+                batch.tasklet("report", note("report"), on={"*": batch.END}),
+                batch.tasklet("cleanup", note("cleanup"), on={"*": batch.FAIL}),
+            ]
+        )
+
+    for n, path, state in [
+        (0, ["check", "report"], "completed"),
+        (1, ["check", "load", "report"], "completed"),
+        (-1, ["check", "load", "cleanup"], "failed"),
+    ]:
+        seen.clear()
+        handle = flow.enqueue(n=n)
+        app.drain()
+        ex = execution_of(app, handle.id)
+        assert (seen, ex.state) == (path, state), n
+        if n == 0:
+            assert step(ex, "check").exit_status == "EMPTY"
+    app.close()
+
+
+def test_transactional_sql_writer_commits_with_the_checkpoint(database_url: str) -> None:
+    """SqlWriter without connect= writes into rota's database in the chunk's transaction."""
+    app = rota.App(database=database_url)
+    app.store  # noqa: B018 - create the schema
+    ddl = "CREATE TABLE batch_sink (i INTEGER PRIMARY KEY, sq INTEGER NOT NULL)"
+    _exec(database_url, "DROP TABLE IF EXISTS batch_sink")
+    _exec(database_url, ddl)
+    fail = {"at": 33}
+
+    def square(i: int) -> dict[str, int]:
+        if i == fail["at"]:
+            raise RuntimeError("boom")
+        return {"i": i, "sq": i * i}
+
+    @app.batch
+    def squares() -> batch.Flow:
+        return batch.Flow(
+            [
+                batch.chunk(
+                    "sq",
+                    reader=batch.IterableReader(lambda: range(60)),
+                    processor=square,
+                    writer=batch.SqlWriter("batch_sink"),
+                    size=7,
+                )
+            ]
+        )
+
+    handle = squares.enqueue()
+    app.drain()
+    assert _exec(database_url, "SELECT count(*) FROM batch_sink") == [(28,)]
+    fail["at"] = -1
+    app.batch_restart(execution_of(app, handle.id).id)
+    app.drain()
+    rows = _exec(database_url, "SELECT i, sq FROM batch_sink ORDER BY i")
+    assert rows == [(i, i * i) for i in range(60)]
+    app.close()
+
+
+def test_partitioned_step_in_one_process(database_url: str, tmp_path: Path) -> None:
+    """With no other worker, the step's own run executes the partitions (app.drain)."""
+    app = rota.App(database=database_url)
+    sink = tmp_path / "parts.log"
+
+    def read(ctx: batch.StepContext) -> range:
+        assert ctx.partition is not None
+        p, n = ctx.partition["partition"], ctx.partition["partitions"]
+        return range(p, 40, n)
+
+    def write(items: list[int]) -> None:
+        with sink.open("a") as f:
+            f.writelines(f"{i}\n" for i in items)
+
+    @app.batch
+    def spread() -> batch.Flow:
+        return batch.Flow([batch.chunk("load", reader=read, writer=write, size=3, partitions=4)])
+
+    handle = spread.enqueue()
+    app.drain()
+    ex = execution_of(app, handle.id)
+    assert ex.state == "completed", ex.to_json()
+    assert sorted(int(x) for x in sink.read_text().split()) == list(range(40))
+    shown = ex.to_json()["steps"][0]
+    assert shown["read"] == 40 and len(shown["partitions"]) == 4
+    assert app.jobs.get("rota.batch.partition") is None  # internal: not listed
+    app.close()
+
+
+def _exec(url: str, sql: str) -> list[tuple[Any, ...]]:
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            rows = conn.execute(sql).fetchall()
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as pg:
+        cur = pg.execute(sql)
+        return list(cur.fetchall()) if cur.description else []
