@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import rota
+from tests.integration.batchjobs import add_batch_jobs
 
 BLOCK_LIMIT = 60.0
 """No job blocks longer than this, so a test that fails never leaves a process behind long."""
@@ -157,4 +158,5 @@ def build_app(
         mark(ctx, "start")
         await asyncio.sleep(BLOCK_LIMIT)
 
+    add_batch_jobs(app)
     return app
