@@ -116,7 +116,9 @@ def test_a_clean_run_completes_with_counts(app: rota.App, out: Path) -> None:
     assert (load.read, load.written, load.filtered, load.skipped) == (95, 85, 10, 0)
     assert load.commits == 10  # 9 full chunks and the last 5 items
     assert written(out) == expected(95)
-    assert app.get_run(handle.id).progress["done"] == 95  # type: ignore[index]
+    progress = app.get_run(handle.id).progress
+    assert progress is not None and (progress["done"], progress["total"]) == (95, 95)
+    assert progress["message"] == "step load (2/2): 85 written"
 
 
 def test_failure_at_item_k_then_restart_writes_every_item_once(

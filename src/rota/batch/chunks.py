@@ -4,7 +4,7 @@ after each chunk; skip and retry policies decide what an item's error does."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -58,13 +58,14 @@ class ChunkRunner:
         ctx: StepContext,
         run_id: int,
         attempt: int,
-        progress: Callable[[int, int], dict[str, Any]] | None = None,
+        progress: Callable[[int, int, int | None], dict[str, Any]] | None = None,
     ) -> None:
         self.store, self.clock, self.step, self.row, self.ctx = store, clock, step, row, ctx
         self.run_id, self.attempt = run_id, attempt
         self.progress = progress
         self.skips = row.skipped  # skips so far in this step execution, against the limit
         self.written = row.written
+        self.total: int | None = None
 
     def run(self) -> ChunkResult:
         streams = _streams(self.step)
@@ -81,7 +82,9 @@ class ChunkRunner:
 
     def _loop(self) -> ChunkResult:
         position = self.row.position
-        items = iter(self.step.reader(self.ctx))
+        source = self.step.reader(self.ctx)
+        self.total = len(source) if isinstance(source, Sized) else _total_hint(self.step, self.ctx)
+        items = iter(source)
         if position and not self.step.reader_resumes:
             _skip(items, position)
         while True:
@@ -188,7 +191,7 @@ class ChunkRunner:
             filtered=tally.filtered,
             position=position,
             context=self.ctx.state,
-            progress=self.progress(position, self.written) if self.progress else None,
+            progress=self.progress(position, self.written, self.total) if self.progress else None,
         )
         tries = 0
         while True:
@@ -218,3 +221,12 @@ def _skip(items: Iterator[Any], count: int) -> None:
     """Skip what committed chunks consumed already (a reader that does not resume itself)."""
     for _ in islice(items, count):
         pass
+
+
+def _total_hint(step: Chunk, ctx: StepContext) -> int | None:
+    """How many items the reader will give in all, when it can tell (for progress bars)."""
+    hint = getattr(step.reader, "total", None)
+    if not callable(hint):
+        return None
+    value = hint(ctx)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

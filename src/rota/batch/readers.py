@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence, Sized
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
@@ -233,6 +233,13 @@ class IterableReader(Generic[T]):
     def __call__(self, ctx: StepContext) -> Iterator[T]:
         source = self._source
         return iter(source if isinstance(source, Iterable) else source())
+
+    def total(self, ctx: StepContext) -> int | None:
+        """The number of items when the source knows it (a list, a range): for progress."""
+        source = self._source
+        if not isinstance(source, Iterable):
+            source = source()
+        return len(source) if isinstance(source, Sized) else None
 
 
 class SqlReader(_Checkpointed):

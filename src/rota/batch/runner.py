@@ -258,12 +258,12 @@ class FlowWalker:
             return result.state, _status(result.state)
         raise TypeError(f"unknown kind of step: {step!r}")
 
-    def _progress(self, step: Step) -> Callable[[int, int], dict[str, Any]]:
+    def _progress(self, step: Step) -> Callable[[int, int, int | None], dict[str, Any]]:
         index, count = self.flow.position(step.name) + 1, len(self.flow.steps)
 
-        def progress(position: int, written: int) -> dict[str, Any]:
+        def progress(position: int, written: int, total: int | None) -> dict[str, Any]:
             message = f"step {step.name} ({index}/{count}): {written} written"
-            return {"done": position, "total": None, "message": message}
+            return {"done": position, "total": total, "message": message}
 
         return progress
 
