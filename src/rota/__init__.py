@@ -7,8 +7,11 @@ a worker, standalone or embedded in a web application.
 from rota.app import App
 from rota.context import Context
 from rota.errors import (
+    BatchConflict,
     ConfigError,
     Discard,
+    ExecutionNotFound,
+    IdempotencyConflict,
     InvalidArguments,
     LaunchError,
     Retry,
@@ -28,9 +31,12 @@ __version__ = "0.1.0"
 __all__ = [
     "App",
     "Backoff",
+    "BatchConflict",
     "ConfigError",
     "Context",
     "Discard",
+    "ExecutionNotFound",
+    "IdempotencyConflict",
     "InvalidArguments",
     "Job",
     "LaunchError",

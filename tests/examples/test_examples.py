@@ -82,3 +82,51 @@ def test_flask_example_enqueues_from_a_route(database_url: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "receipt for order 9 sent"
+
+
+def test_batch_import_example_imports_once(database_url: str, tmp_path: Path) -> None:
+    env = dict(os.environ, ROTA_DATABASE_URL=database_url)
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(EXAMPLES / "batch_import.py")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        "execution 1: completed",
+        "  check: completed read=0 written=0 skipped=0 filtered=0 commits=1",
+        "  load: completed read=1000 written=979 skipped=1 filtered=20 commits=10",
+        "  report: completed read=0 written=0 skipped=0 filtered=0 commits=1",
+    ]
+    imported = (tmp_path / "orders.imported.jsonl").read_text().splitlines()
+    assert len(imported) == 979
+    again = run()
+    assert again.returncode == 1
+    assert "already completed" in again.stderr
+    assert len((tmp_path / "orders.imported.jsonl").read_text().splitlines()) == 979
+
+
+def test_batch_docs_first_example_runs_as_shown(tmp_path: Path) -> None:
+    """docs/batch.md's opening example runs and prints what its comment says; the other
+    python blocks at least compile."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "batch.md"
+    blocks = [b.split("```")[0] for b in docs.read_text().split("```python\n")[1:]]
+    for i, block in enumerate(blocks):
+        compile(block, f"docs/batch.md block {i}", "exec")
+    proc = subprocess.run(
+        [sys.executable, "-c", blocks[0]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    promised = blocks[0].strip().splitlines()[-1].removeprefix("# ")
+    assert proc.stdout.strip() == promised
