@@ -28,6 +28,7 @@ class BatchMixin:
     # provided by App
     _jobs: dict[str, JobSpec]
     clock: Clock
+    lease_seconds: float
 
     @property
     def store(self) -> Store:
@@ -42,7 +43,7 @@ class BatchMixin:
         raise NotImplementedError
 
     def _batch_runtime(self) -> BatchRuntime:
-        return BatchRuntime(lambda: self.store, self._jobs, self.clock)
+        return BatchRuntime(lambda: self.store, self._jobs, self.clock, self.lease_seconds)
 
     @overload
     def batch(self, func: F, /) -> Job: ...

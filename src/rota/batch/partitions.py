@@ -86,7 +86,7 @@ class PartitionManager:
                 for p in pending:
                     if p.run_state == RunState.QUEUED and p.run_id not in self._inline:
                         self._start_inline(p.run_id)
-            if time.monotonic() - beat > 1.0:
+            if time.monotonic() - beat > self.rt.lease_seconds / 4:
                 beat = time.monotonic()
                 self._heartbeat()
             time.sleep(POLL)
@@ -166,7 +166,7 @@ class PartitionManager:
             self.store.runs_heartbeat(HeartbeatParams(self.ctx.node_id, now, now + lease, live))
 
     def _lease(self) -> timedelta:
-        return timedelta(seconds=30)
+        return timedelta(seconds=self.rt.lease_seconds)
 
     def _start_inline(self, run_id: int | None) -> None:
         if run_id is None:

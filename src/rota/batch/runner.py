@@ -52,6 +52,7 @@ class BatchRuntime:
     store: Callable[[], Store]
     jobs: Mapping[str, JobSpec]
     clock: Clock
+    lease_seconds: float = 30.0
 
 
 def error_text(exc: BaseException) -> str:
