@@ -75,7 +75,7 @@ class PartitionManager:
             params = PartitionsParams(self.execution.id, self.step.name, self.rt.clock.now(), plan)
             parts = self.store.batch_partitions_create(params)
         since = time.monotonic()
-        beat = 0.0
+        beat = reported = 0.0
         while True:
             pending = [p for p in parts if not _over(p)]
             if not pending:
@@ -89,6 +89,9 @@ class PartitionManager:
             if time.monotonic() - beat > self.rt.lease_seconds / 4:
                 beat = time.monotonic()
                 self._heartbeat()
+            if time.monotonic() - reported > 1.0:
+                reported = time.monotonic()
+                self._report(parts)
             time.sleep(POLL)
             parts = self.store.batch_partitions(self.execution.id, self.step.name)
         for t in self._inline.values():
@@ -155,6 +158,13 @@ class PartitionManager:
                 self.execution.id, (BatchState.STARTED,), BatchState.STOPPING, self.rt.clock.now()
             )
         )
+
+    def _report(self, parts: list[StepExecution]) -> None:
+        """The partitions' progress summed, as the parent run's progress."""
+        finished = sum(1 for p in parts if _over(p))
+        read = sum(p.position for p in parts)
+        message = f"step {self.step.name}: {finished}/{len(parts)} partitions done"
+        self.ctx.progress(read, None, message)
 
     def _heartbeat(self) -> None:
         if not self._inline or not self.ctx.node_id:
