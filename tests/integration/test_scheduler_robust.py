@@ -53,3 +53,19 @@ def test_a_broken_schedule_does_not_block_the_others(
         assert caplog.text.count("schedule broken cannot fire") == 1  # logged once, not per pass
     finally:
         app.close()
+
+
+def test_a_one_date_schedule_in_the_past_is_refused(database_url: str) -> None:
+    clock = FixedClock(datetime(2026, 1, 5, 12, 0, tzinfo=UTC))
+    app = rota.App(database=database_url, clock=clock)
+
+    @app.job
+    def once() -> None:
+        return None
+
+    with pytest.raises(rota.InvalidArguments, match="never fire"):
+        app.add_schedule("late", once, at=clock.t - timedelta(seconds=1))
+    assert app.schedules() == []
+    app.add_schedule("soon", once, at=clock.t + timedelta(minutes=1))
+    assert [s.name for s in app.schedules()] == ["soon"]
+    app.close()

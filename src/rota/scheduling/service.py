@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from rota.errors import ScheduleNotFound, UnknownJob
+from rota.errors import InvalidArguments, ScheduleNotFound, UnknownJob
 from rota.jobs import JobSpec
 from rota.scheduling.definitions import ScheduleSpec
 from rota.scheduling.triggers import Trigger, next_fire
@@ -25,7 +25,10 @@ def save(store: Store, jobs: Mapping[str, JobSpec], spec: ScheduleSpec, now: dat
     if job is None:
         raise UnknownJob(spec.job)
     job.validate(spec.kwargs)
-    store.schedules_upsert(spec.to_schedule(now))
+    schedule = spec.to_schedule(now)
+    if schedule.next_fire_at is None:
+        raise InvalidArguments(f"schedule {spec.name!r} would never fire: its time is already past")
+    store.schedules_upsert(schedule)
     return get(store, spec.name)
 
 
