@@ -230,6 +230,11 @@ def test_openapi_docs_and_page(api: httpx.Client) -> None:
         "/api/schedules/{name}/pause": {"post"},
         "/api/schedules/{name}/resume": {"post"},
         "/api/schedules/{name}/trigger": {"post"},
+        "/api/batch/executions": {"get"},
+        "/api/batch/executions/{execution_id}": {"get"},
+        "/api/batch/executions/{execution_id}/restart": {"post"},
+        "/api/batch/executions/{execution_id}/stop": {"post"},
+        "/api/batch/executions/{execution_id}/abandon": {"post"},
         "/api/nodes": {"get"},
         "/metrics": {"get"},
     }

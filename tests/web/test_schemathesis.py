@@ -11,13 +11,46 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 import rota
 
-from .conftest import Server
+from .conftest import Server, start_server
+from .webapp import SOURCE
 
 HERE = Path(__file__).parent
+
+BATCH_JOB = """
+from rota import batch
+
+
+def read_numbers(ctx: batch.StepContext) -> range:
+    return range(ctx.args["n"])
+
+
+def check(item: int) -> int:
+    if item == 7:
+        raise ValueError("seven")
+    return item
+
+
+@app.batch
+def numbers(n: int) -> batch.Flow:
+    return batch.Flow([batch.chunk("load", reader=read_numbers, processor=check,
+                                   writer=lambda items: None, size=2)])
+"""
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
+    """The test app plus a batch job, so that the batch operations meet real executions."""
+    (tmp_path / "webtest_app.py").write_text(SOURCE + BATCH_JOB)
+    srv = start_server(tmp_path, database_url)
+    yield srv
+    srv.stop()
 
 
 def schemathesis_command() -> list[str]:
@@ -34,7 +67,10 @@ def test_schemathesis_finds_nothing(server: Server, local_app: rota.App, tmp_pat
     for body in ({"args": {"a": 1}}, {"args": {}}):
         server.client.post("/api/jobs/add/runs", json=body)
     server.client.post("/api/jobs/boom/runs", json={})
+    for n in (3, 13):  # a completed and a failed batch execution
+        server.client.post("/api/jobs/numbers/runs", json={"args": {"n": n}})
     local_app.drain()
+    server.client.post("/api/jobs/numbers/runs", json={"args": {"n": 4}, "delay": 3600})
     server.client.post("/api/jobs/add/runs", json={"args": {"a": 2}, "delay": 3600})
 
     env = {**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""}
@@ -61,6 +97,6 @@ def test_schemathesis_finds_nothing(server: Server, local_app: rota.App, tmp_pat
     report = result.stdout + result.stderr
     print(report)  # shown by pytest -s, or on failure
     assert result.returncode == 0, report
-    assert "14 selected / 14 total" in report, report
+    assert "19 selected / 19 total" in report, report
     assert server.healthy(), server.log()
     assert "Traceback" not in server.log(), server.log()

@@ -109,6 +109,11 @@ class BatchExecution:
     run_state: str | None = None
     steps: list[StepExecution] = field(default_factory=list)
 
+    @property
+    def current_state(self) -> BatchState:
+        """The state as it effectively is: an active execution whose run ended is over."""
+        return effective_state(PastExecution(self.id, self.state, self.run_state))
+
     def step_rows(self, name: str) -> list[StepExecution]:
         return [s for s in self.steps if s.name == name]
 
@@ -118,7 +123,7 @@ class BatchExecution:
             "id": self.id,
             "job": self.job,
             "args": self.args,
-            "state": self.state.value,
+            "state": self.current_state.value,
             "run_id": self.run_id,
             "instance_id": self.instance_id,
             "restart_of": self.restart_of,

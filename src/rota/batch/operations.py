@@ -10,8 +10,6 @@ from rota.batch.model import (
     RESTARTABLE,
     BatchExecution,
     BatchState,
-    PastExecution,
-    effective_state,
 )
 from rota.errors import BatchConflict, ExecutionNotFound
 from rota.runs import RunState
@@ -39,7 +37,7 @@ def list_executions(
 
 def current_state(e: BatchExecution) -> BatchState:
     """The state as it effectively is: an active execution whose run ended is over."""
-    return effective_state(PastExecution(e.id, e.state, e.run_state))
+    return e.current_state
 
 
 def check_restart(store: Store, execution: BatchExecution) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from rota import __version__
+from rota.cli.batch import batch
 from rota.cli.completion import completion
 from rota.cli.db import db
 from rota.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, classify, one_line
@@ -74,6 +75,7 @@ for command in (
     jobs,
     runs,
     schedules,
+    batch,
     nodes,
     db,
 ):

@@ -25,6 +25,11 @@ STATE_COLOURS = {
     "alive": "green",
     "dead": "red",
     "stopped": "bright_black",
+    "starting": "blue",
+    "started": "yellow",
+    "completed": "green",
+    "stopping": "magenta",
+    "abandoned": "bright_black",
 }
 
 

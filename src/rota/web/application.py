@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from rota import __version__
 from rota.app import App
-from rota.web import launching, metrics, runs, schedules, system
+from rota.web import batch, launching, metrics, runs, schedules, system
 from rota.web.errors import install_error_handlers
 from rota.web.guard import MAX_BODY, PUBLIC_PATHS, Guard
 
@@ -44,7 +44,7 @@ def asgi(app: App, token: str | None = None, *, max_body: int = MAX_BODY) -> Fas
     api.state.known_query = {}
     api.state.metrics = metrics.registry_for(app)
     install_error_handlers(api)
-    for module in (system, launching, runs, schedules, metrics):
+    for module in (system, launching, runs, schedules, batch, metrics):
         api.include_router(module.router)
     api.add_middleware(Guard, token=token, max_body=max_body)
     if token:

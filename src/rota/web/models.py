@@ -124,6 +124,50 @@ class NodeOut(Open):
     info: dict[str, Any]
 
 
+class BatchStepOut(Open):
+    """One step of a batch execution (a partitioned step sums its partitions)."""
+
+    name: str
+    state: str
+    read: int
+    written: int
+    skipped: int
+    filtered: int
+    commits: int
+    rollbacks: int
+    exit_status: str | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    error: str | None
+
+
+class BatchPartitionOut(BatchStepOut):
+    partition: int
+    run_id: int | None
+
+
+class BatchStepWithPartitionsOut(BatchStepOut):
+    partitions: list[BatchPartitionOut] | None = Field(
+        default=None, description="only for a partitioned step: one entry per partition"
+    )
+
+
+class BatchExecutionOut(Open):
+    id: int
+    job: str
+    args: dict[str, Any]
+    state: str
+    run_id: int | None
+    instance_id: int
+    restart_of: int | None
+    exit_status: str | None
+    error: str | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    steps: list[BatchStepWithPartitionsOut]
+
+
 class Page(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: last")
 
@@ -138,6 +182,10 @@ class JobPage(Page):
 
 class SchedulePage(Page):
     items: list[ScheduleOut]
+
+
+class BatchExecutionPage(Page):
+    items: list[BatchExecutionOut]
 
 
 class NodePage(Page):

@@ -370,6 +370,12 @@ class Worker:
         self._cycle(claim=True, only=only)
         deadline = time.monotonic() + wait
         while (self._inflight or self._buffer) and time.monotonic() < deadline:
+            # Heartbeats keep long runs' leases (and relay cancels); they also move the next
+            # deadline forward, without which this loop would spin and starve the job threads.
+            try:
+                self._heartbeat_if_due()
+            except StorageUnavailable as exc:
+                log.warning("heartbeat failed, will retry: %s", exc)
             self._collect(block_until=min(deadline, self._next_deadline(deadline)))
         self._collect()  # the last attempts may have ended after the loop's last look
         decided = list(self._pending)

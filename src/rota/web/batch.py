@@ -1,0 +1,117 @@
+"""Batch executions: list (newest first, cursor pages), show, restart, stop, abandon."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import StringConstraints
+
+from rota.batch.model import BatchState
+from rota.web.deps import AppDep, reject_unknown_query
+from rota.web.errors import responses
+from rota.web.models import BatchExecutionOut, BatchExecutionPage
+from rota.web.runs import MAX_ID, page_cursor
+
+router = APIRouter(prefix="/api", tags=["batch"], dependencies=[Depends(reject_unknown_query)])
+
+_STATE = "|".join(s.value for s in BatchState)
+StateList = Annotated[str, StringConstraints(pattern=rf"^({_STATE})(,({_STATE}))*$")]
+ExecutionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the execution's id")]
+
+
+def _states(values: list[str] | None) -> list[BatchState]:
+    return [BatchState(v) for value in values or [] for v in value.split(",")]
+
+
+def _execution_links(execution_id: str) -> dict[str, dict[str, Any]]:
+    """OpenAPI links from a response holding an execution to the operations on it."""
+    return {
+        name: {"operationId": op, "parameters": {"execution_id": execution_id}}
+        for name, op in (
+            ("GetBatchExecution", "get_batch_execution"),
+            ("RestartBatchExecution", "restart_batch_execution"),
+            ("StopBatchExecution", "stop_batch_execution"),
+            ("AbandonBatchExecution", "abandon_batch_execution"),
+        )
+    }
+
+
+@router.get(
+    "/batch/executions",
+    response_model=BatchExecutionPage,
+    response_model_exclude_unset=True,
+    responses={200: {"links": _execution_links("$response.body#/items/0/id")}, **responses()},
+)
+def list_batch_executions(
+    app: AppDep,
+    job: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    state: Annotated[
+        list[StateList] | None,
+        Query(description="filter by state: repeat it, or give a comma-separated list"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the previous page"),
+    ] = None,
+) -> dict[str, Any]:
+    """Batch executions, newest first, one page at a time."""
+    found = app.batch_executions(
+        job=job,
+        states=_states(state),
+        limit=limit + 1,
+        before_id=None if cursor is None else min(int(cursor), MAX_ID),
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    return {
+        "items": [e.to_json() for e in found],
+        "next_cursor": page_cursor(found[-1].id) if more else None,
+    }
+
+
+@router.get(
+    "/batch/executions/{execution_id}",
+    response_model=BatchExecutionOut,
+    response_model_exclude_unset=True,
+    responses=responses(),
+)
+def get_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
+    """One execution with its steps (and the partitions of a partitioned step)."""
+    return app.batch_execution(execution_id).to_json()
+
+
+@router.post(
+    "/batch/executions/{execution_id}/restart",
+    status_code=201,
+    response_model=BatchExecutionOut,
+    response_model_exclude_unset=True,
+    responses={201: {"links": _execution_links("$response.body#/id")}, **responses(409)},
+)
+def restart_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
+    """Restart a failed or stopped execution as a new execution of its instance (201 with
+    it): completed steps are skipped, the failed step resumes after its last commit."""
+    return app.batch_restart(execution_id).to_json()
+
+
+@router.post(
+    "/batch/executions/{execution_id}/stop",
+    response_model=BatchExecutionOut,
+    response_model_exclude_unset=True,
+    responses=responses(409),
+)
+def stop_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
+    """Stop a running execution at its next chunk boundary (``stopping``, then ``stopped``)."""
+    return app.batch_stop(execution_id).to_json()
+
+
+@router.post(
+    "/batch/executions/{execution_id}/abandon",
+    response_model=BatchExecutionOut,
+    response_model_exclude_unset=True,
+    responses=responses(409),
+)
+def abandon_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
+    """Mark a failed or stopped execution (and so its instance) never to be restarted."""
+    return app.batch_abandon(execution_id).to_json()
