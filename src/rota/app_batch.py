@@ -150,7 +150,13 @@ class BatchMixin:
         """Restart a failed or stopped execution as a new execution of its instance."""
         execution = operations.get(self.store, execution_id)
         operations.check_restart(self.store, execution)
-        handle = self.launch(execution.job, [execution.args], LaunchOptions())[0]
+        run = self.store.runs_get(execution.run_id) if execution.run_id is not None else None
+        options = (
+            LaunchOptions(queue=run.queue, priority=run.priority, max_attempts=run.max_attempts)
+            if run is not None
+            else LaunchOptions()
+        )
+        handle = self.launch(execution.job, [execution.args], options)[0]
         created = self.store.batch_for_run(handle.id)
         assert created is not None
         return created

@@ -31,6 +31,7 @@ class Context:
         self.logger = logger or logging.getLogger(f"rota.job.{job_name}")
         self._sink = progress_sink
         self._cancelled = threading.Event()
+        self._shutdown = False
         self.last_progress: dict[str, Any] | None = None
 
     @property
@@ -38,7 +39,14 @@ class Context:
         """True once cancellation of this run was requested (or its timeout passed)."""
         return self._cancelled.is_set()
 
-    def request_cancel(self) -> None:
+    @property
+    def shutting_down(self) -> bool:
+        """True when the cancel came from the node shutting down: the run is handed back to
+        the queue, unfinished, rather than cancelled (a batch step keeps its execution going)."""
+        return self._shutdown
+
+    def request_cancel(self, *, shutdown: bool = False) -> None:
+        self._shutdown = self._shutdown or shutdown
         self._cancelled.set()
 
     def progress(self, done: float, total: float | None = None, message: str | None = None) -> None:

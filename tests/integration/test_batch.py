@@ -412,3 +412,46 @@ def _exec(url: str, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(url, autocommit=True) as pg:
         cur = pg.execute(sql)
         return list(cur.fetchall()) if cur.description else []
+
+
+def test_unique_key_returns_the_waiting_batch_run(app: rota.App) -> None:
+    job = app.get_job("numbers").configure(unique_key="nightly")
+    first = job.enqueue(tag="u")
+    again = job.enqueue(tag="u")
+    assert again.id == first.id
+    assert len(app.batch_executions()) == 1
+
+
+def test_a_refused_scheduled_batch_fire_moves_the_schedule_on(database_url: str) -> None:
+    """A schedule of a batch instance that completed keeps firing times (refused, recorded)
+    instead of retrying the refusal forever."""
+    from datetime import UTC, datetime, timedelta
+
+    from rota.scheduling.scheduler import Scheduler, SchedulerConfig
+
+    class Clock:
+        t = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+        def now(self) -> datetime:
+            return self.t
+
+    clock = Clock()
+    app = rota.App(database=database_url, clock=clock)
+
+    @app.batch
+    def nightly() -> batch.Flow:
+        return batch.Flow([batch.tasklet("t", lambda ctx: None)])
+
+    app.add_schedule("nightly", nightly, every=60)
+    scheduler = Scheduler(app.store, app.jobs, SchedulerConfig("n1"), clock)
+    clock.t += timedelta(seconds=60)
+    assert scheduler.run_once() == 1
+    app.drain()
+    clock.t += timedelta(seconds=60)
+    assert scheduler.run_once() == 0  # the instance completed: refused, and moved on
+    clock.t += timedelta(seconds=60)
+    assert scheduler.run_once() == 0
+    fires = app.schedule_fires("nightly")
+    assert [f.outcome for f in fires] == ["refused", "refused", "fired"]
+    assert app.get_schedule("nightly").next_fire_at == clock.t + timedelta(seconds=60)
+    app.close()

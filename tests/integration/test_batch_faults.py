@@ -141,3 +141,27 @@ def test_worker_killed_during_a_partitioned_step(
     assert sum(s.read for s in ex.steps if s.partition >= 0) == 400  # committed counts
     again = sum(n - 1 for n in counts.values())
     assert max(counts.values()) <= 2 and again <= 4 * 5  # at most one chunk per partition
+
+
+def test_graceful_shutdown_hands_the_run_back_mid_step(
+    app: rota.App, procs: Procs, tmp_path: Path
+) -> None:
+    """SIGTERM with a short shutdown timeout: the run goes back to the queue unfinished and
+    its execution carries on from the last commit on the next worker (not a stop)."""
+    import signal
+
+    out = tmp_path / "out.jsonl"
+    first = procs.spawn(lease_seconds=LEASE, shutdown_timeout=0.5)
+    handle = app.get_job("slow_batch").enqueue(count=300, out=str(out))
+    wait_until(lambda: commits(app, handle.id) >= 3, 30, "three committed chunks")
+    first.send(signal.SIGTERM)
+    assert first.wait_exit(30) == 0
+    assert app.get_run(handle.id).state == "queued"
+    assert execution(app, handle.id).state == "started"  # not stopped: handed back
+    second = procs.spawn(lease_seconds=LEASE)
+    wait_started(second)
+    run = wait_terminal(app, handle.id, 60)
+    assert run.state == "succeeded" and run.errors == []
+    ex = execution(app, handle.id)
+    assert ex.state == "completed" and ex.restart_of is None
+    assert [w["i"] for w in lines(out)] == list(range(300))

@@ -22,6 +22,7 @@ from rota.storage.base import (
     CancelParams,
     ChunkCommit,
     FinishParams,
+    Holder,
     Inserted,
     InsertParams,
     NewPartition,
@@ -75,6 +76,8 @@ def running_step(store: Store, name: str = "load") -> tuple[int, int, Any]:
     run_id = launch(store)
     claim(store, run_id=run_id, now=at(1))
     ex = execution_of(store, run_id)
+    began = BatchTransition(ex.id, [BatchState.STARTING], BatchState.STARTED, at(1), started=True)
+    assert store.batch_transition(began)
     step = store.batch_step_start(StepStart(ex.id, name, at(2)))
     return run_id, ex.id, step
 
@@ -320,7 +323,7 @@ def test_step_start_resumes_the_existing_row(store: Store) -> None:
     assert step.state is BatchState.STARTED and step.started_at == at(2)
     assert (step.partition, step.position, step.context, step.read) == (-1, 0, {}, 0)
     assert step.run_id is None and step.run_state is None
-    assert store.batch_chunk_commit(chunk(step.id, run_id, position=10)) is BatchState.STARTING
+    assert store.batch_chunk_commit(chunk(step.id, run_id, position=10)) is BatchState.STARTED
 
     again = store.batch_step_start(StepStart(ex_id, "load", at(50)))  # a new node resumes
     assert again.id == step.id
@@ -404,10 +407,8 @@ def _raw(store: Store, database_url: str) -> Any:
 def test_chunk_commit_adds_counts_and_checkpoints(store: Store) -> None:
     run_id, ex_id, step = running_step(store)
     first = chunk(step.id, run_id, position=10, progress={"done": 10})
-    assert store.batch_chunk_commit(first) is BatchState.STARTING
-    store.batch_transition(
-        BatchTransition(ex_id, [BatchState.STARTING], BatchState.STOPPING, at(4))
-    )
+    assert store.batch_chunk_commit(first) is BatchState.STARTED
+    store.batch_transition(BatchTransition(ex_id, [BatchState.STARTED], BatchState.STOPPING, at(4)))
     second = chunk(step.id, run_id, position=20, read=10, written=5, filtered=5, skipped=0)
     assert store.batch_chunk_commit(second) is BatchState.STOPPING  # the runner stops
     [got] = execution_of(store, run_id).steps
@@ -443,7 +444,7 @@ def test_a_transactional_write_commits_with_the_chunk(store: Store, chunks_table
         for n in range(3):
             conn.execute(f"INSERT INTO {CHUNKS} (n) VALUES ({n})")
 
-    assert store.batch_chunk_commit(chunk(step.id, run_id), write) is BatchState.STARTING
+    assert store.batch_chunk_commit(chunk(step.id, run_id), write) is BatchState.STARTED
     assert chunks_table() == 3
 
     def broken(conn: Any) -> None:
@@ -596,3 +597,50 @@ def test_one_instance_twice_in_one_launch_is_refused(store: Store) -> None:
     with pytest.raises(BatchConflict, match="twice"):
         store.runs_insert_many(InsertParams([batch_run(), batch_run()], T0))
     assert run_count(store) == 0
+
+
+def test_chunk_commit_is_refused_once_the_execution_ended(store: Store) -> None:
+    """A partition still running after its execution failed commits nothing more."""
+    run_id, ex_id, step = running_step(store)
+    end = BatchTransition(ex_id, [BatchState.STARTED], BatchState.FAILED, at(4), finished=True)
+    assert store.batch_transition(end)
+    assert store.batch_chunk_commit(chunk(step.id, run_id)) is None
+    [got] = execution_of(store, run_id).steps
+    assert got.commits == 0
+
+
+def test_runner_writes_are_fenced_by_the_holder(store: Store) -> None:
+    """Chunk commits, step ends and execution ends of an attempt that no longer holds its run
+    (another attempt, or the same attempt number on another node) write nothing."""
+    run_id, ex_id, step = running_step(store)
+    node = get(store, run_id).node_id
+    assert node is not None
+    assert (
+        store.batch_chunk_commit(dataclasses.replace(chunk(step.id, run_id), node_id="other"))
+        is None
+    )
+    assert store.batch_chunk_commit(dataclasses.replace(chunk(step.id, run_id), node_id=node))
+    stale = Holder(run_id, 1, "other")
+    done = StepFinish(step.id, BatchState.FAILED, at(5), "FAILED", "late", 0, stale)
+    assert not store.batch_step_finish(done)
+    end = BatchTransition(
+        ex_id, [BatchState.STARTED], BatchState.FAILED, at(5), finished=True, holder=stale
+    )
+    assert not store.batch_transition(end)
+    assert execution_of(store, run_id).state is BatchState.STARTED
+    holder = Holder(run_id, 1, node)
+    assert store.batch_step_finish(dataclasses.replace(done, holder=holder))
+    assert store.batch_transition(dataclasses.replace(end, holder=holder))
+    got = execution_of(store, run_id)
+    assert got.state is BatchState.FAILED and got.steps[0].state is BatchState.FAILED
+
+
+def test_live_partitions_block_a_restart(store: Store) -> None:
+    run_id, ex_id, _ = running_step(store)
+    store.batch_partitions_create(_partitions(ex_id, completed=False))
+    end = BatchTransition(ex_id, [BatchState.STARTED], BatchState.FAILED, at(6), finished=True)
+    assert store.batch_transition(end)
+    run = get(store, run_id)
+    store.runs_finish(FinishParams([failed(run, at(7))]))
+    with pytest.raises(BatchConflict, match="partition run"):
+        store.runs_insert_many(InsertParams([batch_run()], at(8)))

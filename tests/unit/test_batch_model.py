@@ -109,6 +109,8 @@ def test_transitions_by_exact_status_then_pattern() -> None:
         lambda: batch.Flow([]),
         lambda: batch.Flow([batch.tasklet("a", noop), batch.tasklet("a", noop)]),
         lambda: batch.Flow([batch.tasklet("a", noop, on={"*": "nowhere"})]),
+        lambda: batch.Flow([batch.tasklet("a", noop), batch.tasklet("b", noop, on={"X": "a"})]),
+        lambda: batch.Flow([batch.tasklet("a", noop, on={"X": "a"})]),
         lambda: batch.chunk("c", reader=lambda ctx: [], writer=print, size=0),
         lambda: batch.chunk("c", reader=lambda ctx: [], writer=print, partitions=0),
         lambda: batch.tasklet("END", noop),

@@ -4,17 +4,23 @@ after each chunk; skip and retry policies decide what an item's error does."""
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from rota.batch.context import StepContext
 from rota.batch.flow import Chunk
 from rota.batch.model import BatchState, StepExecution
 from rota.clock import Clock
-from rota.storage.base import BatchStore, ChunkCommit
+from rota.errors import StorageUnavailable
+from rota.storage.base import BatchStore, ChunkCommit, Holder
+
+log = logging.getLogger("rota.batch")
+T = TypeVar("T")
 
 
 class SkipLimitExceeded(Exception):
@@ -27,6 +33,33 @@ class AttemptLost(Exception):
 
 class ExecutionEnded(Exception):
     """The execution was ended from outside (abandoned, or failed by maintenance)."""
+
+
+PATIENCE = 60.0
+"""Seconds a batch write waits through a database outage before it gives up."""
+
+
+def patiently(call: Callable[[], T]) -> T:
+    """``call()``, retried with backoff while the database is unavailable (a short outage
+    must not fail a long step), for up to ``PATIENCE`` seconds."""
+    deadline = time.monotonic() + PATIENCE
+    delay = 0.1
+    while True:
+        try:
+            return call()
+        except StorageUnavailable as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("batch: database unavailable, retrying in %.1fs: %s", delay, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def check_shutdown(ctx: StepContext) -> None:
+    """At a chunk boundary: a node shutting down hands the run back, unfinished, for another
+    node to resume from this commit; the execution carries on (not a stop)."""
+    if ctx.run is not None and ctx.run.shutting_down:
+        raise AttemptLost("the node is shutting down: the run goes back to the queue")
 
 
 _FILTERED = object()
@@ -56,12 +89,11 @@ class ChunkRunner:
         step: Chunk,
         row: StepExecution,
         ctx: StepContext,
-        run_id: int,
-        attempt: int,
+        holder: Holder,
         progress: Callable[[int, int, int | None], dict[str, Any]] | None = None,
     ) -> None:
         self.store, self.clock, self.step, self.row, self.ctx = store, clock, step, row, ctx
-        self.run_id, self.attempt = run_id, attempt
+        self.holder = holder
         self.progress = progress
         self.skips = row.skipped  # skips so far in this step execution, against the limit
         self.written = row.written
@@ -100,6 +132,7 @@ class ChunkRunner:
                     update(self.ctx)
             position += len(taken)
             state = self._commit(tally, position, write)
+            check_shutdown(self.ctx)
             if state is BatchState.STOPPING or self.ctx.stopping:
                 return ChunkResult(BatchState.STOPPED)
             if state is not BatchState.STARTED:
@@ -182,8 +215,9 @@ class ChunkRunner:
         self.written += tally.written
         params = ChunkCommit(
             step_id=self.row.id,
-            run_id=self.run_id,
-            attempt=self.attempt,
+            run_id=self.holder.run_id,
+            attempt=self.holder.attempt,
+            node_id=self.holder.node_id,
             now=self.clock.now(),
             read=tally.read,
             written=tally.written,
@@ -196,7 +230,7 @@ class ChunkRunner:
         tries = 0
         while True:
             try:
-                state = self.store.batch_chunk_commit(params, write)
+                state = patiently(lambda: self.store.batch_chunk_commit(params, write))
                 break
             except self.step.retry_on:
                 if write is None or tries >= self.step.retry_limit:
@@ -204,7 +238,8 @@ class ChunkRunner:
                 tries += 1
         if state is None:
             raise AttemptLost(
-                f"run {self.run_id} attempt {self.attempt} is no longer held by this worker"
+                f"run {self.holder.run_id} attempt {self.holder.attempt} is no longer held by "
+                "this worker, or its execution ended: the chunk was not committed"
             )
         return state
 

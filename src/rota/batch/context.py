@@ -41,7 +41,8 @@ class StepContext:
     @property
     def stopping(self) -> bool:
         """True once the run was asked to cancel; the step stops at its next chunk boundary."""
-        return self.run is not None and self.run.cancelled
+        run = self.run
+        return run is not None and run.cancelled and not run.shutting_down
 
     def __repr__(self) -> str:
         part = f" partition={self.partition}" if self.partition is not None else ""

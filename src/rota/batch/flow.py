@@ -1,9 +1,10 @@
 """Defining a batch job: its steps (tasklet, chunk, partitioned chunk) and the flow between them.
 
 A step ends with an exit status (``COMPLETED``, ``FAILED``, ``STOPPED``, or what a tasklet
-returns). ``on`` maps exit statuses (``*`` and ``?`` patterns allowed) to the next step's name,
-or to ``END`` / ``FAIL``; without a match a completed step goes to the next one in the list and
-a failed step fails the execution: Spring Batch's ``on("FAILED").to(...)``.
+returns). ``on`` maps exit statuses (``*`` and ``?`` patterns allowed) to a later step's name,
+or to ``END`` / ``FAIL`` (forward only: a flow has no loops); without a match a completed step
+goes to the next one in the list and a failed step fails the execution: Spring Batch's
+``on("FAILED").to(...)``.
 """
 
 from __future__ import annotations
@@ -149,10 +150,18 @@ class Flow:
             if s.name in self._by_name:
                 raise ValueError(f"two steps are named {s.name!r}")
             self._by_name[s.name] = s
-        for s in self.steps:
+        for i, s in enumerate(self.steps):
             for target in s.on.values():
-                if target not in self._by_name and target not in (END, FAIL):
+                if target in (END, FAIL):
+                    continue
+                if target not in self._by_name:
                     raise ValueError(f"step {s.name!r}: transition to unknown step {target!r}")
+                if self.position(target) <= i:
+                    # A step's checkpoint belongs to its one execution in the flow: a loop
+                    # would resume it as finished. Loop inside a step (a tasklet) instead.
+                    raise ValueError(
+                        f"step {s.name!r}: transitions go forward only, not back to {target!r}"
+                    )
 
     def __getitem__(self, name: str) -> Step:
         return self._by_name[name]

@@ -163,6 +163,8 @@ class PastExecution:
     id: int
     state: BatchState
     run_state: str | None  # None when its run is gone
+    live_partitions: int = 0
+    """Partition runs of it that have not ended (they may still commit chunks)."""
 
 
 def effective_state(e: PastExecution) -> BatchState:
@@ -183,6 +185,11 @@ def check_launch(
     if not history:
         return None
     for e in history:
+        if e.live_partitions:
+            raise BatchConflict(
+                f"batch job {job!r}: {e.live_partitions} partition run(s) of execution {e.id} "
+                "have not ended yet; wait for them"
+            )
         state = effective_state(e)
         if state is BatchState.COMPLETED:
             raise BatchConflict(

@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from rota.batch.chunks import AttemptLost, ChunkRunner
+from rota.batch.chunks import AttemptLost, ChunkRunner, patiently
 from rota.batch.context import StepContext
 from rota.batch.definition import PARTITION_JOB, BatchDefinition
 from rota.batch.flow import Chunk
@@ -29,6 +29,7 @@ from rota.batch.runner import (
     BatchFailed,
     BatchRuntime,
     error_text,
+    holder_of,
     lost_count,
     stop_run,
 )
@@ -80,11 +81,14 @@ class PartitionManager:
             pending = [p for p in parts if not _over(p)]
             if not pending:
                 break
+            if self.ctx.shutting_down:
+                # Hand the run back: the partitions go on; a resumed manager finds them.
+                raise AttemptLost("the node is shutting down: the run goes back to the queue")
             if self.ctx.cancelled:
                 self._request_stop()
             if time.monotonic() - since > GRACE and self.ctx.node_id:
                 for p in pending:
-                    if p.run_state == RunState.QUEUED and p.run_id not in self._inline:
+                    if p.run_state == RunState.QUEUED and not self._inline_running(p.run_id):
                         self._start_inline(p.run_id)
             if time.monotonic() - beat > self.rt.lease_seconds / 4:
                 beat = time.monotonic()
@@ -93,7 +97,9 @@ class PartitionManager:
                 reported = time.monotonic()
                 self._report(parts)
             time.sleep(POLL)
-            parts = self.store.batch_partitions(self.execution.id, self.step.name)
+            parts = patiently(
+                lambda: self.store.batch_partitions(self.execution.id, self.step.name)
+            )
         for t in self._inline.values():
             t.join()
         finals = [_final(p) for p in parts]
@@ -155,7 +161,11 @@ class PartitionManager:
     def _request_stop(self) -> None:
         self.store.batch_transition(
             BatchTransition(
-                self.execution.id, (BatchState.STARTED,), BatchState.STOPPING, self.rt.clock.now()
+                self.execution.id,
+                (BatchState.STARTED,),
+                BatchState.STOPPING,
+                self.rt.clock.now(),
+                holder=holder_of(self.ctx),
             )
         )
 
@@ -177,6 +187,10 @@ class PartitionManager:
 
     def _lease(self) -> timedelta:
         return timedelta(seconds=self.rt.lease_seconds)
+
+    def _inline_running(self, run_id: int | None) -> bool:
+        thread = self._inline.get(run_id) if run_id is not None else None
+        return thread is not None and thread.is_alive()
 
     def _start_inline(self, run_id: int | None) -> None:
         if run_id is None:
@@ -213,7 +227,9 @@ class PartitionManager:
 
 
 def _over(p: StepExecution) -> bool:
-    return p.state in FINISHED or (p.run_state in RUN_TERMINAL)
+    """The partition ended, or its run did (or vanished: deleted by an operator)."""
+    vanished = p.run_id is not None and p.run_state is None
+    return p.state in FINISHED or p.run_state in RUN_TERMINAL or vanished
 
 
 def _final(p: StepExecution) -> BatchState:
@@ -251,13 +267,13 @@ def run_partition(
     if row.state in FINISHED:
         return {"state": row.state.value}
     if lost_count(store, ctx.run_id) >= LOST_LIMIT:
-        _finish(rt, row, BatchState.FAILED, "its node died too many times")
+        _finish(rt, ctx, row, BatchState.FAILED, "its node died too many times")
         raise Discard(f"partition {partition}: its node died {LOST_LIMIT} times")
     if execution.state is not BatchState.STARTED:
         if execution.state is BatchState.STOPPING:
-            _finish(rt, row, BatchState.STOPPED)
+            _finish(rt, ctx, row, BatchState.STOPPED)
             raise stop_run(ctx, f"partition {partition} stopped")
-        _finish(rt, row, BatchState.FAILED, f"the execution is {execution.state.value}")
+        _finish(rt, ctx, row, BatchState.FAILED, f"the execution is {execution.state.value}")
         raise Discard(f"batch execution {execution_id} is {execution.state.value}")
     sctx = StepContext(
         execution_id=execution_id,
@@ -270,20 +286,26 @@ def run_partition(
         restarted=row.position > 0 or row.commits > 0,
     )
     try:
-        result = ChunkRunner(store, rt.clock, chunk, row, sctx, ctx.run_id, ctx.attempt).run()
+        result = ChunkRunner(store, rt.clock, chunk, row, sctx, holder_of(ctx)).run()
     except AttemptLost:
         raise
     except Exception as exc:
-        _finish(rt, row, BatchState.FAILED, error_text(exc))
+        _finish(rt, ctx, row, BatchState.FAILED, error_text(exc))
         raise
-    _finish(rt, row, result.state)
+    _finish(rt, ctx, row, result.state)
     if result.state is BatchState.STOPPED:
         raise stop_run(ctx, f"partition {partition} stopped")
     return {"state": result.state.value}
 
 
 def _finish(
-    rt: BatchRuntime, row: StepExecution, state: BatchState, error: str | None = None
+    rt: BatchRuntime,
+    ctx: Context,
+    row: StepExecution,
+    state: BatchState,
+    error: str | None = None,
 ) -> None:
     status = state.value.upper()
-    rt.store().batch_step_finish(StepFinish(row.id, state, rt.clock.now(), status, error))
+    params = StepFinish(row.id, state, rt.clock.now(), status, error, 0, holder_of(ctx))
+    if not patiently(lambda: rt.store().batch_step_finish(params)):
+        raise AttemptLost(f"run {ctx.run_id} is no longer held by this worker")

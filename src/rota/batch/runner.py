@@ -11,7 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rota.batch.chunks import AttemptLost, ChunkRunner
+from rota.batch.chunks import (
+    AttemptLost,
+    ChunkRunner,
+    ExecutionEnded,
+    check_shutdown,
+    patiently,
+)
 from rota.batch.context import StepContext
 from rota.batch.definition import BatchDefinition
 from rota.batch.flow import END, FAIL, Chunk, Flow, Step, Tasklet
@@ -29,7 +35,14 @@ from rota.clock import Clock
 from rota.context import Context
 from rota.errors import BatchConflict, Discard
 from rota.jobs import JobSpec
-from rota.storage.base import BatchTransition, ChunkCommit, StepFinish, StepStart, Store
+from rota.storage.base import (
+    BatchTransition,
+    ChunkCommit,
+    Holder,
+    StepFinish,
+    StepStart,
+    Store,
+)
 
 log = logging.getLogger("rota.batch")
 
@@ -61,8 +74,18 @@ def error_text(exc: BaseException) -> str:
 
 
 def lost_count(store: Store, run_id: int) -> int:
+    """How many times in a row this run's node died (the last errors, all ``WorkerLost``)."""
     run = store.runs_get(run_id)
-    return sum(1 for e in (run.errors if run else []) if e.get("type") == "WorkerLost")
+    count = 0
+    for e in reversed(run.errors if run else []):
+        if e.get("type") != "WorkerLost":
+            break
+        count += 1
+    return count
+
+
+def holder_of(ctx: Context) -> Holder:
+    return Holder(ctx.run_id, ctx.attempt, ctx.node_id)
 
 
 def stop_run(ctx: Context, message: str) -> BatchStopped:
@@ -73,16 +96,18 @@ def stop_run(ctx: Context, message: str) -> BatchStopped:
 def run_batch(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> dict[str, Any]:
     """The body of a batch job's run."""
     store = rt.store()
-    execution = _begin(rt, definition, ctx)
+    try:
+        execution = _begin(rt, definition, ctx)
+    except _Completed as done:
+        return _summary(done.execution, BatchState.COMPLETED)
     try:
         flow = definition.flow(execution.args)
     except Exception as exc:
-        _end(rt, execution, BatchState.FAILED, error_text(exc))
+        _end(rt, execution, BatchState.FAILED, error_text(exc), holder_of(ctx))
         raise BatchFailed(f"execution {execution.id}: building the flow failed: {exc}") from exc
     walker = FlowWalker(rt, definition, flow, execution, ctx)
     state = walker.walk()
-    ended = store.batch_get(execution.id) or execution
-    summary = {"execution_id": execution.id, "state": state.value, **_totals(ended)}
+    summary = _summary(store.batch_get(execution.id) or execution, state)
     if state is BatchState.FAILED:
         raise BatchFailed(
             f"batch execution {execution.id} failed: {walker.error or 'a step failed'}"
@@ -92,9 +117,10 @@ def run_batch(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> di
     return summary
 
 
-def _totals(execution: BatchExecution) -> dict[str, int]:
+def _summary(execution: BatchExecution, state: BatchState) -> dict[str, Any]:
     keys = ("read", "written", "skipped", "filtered", "commits")
-    return {k: sum(getattr(s, k) for s in execution.steps) for k in keys}
+    totals = {k: sum(getattr(s, k) for s in execution.steps) for k in keys}
+    return {"execution_id": execution.id, "state": state.value, **totals}
 
 
 def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> BatchExecution:
@@ -102,6 +128,11 @@ def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> Batch
     execution = store.batch_for_run(ctx.run_id)
     if execution is None:
         raise Discard(f"run {ctx.run_id} carries no batch execution")
+    lost = lost_count(store, ctx.run_id)
+    if lost and execution.state in FINISHED:
+        # The node died after the execution ended but before its run's outcome was written:
+        # give the run that outcome now (this is a rescue, not a retry asking for a restart).
+        _repeat_outcome(execution, ctx)
     if execution.state in (BatchState.FAILED, BatchState.STOPPED):
         # This run was retried: a retry of a batch run is a restart of its instance.
         try:
@@ -112,43 +143,69 @@ def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> Batch
     elif execution.state in DONE:
         raise Discard(f"batch execution {execution.id} is {execution.state.value}")
     elif execution.state in (BatchState.STARTED, BatchState.STOPPING):
-        lost = lost_count(store, ctx.run_id)
         if lost >= LOST_LIMIT:
             message = f"its node died {lost} times while running it"
-            _end(rt, execution, BatchState.FAILED, message)
+            _end(rt, execution, BatchState.FAILED, message, holder_of(ctx))
             raise Discard(f"batch execution {execution.id} failed: {message}")
         log.info("batch execution %s resumes after its node died", execution.id)
     if execution.state is BatchState.STOPPING:
-        _end(rt, execution, BatchState.STOPPED)
+        _end(rt, execution, BatchState.STOPPED, None, holder_of(ctx))
         raise stop_run(ctx, f"batch execution {execution.id} stopped")
     began = store.batch_transition(
         BatchTransition(
-            execution.id, (BatchState.STARTING, BatchState.STARTED), BatchState.STARTED, now, True
+            execution.id,
+            (BatchState.STARTING, BatchState.STARTED),
+            BatchState.STARTED,
+            now,
+            started=True,
+            holder=holder_of(ctx),
         )
     )
     current = store.batch_get(execution.id) or execution
     if not began:
         if current.state is BatchState.STOPPING:
-            _end(rt, current, BatchState.STOPPED)
+            _end(rt, current, BatchState.STOPPED, None, holder_of(ctx))
             raise stop_run(ctx, f"batch execution {execution.id} stopped")
         raise Discard(f"batch execution {execution.id} is {current.state.value}")
     return current
 
 
+def _repeat_outcome(execution: BatchExecution, ctx: Context) -> None:
+    if execution.state is BatchState.COMPLETED:
+        raise _Completed(execution)
+    if execution.state is BatchState.STOPPED:
+        raise stop_run(ctx, f"batch execution {execution.id} stopped")
+    raise BatchFailed(f"batch execution {execution.id} {execution.state.value}")
+
+
+class _Completed(Exception):
+    def __init__(self, execution: BatchExecution) -> None:
+        super().__init__(execution.id)
+        self.execution = execution
+
+
 def _end(
-    rt: BatchRuntime, execution: BatchExecution, state: BatchState, error: str | None = None
+    rt: BatchRuntime,
+    execution: BatchExecution,
+    state: BatchState,
+    error: str | None,
+    holder: Holder,
 ) -> None:
-    rt.store().batch_transition(
-        BatchTransition(
-            execution.id,
-            (BatchState.STARTING, BatchState.STARTED, BatchState.STOPPING),
-            state,
-            rt.clock.now(),
-            finished=True,
-            exit_status=state.value.upper(),
-            error=error,
-        )
+    """End the execution, while this attempt still holds its run."""
+    params = BatchTransition(
+        execution.id,
+        (BatchState.STARTING, BatchState.STARTED, BatchState.STOPPING),
+        state,
+        rt.clock.now(),
+        finished=True,
+        exit_status=state.value.upper(),
+        error=error,
+        holder=holder,
     )
+    if not patiently(lambda: rt.store().batch_transition(params)):
+        current = rt.store().batch_get(execution.id)
+        if current is None or current.state is not state:
+            raise AttemptLost(f"batch execution {execution.id} was not ended here: run lost")
 
 
 class FlowWalker:
@@ -181,15 +238,27 @@ class FlowWalker:
 
     def walk(self) -> BatchState:
         name = self.flow.first
+        holder = holder_of(self.ctx)
         while name not in (END, FAIL):
-            status = self._step(self.flow[name])
+            status = STOPPED if self._stop_requested() else self._step(self.flow[name])
             if status == STOPPED:
-                _end(self.rt, self.execution, BatchState.STOPPED)
+                _end(self.rt, self.execution, BatchState.STOPPED, None, holder)
                 return BatchState.STOPPED
             name = self.flow.after(name, status)
         state = BatchState.COMPLETED if name == END else BatchState.FAILED
-        _end(self.rt, self.execution, state, self.error if state is BatchState.FAILED else None)
+        error = self.error if state is BatchState.FAILED else None
+        _end(self.rt, self.execution, state, error, holder)
         return state
+
+    def _stop_requested(self) -> bool:
+        """Between steps: a stop request (or the node shutting down) takes effect here."""
+        sctx = StepContext(execution_id=self.execution.id, step="", job="", args={}, run=self.ctx)
+        check_shutdown(sctx)
+        current = patiently(lambda: self.store.batch_get(self.execution.id))
+        if current is None or current.state not in (BatchState.STARTED, BatchState.STOPPING):
+            state = current.state.value if current else "deleted"
+            raise ExecutionEnded(f"batch execution {self.execution.id} is {state}")
+        return current.state is BatchState.STOPPING or sctx.stopping
 
     def _step(self, step: Step) -> str:
         mine = self.own.get((step.name, -1))
@@ -219,7 +288,7 @@ class FlowWalker:
         )
         try:
             state, status = self._execute(step, row, sctx)
-        except AttemptLost:
+        except (AttemptLost, ExecutionEnded):
             raise
         except Exception as exc:
             self.error = f"step {step.name!r}: {error_text(exc)}"
@@ -251,8 +320,7 @@ class FlowWalker:
                 step,
                 row,
                 sctx,
-                self.ctx.run_id,
-                self.ctx.attempt,
+                holder_of(self.ctx),
                 self._progress(step),
             )
             result = runner.run()
@@ -269,20 +337,20 @@ class FlowWalker:
         return progress
 
     def _commit_tasklet(self, row: StepExecution, sctx: StepContext) -> None:
-        done = self.store.batch_chunk_commit(
-            ChunkCommit(
-                row.id,
-                self.ctx.run_id,
-                self.ctx.attempt,
-                self.rt.clock.now(),
-                0,
-                0,
-                0,
-                0,
-                row.position,
-                sctx.state,
-            )
+        params = ChunkCommit(
+            row.id,
+            self.ctx.run_id,
+            self.ctx.attempt,
+            self.rt.clock.now(),
+            0,
+            0,
+            0,
+            0,
+            row.position,
+            sctx.state,
+            node_id=self.ctx.node_id,
         )
+        done = patiently(lambda: self.store.batch_chunk_commit(params))
         if done is None:
             raise AttemptLost(f"run {self.ctx.run_id} is no longer held by this worker")
 
@@ -294,9 +362,11 @@ class FlowWalker:
         error: str | None = None,
         rollbacks: int = 0,
     ) -> None:
-        self.store.batch_step_finish(
-            StepFinish(row.id, state, self.rt.clock.now(), status, error, rollbacks)
+        params = StepFinish(
+            row.id, state, self.rt.clock.now(), status, error, rollbacks, holder_of(self.ctx)
         )
+        if not patiently(lambda: self.store.batch_step_finish(params)):
+            raise AttemptLost(f"run {self.ctx.run_id} is no longer held by this worker")
 
 
 def _status(state: BatchState) -> str:

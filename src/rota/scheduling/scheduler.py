@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from rota.clock import Clock, SystemClock
-from rota.errors import LaunchError, StorageUnavailable
+from rota.errors import BatchConflict, LaunchError, StorageUnavailable
 from rota.jobs import JobSpec, LaunchOptions
 from rota.launch import build_runs
 from rota.outage import Outage
@@ -148,17 +148,23 @@ class Scheduler:
         if runs is None:  # the job is unknown here or its arguments no longer fit
             records += [FireRecord(schedule.name, t, "refused") for t in times]
             runs = []
-        ids = self.store.schedule_fire(
-            FireParams(
-                name=schedule.name,
-                expected_next=schedule.next_fire_at,
-                new_next=decision.next_fire_at,
-                runs=runs,
-                records=records,
-                node_id=self.config.node_id,
-                now=now,
-            )
+        params = FireParams(
+            name=schedule.name,
+            expected_next=schedule.next_fire_at,
+            new_next=decision.next_fire_at,
+            runs=runs,
+            records=records,
+            node_id=self.config.node_id,
+            now=now,
         )
+        try:
+            ids = self.store.schedule_fire(params)
+        except BatchConflict as exc:
+            # A batch instance that is running or completed: this fire creates no run, and
+            # the schedule moves on (it would otherwise retry the same refusal forever).
+            log.warning("schedule %s: its batch run was refused: %s", schedule.name, exc)
+            refused = [FireRecord(schedule.name, t, "refused") for t, _ in runs]
+            ids = self.store.schedule_fire(replace(params, runs=[], records=records + refused))
         if ids is None:
             return 0
         if decision.missed_count:

@@ -359,6 +359,16 @@ class BatchListParams:
 
 
 @dataclass(frozen=True, slots=True)
+class Holder:
+    """The attempt a batch write must still hold its run for (fencing): a worker whose run was
+    rescued, or handed back at shutdown and claimed by another node, writes nothing more."""
+
+    run_id: int
+    attempt: int
+    node_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BatchTransition:
     """Compare-and-set an execution's state."""
 
@@ -370,6 +380,8 @@ class BatchTransition:
     finished: bool = False  # set finished_at
     exit_status: str | None = None
     error: str | None = None
+    holder: Holder | None = None
+    """Only while this attempt holds the run (the runner's own writes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +416,8 @@ class ChunkCommit:
     context: dict[str, JSON]
     progress: dict[str, JSON] | None = None
     """The run's progress, recorded in the same transaction."""
+    node_id: str | None = None
+    """The node holding the run (fencing, with run_id and attempt)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +428,7 @@ class StepFinish:
     exit_status: str | None = None
     error: str | None = None
     rollbacks: int = 0
+    holder: Holder | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,11 +474,14 @@ class BatchStore(Protocol):
         self, params: ChunkCommit, write: Callable[[Any], None] | None = None
     ) -> BatchState | None:
         """Commit the chunk; returns the execution's state, or None (the run is no longer
-        held by this attempt: nothing was written). ``write(connection)`` runs inside the
-        same transaction first (a transactional writer)."""
+        held by this attempt, or the execution ended: nothing was written).
+        ``write(connection)`` runs inside the same transaction first (a transactional writer)."""
         ...
 
-    def batch_step_finish(self, params: StepFinish) -> None: ...
+    def batch_step_finish(self, params: StepFinish) -> bool:
+        """False when the holder no longer holds the run (nothing written)."""
+        ...
+
     def batch_partitions_create(self, params: PartitionsParams) -> list[StepExecution]:
         """The partition rows and their child runs in one transaction; when the partitions
         exist already (a resumed manager) they are returned unchanged."""

@@ -337,7 +337,7 @@ class Worker:
         unfinished = [(a.run.id, a.run.attempt) for a in left if not a.settled]
 
         for a in left:
-            a.ctx.request_cancel()
+            a.ctx.request_cancel(shutdown=True)
             a.cancel()
         if unfinished:
             log.warning("shutdown: handing %d unfinished run(s) back to the queue", len(unfinished))

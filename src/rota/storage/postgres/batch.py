@@ -24,6 +24,7 @@ from rota.storage.base import (
     BatchListParams,
     BatchTransition,
     ChunkCommit,
+    Holder,
     Inserted,
     InsertParams,
     NewRun,
@@ -31,7 +32,7 @@ from rota.storage.base import (
     StepFinish,
     StepStart,
 )
-from rota.storage.postgres.connection import PostgresBase, ts
+from rota.storage.postgres.connection import PostgresBase, Q, ts
 from rota.storage.rows import dumps, execution_from_row, step_from_row
 from rota.storage.sql import load_queries
 
@@ -54,6 +55,10 @@ class PostgresBatch(PostgresBase):
             for i in admission_order(keys):
                 launch = runs[i].batch
                 assert launch is not None
+                if runs[i].unique_key is not None:
+                    held = {"jobs": [runs[i].job], "unique_keys": [runs[i].unique_key]}
+                    if dc.execute(Q["runs_find_unique"], held).fetchone() is not None:
+                        continue  # the launch returns the run holding the key
                 admitted[i] = self._admit(dc, runs[i].job, launch, now)
         return admitted
 
@@ -86,7 +91,9 @@ class PostgresBatch(PostgresBase):
         _one(cur, B["batch_instance_lock"], {"instance_id": instance})
         cur.execute(B["batch_instance_past"], {"instance_id": instance})
         past = [
-            PastExecution(int(r["id"]), BatchState(r["state"]), r["run_state"])
+            PastExecution(
+                int(r["id"]), BatchState(r["state"]), r["run_state"], int(r["live_partitions"])
+            )
             for r in cur.fetchall()
         ]
         restart_of = check_launch(job, past, launch.restart_limit)
@@ -153,6 +160,7 @@ class PostgresBatch(PostgresBase):
             "finished": params.finished,
             "exit_status": params.exit_status,
             "error": params.error,
+            **_holder(params.holder),
         }
         return self._count(B["batch_transition"], values) > 0
 
@@ -173,6 +181,7 @@ class PostgresBatch(PostgresBase):
             "filtered": params.filtered,
             "position": params.position,
             "context": dumps(params.context),
+            "node_id": params.node_id,
         }
         with self._conn() as conn, conn.transaction():
             row = conn.execute(B["batch_chunk_commit"], values).fetchone()
@@ -189,18 +198,17 @@ class PostgresBatch(PostgresBase):
                 conn.execute(B["batch_run_progress"], progress)
             return BatchState(row["state"])
 
-    def batch_step_finish(self, params: StepFinish) -> None:
-        self._count(
-            B["batch_step_finish"],
-            {
-                "step_id": params.step_id,
-                "state": params.state.value,
-                "now": params.now,
-                "exit_status": params.exit_status,
-                "error": params.error,
-                "rollbacks": params.rollbacks,
-            },
-        )
+    def batch_step_finish(self, params: StepFinish) -> bool:
+        values = {
+            "step_id": params.step_id,
+            "state": params.state.value,
+            "now": params.now,
+            "exit_status": params.exit_status,
+            "error": params.error,
+            "rollbacks": params.rollbacks,
+            **_holder(params.holder),
+        }
+        return self._count(B["batch_step_finish"], values) > 0
 
     def batch_partitions_create(self, params: PartitionsParams) -> list[StepExecution]:
         key = {"execution_id": params.execution_id, "name": params.name}
@@ -298,3 +306,9 @@ def _insert_execution(
         },
     )
     return int(row["id"])
+
+
+def _holder(holder: Holder | None) -> dict[str, Any]:
+    if holder is None:
+        return {"run_id": None, "attempt": None, "node_id": None}
+    return {"run_id": holder.run_id, "attempt": holder.attempt, "node_id": holder.node_id}

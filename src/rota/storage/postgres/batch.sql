@@ -11,7 +11,10 @@ RETURNING id;
 SELECT id FROM rota_batch_instances WHERE id = %(instance_id)s::bigint FOR UPDATE;
 
 -- name: batch_instance_past
-SELECT e.id, e.state, r.state AS run_state
+SELECT e.id, e.state, r.state AS run_state,
+       (SELECT count(*) FROM rota_batch_steps s JOIN rota_runs c ON c.id = s.run_id
+        WHERE s.execution_id = e.id AND s.partition >= 0
+          AND c.state NOT IN ('succeeded', 'failed', 'cancelled')) AS live_partitions
 FROM rota_batch_executions e LEFT JOIN rota_runs r ON r.id = e.run_id
 WHERE e.instance_id = %(instance_id)s::bigint ORDER BY e.id;
 
@@ -54,6 +57,12 @@ WHERE s.execution_id = ANY(%(ids)s::bigint[])
 ORDER BY s.execution_id, s.id;
 
 -- name: batch_transition
+WITH held AS (
+    SELECT id FROM rota_runs
+    WHERE id = %(run_id)s::bigint AND attempt = %(attempt)s::integer AND state = 'running'
+      AND (%(node_id)s::text IS NULL OR node_id = %(node_id)s::text)
+    FOR NO KEY UPDATE
+)
 UPDATE rota_batch_executions SET
     state = %(to)s::text,
     started_at = CASE WHEN %(started)s::boolean THEN COALESCE(started_at, %(now)s::timestamptz)
@@ -61,7 +70,8 @@ UPDATE rota_batch_executions SET
     finished_at = CASE WHEN %(finished)s::boolean THEN %(now)s::timestamptz ELSE finished_at END,
     exit_status = COALESCE(%(exit_status)s::text, exit_status),
     error = COALESCE(%(error)s::text, error)
-WHERE id = %(id)s::bigint AND state = ANY(%(from_states)s::text[]);
+WHERE id = %(id)s::bigint AND state = ANY(%(from_states)s::text[])
+  AND (%(run_id)s::bigint IS NULL OR EXISTS (SELECT 1 FROM held));
 
 -- name: batch_step_insert
 INSERT INTO rota_batch_steps (execution_id, name, partition, partition_args, run_id, state,
@@ -85,6 +95,7 @@ RETURNING *;
 WITH held AS (
     SELECT id FROM rota_runs
     WHERE id = %(run_id)s::bigint AND attempt = %(attempt)s::integer AND state = 'running'
+      AND (%(node_id)s::text IS NULL OR node_id = %(node_id)s::text)
     FOR NO KEY UPDATE
 )
 UPDATE rota_batch_steps SET
@@ -94,6 +105,8 @@ UPDATE rota_batch_steps SET
     commit_count = commit_count + 1, position = %(position)s::bigint,
     context = %(context)s::jsonb
 WHERE id = %(step_id)s::bigint AND EXISTS (SELECT 1 FROM held)
+  AND (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id)
+      IN ('started', 'stopping')
 RETURNING (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id);
 
 -- name: batch_run_progress
@@ -101,11 +114,18 @@ UPDATE rota_runs SET progress = %(progress)s::jsonb
 WHERE id = %(run_id)s::bigint AND attempt = %(attempt)s::integer;
 
 -- name: batch_step_finish
+WITH held AS (
+    SELECT id FROM rota_runs
+    WHERE id = %(run_id)s::bigint AND attempt = %(attempt)s::integer AND state = 'running'
+      AND (%(node_id)s::text IS NULL OR node_id = %(node_id)s::text)
+    FOR NO KEY UPDATE
+)
 UPDATE rota_batch_steps SET
     state = %(state)s::text, finished_at = %(now)s::timestamptz,
     exit_status = %(exit_status)s::text, error = %(error)s::text,
     rollback_count = rollback_count + %(rollbacks)s::bigint
-WHERE id = %(step_id)s::bigint;
+WHERE id = %(step_id)s::bigint
+  AND (%(run_id)s::bigint IS NULL OR EXISTS (SELECT 1 FROM held));
 
 -- name: batch_execution_lock
 -- A manager creating its partitions holds its execution: a concurrent one waits, then finds them.

@@ -22,6 +22,7 @@ from rota.storage.base import (
     BatchListParams,
     BatchTransition,
     ChunkCommit,
+    Holder,
     Inserted,
     InsertParams,
     NewRun,
@@ -31,7 +32,7 @@ from rota.storage.base import (
 )
 from rota.storage.rows import dumps, execution_from_row, from_text, step_from_row
 from rota.storage.sql import load_queries
-from rota.storage.sqlite.connection import SQLiteBase, ts
+from rota.storage.sqlite.connection import Q, SQLiteBase, ts
 
 B = load_queries("rota.storage.sqlite", "batch.sql")
 
@@ -48,6 +49,10 @@ class SQLiteBatch(SQLiteBase):
         for i in admission_order(keys):
             launch = runs[i].batch
             assert launch is not None
+            if runs[i].unique_key is not None:
+                held = {"job": runs[i].job, "unique_key": runs[i].unique_key}
+                if conn.execute(Q["runs_find_unique"], held).fetchone() is not None:
+                    continue  # the launch returns the run holding the key: nothing to admit
             admitted[i] = self._admit(conn, runs[i].job, launch, now)
         return admitted
 
@@ -80,7 +85,7 @@ class SQLiteBatch(SQLiteBase):
         ).fetchone()[0]
         # by position: a caller's connection (connection=) has no row factory, its rows are tuples
         past = [
-            PastExecution(int(r[0]), BatchState(r[1]), r[2])
+            PastExecution(int(r[0]), BatchState(r[1]), r[2], int(r[3]))
             for r in conn.execute(B["batch_instance_past"], {"instance_id": instance}).fetchall()
         ]
         restart_of = check_launch(job, past, launch.restart_limit)
@@ -188,6 +193,7 @@ class SQLiteBatch(SQLiteBase):
             "filtered": params.filtered,
             "position": params.position,
             "context": dumps(params.context),
+            "node_id": params.node_id,
         }
         with self._write() as conn:
             row = conn.execute(B["batch_chunk_commit"], values).fetchone()
@@ -206,18 +212,22 @@ class SQLiteBatch(SQLiteBase):
                 )
             return BatchState(row[0])
 
-    def batch_step_finish(self, params: StepFinish) -> None:
+    def batch_step_finish(self, params: StepFinish) -> bool:
         with self._write() as conn:
-            conn.execute(
-                B["batch_step_finish"],
-                {
-                    "step_id": params.step_id,
-                    "state": params.state.value,
-                    "now": to_epoch(params.now),
-                    "exit_status": params.exit_status,
-                    "error": params.error,
-                    "rollbacks": params.rollbacks,
-                },
+            return (
+                conn.execute(
+                    B["batch_step_finish"],
+                    {
+                        "step_id": params.step_id,
+                        "state": params.state.value,
+                        "now": to_epoch(params.now),
+                        "exit_status": params.exit_status,
+                        "error": params.error,
+                        "rollbacks": params.rollbacks,
+                        **_holder(params.holder),
+                    },
+                ).rowcount
+                > 0
             )
 
     def batch_partitions_create(self, params: PartitionsParams) -> list[StepExecution]:
@@ -281,7 +291,14 @@ def _transition(params: BatchTransition) -> dict[str, Any]:
         "finished": int(params.finished),
         "exit_status": params.exit_status,
         "error": params.error,
+        **_holder(params.holder),
     }
+
+
+def _holder(holder: Holder | None) -> dict[str, Any]:
+    if holder is None:
+        return {"run_id": None, "attempt": None, "node_id": None}
+    return {"run_id": holder.run_id, "attempt": holder.attempt, "node_id": holder.node_id}
 
 
 def _step_values(p: StepStart, run_id: int | None) -> dict[str, Any]:

@@ -7,7 +7,10 @@ ON CONFLICT (job, identity) DO UPDATE SET job = excluded.job
 RETURNING id;
 
 -- name: batch_instance_past
-SELECT e.id, e.state, r.state AS run_state
+SELECT e.id, e.state, r.state AS run_state,
+       (SELECT count(*) FROM rota_batch_steps s JOIN rota_runs c ON c.id = s.run_id
+        WHERE s.execution_id = e.id AND s.partition >= 0
+          AND c.state NOT IN ('succeeded', 'failed', 'cancelled')) AS live_partitions
 FROM rota_batch_executions e LEFT JOIN rota_runs r ON r.id = e.run_id
 WHERE e.instance_id = :instance_id ORDER BY e.id;
 
@@ -55,7 +58,10 @@ UPDATE rota_batch_executions SET
     finished_at = CASE WHEN :finished = 1 THEN :now ELSE finished_at END,
     exit_status = COALESCE(:exit_status, exit_status),
     error = COALESCE(:error, error)
-WHERE id = :id AND state IN (SELECT value FROM json_each(:from_states));
+WHERE id = :id AND state IN (SELECT value FROM json_each(:from_states))
+  AND (:run_id IS NULL OR EXISTS (
+      SELECT 1 FROM rota_runs WHERE id = :run_id AND attempt = :attempt AND state = 'running'
+        AND (:node_id IS NULL OR node_id = :node_id)));
 
 -- name: batch_step_insert
 INSERT INTO rota_batch_steps (execution_id, name, partition, partition_args, run_id, state,
@@ -72,14 +78,18 @@ ON CONFLICT (execution_id, name, partition) DO UPDATE SET
 RETURNING *;
 
 -- name: batch_chunk_commit
--- Only while this attempt still holds the run: a rescued run's old worker writes nothing.
+-- Only while this attempt still holds the run (a rescued or handed-back run's old worker
+-- writes nothing) and the execution is running (a partition of an ended execution neither).
 UPDATE rota_batch_steps SET
     read_count = read_count + :read, write_count = write_count + :written,
     skip_count = skip_count + :skipped, filter_count = filter_count + :filtered,
     commit_count = commit_count + 1, position = :position, context = :context
 WHERE id = :step_id
   AND EXISTS (SELECT 1 FROM rota_runs
-              WHERE id = :run_id AND attempt = :attempt AND state = 'running')
+              WHERE id = :run_id AND attempt = :attempt AND state = 'running'
+                AND (:node_id IS NULL OR node_id = :node_id))
+  AND (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id)
+      IN ('started', 'stopping')
 RETURNING (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id);
 
 -- name: batch_run_progress
@@ -89,7 +99,10 @@ UPDATE rota_runs SET progress = :progress WHERE id = :run_id AND attempt = :atte
 UPDATE rota_batch_steps SET
     state = :state, finished_at = :now, exit_status = :exit_status, error = :error,
     rollback_count = rollback_count + :rollbacks
-WHERE id = :step_id;
+WHERE id = :step_id
+  AND (:run_id IS NULL OR EXISTS (
+      SELECT 1 FROM rota_runs WHERE id = :run_id AND attempt = :attempt AND state = 'running'
+        AND (:node_id IS NULL OR node_id = :node_id)));
 
 -- name: batch_partitions_of
 SELECT s.*, r.state AS run_state
