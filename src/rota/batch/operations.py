@@ -100,6 +100,12 @@ def abandon(store: Store, execution_id: int, now: datetime) -> BatchExecution:
             f"batch execution {execution_id} is {state.value}: only a failed or stopped "
             "execution can be abandoned (stop it first)"
         )
+    latest = store.batch_history(execution.instance_id)[-1]
+    if latest.id != execution.id:
+        raise BatchConflict(
+            f"batch execution {execution_id} is not the latest of its instance "
+            f"({latest.id} is): abandon that one"
+        )
     store.batch_transition(
         BatchTransition(
             execution_id,
