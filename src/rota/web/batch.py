@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import StringConstraints
 
 from rota.batch.model import BatchState
-from rota.web.deps import AppDep, reject_unknown_query
+from rota.web.deps import NO_NUL, AppDep, reject_unknown_query
 from rota.web.errors import responses
 from rota.web.models import BatchExecutionOut, BatchExecutionPage
 from rota.web.runs import MAX_ID, page_cursor
@@ -45,7 +45,7 @@ def _execution_links(execution_id: str) -> dict[str, dict[str, Any]]:
 )
 def list_batch_executions(
     app: AppDep,
-    job: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    job: Annotated[str | None, Query(min_length=1, max_length=1000, pattern=NO_NUL)] = None,
     state: Annotated[
         list[StateList] | None,
         Query(description="filter by state: repeat it, or give a comma-separated list"),

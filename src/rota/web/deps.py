@@ -51,3 +51,6 @@ async def reject_unknown_query(request: Request) -> None:
             "unknown_parameter",
             f"unknown query parameter(s): {', '.join(unknown)} (allowed: {allowed})",
         )
+
+NO_NUL = r"^[^\x00]*$"
+"""Pattern of text query parameters: the guard refuses NUL characters before any route."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import StringConstraints
 
 from rota.runs import RunState
-from rota.web.deps import AppDep, reject_unknown_query
+from rota.web.deps import NO_NUL, AppDep, reject_unknown_query
 from rota.web.errors import ApiError, responses
 from rota.web.models import RunOut, RunPage
 
@@ -59,8 +59,8 @@ def list_runs(
         list[StateList] | None,
         Query(description="filter by state: repeat it, or give a comma-separated list"),
     ] = None,
-    job: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
-    queue: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    job: Annotated[str | None, Query(min_length=1, max_length=1000, pattern=NO_NUL)] = None,
+    queue: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
     cursor: Annotated[
         str | None,
