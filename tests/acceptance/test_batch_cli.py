@@ -73,6 +73,8 @@ def test_launched_execution_completes_and_is_listed(cli: Cli) -> None:
     assert counts == {"read": 30, "written": 30, "skipped": 0, "filtered": 0, "commits": 3}
     assert sorted(written(cli, "a")) == list(range(30))
     assert cli.run_json(run_id)["state"] == "succeeded"
+    shown = cli.ok("runs", "show", str(run_id)).out
+    assert f"execution {done['id']} (rota batch show {done['id']})" in shown
 
     lines = cli.ok("batch", "list").out.splitlines()
     assert lines[0].split() == [

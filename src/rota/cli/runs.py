@@ -90,7 +90,8 @@ def show(session: Session, run_id: int, as_json: bool) -> None:
     if as_json:
         print_json(run.to_json())
     else:
-        show_run(run, app.now())
+        execution = app.batch_execution_for_run(run.id) if run.kind == "batch" else None
+        show_run(run, app.now(), execution.id if execution else None)
 
 
 @runs.command()

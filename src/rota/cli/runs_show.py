@@ -25,7 +25,8 @@ def _duration(run: Run) -> str:
     return f"{(end - run.started_at).total_seconds():.3f}s" if end else "running"
 
 
-def show_run(run: Run, now: datetime) -> None:
+def show_run(run: Run, now: datetime, execution_id: int | None = None) -> None:
+    """``execution_id``: the batch execution a batch job's run carries (``rota batch show``)."""
     pairs: list[tuple[str, Cell]] = [
         ("id", str(run.id)),
         ("job", run.job),
@@ -46,6 +47,8 @@ def show_run(run: Run, now: datetime) -> None:
         ("result", to_json_text(run.result) if run.result is not None else "-"),
         ("errors", str(len(run.errors)) if run.errors else "none"),
     ]
+    if execution_id is not None:
+        pairs.insert(3, ("batch", f"execution {execution_id} (rota batch show {execution_id})"))
     fields(pairs)
     for error in run.errors:
         _show_error(error, now)
