@@ -455,3 +455,53 @@ def test_a_refused_scheduled_batch_fire_moves_the_schedule_on(database_url: str)
     assert [f.outcome for f in fires] == ["refused", "refused", "fired"]
     assert app.get_schedule("nightly").next_fire_at == clock.t + timedelta(seconds=60)
     app.close()
+
+
+def test_partitioned_step_restarts_only_its_unfinished_partitions(
+    database_url: str, tmp_path: Path
+) -> None:
+    """One partition fails mid-way; the restart keeps the completed partitions and resumes
+    the failed one after its last commit; each partition writes its own file (a path given
+    as a function of the step context), every item once."""
+    app = rota.App(database=database_url)
+    broken = {"at": 25}
+
+    def read(ctx: batch.StepContext) -> range:
+        assert ctx.partition is not None
+        return range(ctx.partition["partition"], 40, ctx.partition["partitions"])
+
+    def check(i: int) -> dict[str, int]:
+        if i == broken["at"]:
+            raise RuntimeError(f"item {i}")
+        return {"i": i}
+
+    def part_file(ctx: batch.StepContext) -> Path:
+        assert ctx.partition is not None
+        return tmp_path / f"part-{ctx.partition['partition']}.jsonl"
+
+    @app.batch
+    def split() -> batch.Flow:
+        writer = batch.JsonLinesWriter(part_file)
+        return batch.Flow(
+            [batch.chunk("load", reader=read, processor=check, writer=writer, size=2, partitions=4)]
+        )
+
+    handle = split.enqueue()
+    app.drain()
+    first = execution_of(app, handle.id)
+    assert first.state == "failed"
+    parts = {p.partition: p for p in first.steps if p.partition >= 0}
+    assert parts[1].state == "failed" and parts[1].position == 6  # 1,5,9,13,17,21 committed
+    assert all(parts[p].state == "completed" for p in (0, 2, 3))
+
+    broken["at"] = -1
+    second = app.batch_restart(first.id)
+    app.drain()
+    second = app.batch_execution(second.id)
+    assert second.state == "completed", second.to_json()
+    rerun = [p for p in second.steps if p.partition >= 0 and p.read > 0]
+    assert [(p.partition, p.read) for p in rerun] == [(1, 4)]  # 25, 29, 33, 37
+    for p in range(4):
+        got = [json.loads(x)["i"] for x in (tmp_path / f"part-{p}.jsonl").read_text().splitlines()]
+        assert got == list(range(p, 40, 4))
+    app.close()

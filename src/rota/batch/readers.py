@@ -88,10 +88,28 @@ class _Checkpointed:
         raise NotImplementedError
 
 
+PathSpec = str | os.PathLike[str] | Callable[[StepContext], "str | os.PathLike[str]"]
+"""A file's path, or a function of the step context giving it (e.g. one file per partition:
+``lambda ctx: f"part-{ctx.partition['partition']}.csv"``)."""
+
+
+def resolve_path(spec: PathSpec, ctx: StepContext | None) -> Path:
+    if callable(spec):
+        if ctx is None:
+            return Path(f"<path of {getattr(spec, '__name__', 'a function')}>")
+        return Path(spec(ctx))
+    return Path(spec)
+
+
 class _FileReader(_Checkpointed):
-    def __init__(self, path: str | os.PathLike[str], key: str) -> None:
+    def __init__(self, path: PathSpec, key: str) -> None:
         super().__init__(key)
-        self.path = Path(path)
+        self._path_spec = path
+        self.path = resolve_path(path, None)
+
+    def open(self, ctx: StepContext) -> None:
+        super().open(ctx)
+        self.path = resolve_path(self._path_spec, ctx)
 
     def _open_at(self, offset: int) -> IO[bytes]:
         f = self.path.open("rb")
@@ -135,7 +153,7 @@ class CsvReader(_FileReader):
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: PathSpec,
         *,
         delimiter: str = ",",
         header: bool = True,
@@ -191,7 +209,7 @@ class CsvReader(_FileReader):
 class JsonLinesReader(_FileReader):
     """One JSON value per line (blank lines skipped); checkpoint ``{"offset", "line"}``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, key: str = "reader") -> None:
+    def __init__(self, path: PathSpec, *, key: str = "reader") -> None:
         super().__init__(path, key)
 
     def _read(self, saved: dict[str, Any]) -> Generator[Any, None, None]:

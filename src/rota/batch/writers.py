@@ -16,20 +16,22 @@ from pathlib import Path
 from typing import IO, Any, overload
 
 from rota.batch.context import StepContext
-from rota.batch.readers import placeholder_for, sql_identifier
+from rota.batch.readers import PathSpec, placeholder_for, resolve_path, sql_identifier
 
 
 class _FileWriter:
     """Open (fresh or truncate-to-checkpoint), append, fsync on update, close."""
 
-    def __init__(self, path: str | os.PathLike[str], key: str) -> None:
-        self.path = Path(path)
+    def __init__(self, path: PathSpec, key: str) -> None:
+        self._path_spec = path
+        self.path = resolve_path(path, None)
         self.key = key
         self._file: IO[bytes] | None = None
 
     def open(self, ctx: StepContext) -> None:
         """Resume at the checkpoint's size, or (no checkpoint) start an empty file."""
         self.close()
+        self.path = resolve_path(self._path_spec, ctx)
         saved = ctx.state.get(self.key)
         if saved:
             size = int(saved["size"])
@@ -105,7 +107,7 @@ class CsvWriter(_FileWriter):
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: PathSpec,
         *,
         fieldnames: Sequence[str] | None = None,
         delimiter: str = ",",
@@ -167,7 +169,7 @@ class JsonLinesWriter(_FileWriter):
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: PathSpec,
         *,
         default: Callable[[Any], Any] | None = None,
         key: str = "writer",
