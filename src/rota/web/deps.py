@@ -52,5 +52,6 @@ async def reject_unknown_query(request: Request) -> None:
             f"unknown query parameter(s): {', '.join(unknown)} (allowed: {allowed})",
         )
 
+
 NO_NUL = r"^[^\x00]*$"
 """Pattern of text query parameters: the guard refuses NUL characters before any route."""
