@@ -8,6 +8,7 @@ partitioned step never waits for capacity that does not exist.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -48,6 +49,8 @@ from rota.storage.base import (
     StepFinish,
     StepStart,
 )
+
+log = logging.getLogger("rota.batch")
 
 GRACE = 0.5
 """Seconds a partition may wait for another worker before the manager runs it itself."""
@@ -202,6 +205,12 @@ class PartitionManager:
         thread.start()
 
     def _run_inline(self, run_id: int) -> None:
+        try:
+            self._claim_and_run(run_id)
+        except Exception:  # the run stays claimed: its lease expires and it is rescued
+            log.exception("batch: running partition run %s here failed", run_id)
+
+    def _claim_and_run(self, run_id: int) -> None:
         """Claim a partition's run that no worker took, and execute it on this thread."""
         from rota.worker.attempt import Attempt, outcome
 
