@@ -7,8 +7,11 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 import rota
 from rota import batch
+from tests.integration.dbfaults import sqlite_exclusive_lock, terminate_backends
 from tests.integration.procs import Procs, wait_started, wait_terminal, wait_until
 
 LEASE = 2.0
@@ -35,6 +38,14 @@ def load_step(ex: batch.BatchExecution) -> batch.StepExecution:
 def commits(app: rota.App, run_id: int) -> int:
     steps = [s for s in execution(app, run_id).steps if s.name == "load" and s.partition < 0]
     return steps[0].commits if steps else 0
+
+
+def safe_commits(app: rota.App, run_id: int) -> int:
+    """commits(), or 0 while the test's own connections are down too."""
+    try:
+        return commits(app, run_id)
+    except rota.StorageUnavailable:
+        return 0
 
 
 def test_worker_killed_mid_step_resumes_from_its_last_commit(
@@ -165,3 +176,29 @@ def test_graceful_shutdown_hands_the_run_back_mid_step(
     ex = execution(app, handle.id)
     assert ex.state == "completed" and ex.restart_of is None
     assert [w["i"] for w in lines(out)] == list(range(300))
+
+
+@pytest.mark.slow
+def test_a_database_outage_mid_step_is_ridden_out(
+    app: rota.App, procs: Procs, tmp_path: Path, backend: str, database_url: str
+) -> None:
+    """Connections killed (PostgreSQL) or the file locked past the busy timeout (SQLite)
+    during a step: chunk commits wait and retry, and the step carries on, each item once."""
+    out = tmp_path / "out.jsonl"
+    worker = procs.spawn(lease_seconds=2.0 if backend == "postgres" else 60.0)
+    handle = app.get_job("slow_batch").enqueue(count=200, out=str(out))
+    wait_until(lambda: commits(app, handle.id) >= 3, 30, "three committed chunks")
+    if backend == "postgres":
+        for _ in range(3):  # three outages, each followed by a commit
+            before = safe_commits(app, handle.id)
+            assert terminate_backends(database_url) >= 1
+            wait_until(lambda b=before: safe_commits(app, handle.id) > b, 30, "a commit")
+    else:
+        with sqlite_exclusive_lock(database_url):
+            wait_until(lambda: "database unavailable" in worker.log(), 30, "the outage")
+    run = wait_terminal(app, handle.id, 90)
+    assert run.state == "succeeded", run.errors
+    ex = execution(app, handle.id)
+    assert ex.state == "completed"
+    assert [w["i"] for w in lines(out)] == list(range(200))
+    assert load_step(ex).read == 200
