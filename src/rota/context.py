@@ -41,9 +41,14 @@ class Context:
 
     @property
     def shutting_down(self) -> bool:
-        """True when the cancel came from the node shutting down: the run is handed back to
-        the queue, unfinished, rather than cancelled (a batch step keeps its execution going)."""
+        """True once the node is shutting down: a cancel then means "hand the run back", not
+        "cancel the run" (a batch step keeps its execution going on another node)."""
         return self._shutdown
+
+    def begin_shutdown(self) -> None:
+        """The node is shutting down: a job that can resume elsewhere may hand its run back
+        (``rota.errors.HandBack``); others simply finish within the shutdown timeout."""
+        self._shutdown = True
 
     def request_cancel(self, *, shutdown: bool = False) -> None:
         self._shutdown = self._shutdown or shutdown

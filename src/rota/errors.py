@@ -89,6 +89,12 @@ class Retry(Exception):
         self.after = after
 
 
+class HandBack(Exception):
+    """Raised by a job that cannot go on here because its node is shutting down: its run goes
+    back to the queue unfinished, without counting the attempt, for another node to resume
+    (a batch step does this at a chunk boundary)."""
+
+
 class Discard(Exception):
     """Raised by a job: fail the run now, without any further attempt."""
 

@@ -6,6 +6,7 @@ written exactly once" is checked on what a user would read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -505,3 +506,31 @@ def test_partitioned_step_restarts_only_its_unfinished_partitions(
         got = [json.loads(x)["i"] for x in (tmp_path / f"part-{p}.jsonl").read_text().splitlines()]
         assert got == list(range(p, 40, 4))
     app.close()
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_run_handed_back_after_its_execution_ended_takes_that_outcome(
+    app: rota.App, knobs: Knobs, out: Path, fail: bool
+) -> None:
+    """The node ended the execution, then handed the run back (shutdown) before writing the
+    run's outcome: the next attempt gives the run that outcome instead of a restart."""
+    from datetime import timedelta
+
+    from rota.storage.base import ClaimParams, ReleaseParams
+
+    knobs.fail_at = {40} if fail else set()
+    handle = app.get_job("numbers").enqueue(tag="handed")
+    now = app.now()
+    claim = ClaimParams("n1", None, 1, now, now + timedelta(seconds=30), run_id=handle.id)
+    [run] = app.store.runs_claim(claim).claimed
+    spec = app.jobs["numbers"]
+    assert spec.context_param is not None
+    ctx = rota.Context(run.id, run.attempt, run.job, node_id="n1")
+    with pytest.raises(Exception) if fail else contextlib.nullcontext():
+        spec.func(**run.args, **{spec.context_param: ctx})
+    app.store.runs_release(ReleaseParams("n1", [(run.id, run.attempt)]))
+    knobs.fail_at = set()
+    assert app.drain() == {"failed" if fail else "succeeded": 1}
+    [only] = app.batch_executions()  # no restart was made
+    assert only.state == ("failed" if fail else "completed")
+    assert written(out) == expected(40 if fail else 95)

@@ -644,3 +644,23 @@ def test_live_partitions_block_a_restart(store: Store) -> None:
     store.runs_finish(FinishParams([failed(run, at(7))]))
     with pytest.raises(BatchConflict, match="partition run"):
         store.runs_insert_many(InsertParams([batch_run()], at(8)))
+
+
+def test_a_retried_commit_that_went_through_is_not_applied_twice(store: Store) -> None:
+    """The connection died during COMMIT but the server committed: the retry is recognised
+    (by the commit count it expected) and changes nothing; a stale holder's is refused."""
+    run_id, _, step = running_step(store)
+    node = get(store, run_id).node_id
+    first = dataclasses.replace(chunk(step.id, run_id), node_id=node, expected_commits=0)
+    assert store.batch_chunk_commit(first) is BatchState.STARTED
+    assert store.batch_chunk_commit(first) is BatchState.STARTED  # the retry: recognised
+    [got] = execution_of(store, run_id).steps
+    assert (got.read, got.commits, got.position) == (10, 1, 10)
+    second = dataclasses.replace(first, position=20, expected_commits=1)
+    assert store.batch_chunk_commit(second) is BatchState.STARTED
+    stale = dataclasses.replace(first, node_id="elsewhere")
+    assert store.batch_chunk_commit(stale) is None
+    out_of_date = dataclasses.replace(first, expected_commits=0, position=10)
+    assert store.batch_chunk_commit(out_of_date) is None  # not the latest commit any more
+    [got] = execution_of(store, run_id).steps
+    assert (got.read, got.commits, got.position) == (20, 2, 20)

@@ -16,7 +16,7 @@ from rota.batch.context import StepContext
 from rota.batch.flow import Chunk
 from rota.batch.model import BatchState, StepExecution
 from rota.clock import Clock
-from rota.errors import StorageUnavailable
+from rota.errors import HandBack, StorageUnavailable
 from rota.storage.base import BatchStore, ChunkCommit, Holder
 
 log = logging.getLogger("rota.batch")
@@ -59,7 +59,7 @@ def check_shutdown(ctx: StepContext) -> None:
     """At a chunk boundary: a node shutting down hands the run back, unfinished, for another
     node to resume from this commit; the execution carries on (not a stop)."""
     if ctx.run is not None and ctx.run.shutting_down:
-        raise AttemptLost("the node is shutting down: the run goes back to the queue")
+        raise HandBack("the node is shutting down: the run goes back to the queue")
 
 
 _FILTERED = object()
@@ -97,6 +97,7 @@ class ChunkRunner:
         self.progress = progress
         self.skips = row.skipped  # skips so far in this step execution, against the limit
         self.written = row.written
+        self.commits = row.commits
         self.total: int | None = None
 
     def run(self) -> ChunkResult:
@@ -218,6 +219,7 @@ class ChunkRunner:
             run_id=self.holder.run_id,
             attempt=self.holder.attempt,
             node_id=self.holder.node_id,
+            expected_commits=self.commits,
             now=self.clock.now(),
             read=tally.read,
             written=tally.written,
@@ -236,6 +238,8 @@ class ChunkRunner:
                 if write is None or tries >= self.step.retry_limit:
                     raise
                 tries += 1
+        if state is not None:
+            self.commits += 1
         if state is None:
             raise AttemptLost(
                 f"run {self.holder.run_id} attempt {self.holder.attempt} is no longer held by "

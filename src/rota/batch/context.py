@@ -39,6 +39,12 @@ class StepContext:
         self.logger = logging.getLogger(f"rota.batch.{job}.{step}")
 
     @property
+    def shutting_down(self) -> bool:
+        """True once this node is shutting down: a long tasklet may raise
+        ``rota.errors.HandBack`` to have its run resumed elsewhere (it runs again there)."""
+        return self.run is not None and self.run.shutting_down
+
+    @property
     def stopping(self) -> bool:
         """True once the run was asked to cancel; the step stops at its next chunk boundary."""
         run = self.run

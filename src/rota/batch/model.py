@@ -108,6 +108,8 @@ class BatchExecution:
     error: str | None = None
     run_state: str | None = None
     steps: list[StepExecution] = field(default_factory=list)
+    ended_attempt: int | None = None
+    """The attempt of its run that ended it (None: ended by an operator or maintenance)."""
 
     @property
     def current_state(self) -> BatchState:

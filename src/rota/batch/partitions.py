@@ -35,7 +35,7 @@ from rota.batch.runner import (
     stop_run,
 )
 from rota.context import Context
-from rota.errors import Discard
+from rota.errors import Discard, HandBack
 from rota.jobs import check_type
 from rota.runs import RunState
 from rota.storage.base import (
@@ -46,6 +46,7 @@ from rota.storage.base import (
     NewPartition,
     NewRun,
     PartitionsParams,
+    ReleaseParams,
     StepFinish,
     StepStart,
 )
@@ -71,6 +72,7 @@ class PartitionManager:
         self.previous = previous
         self.store = rt.store()
         self._inline: dict[int, threading.Thread] = {}
+        self._inline_ctx: dict[int, Context] = {}
 
     def run(self) -> BatchState:
         parts = self.store.batch_partitions(self.execution.id, self.step.name)
@@ -85,8 +87,10 @@ class PartitionManager:
             if not pending:
                 break
             if self.ctx.shutting_down:
-                # Hand the run back: the partitions go on; a resumed manager finds them.
-                raise AttemptLost("the node is shutting down: the run goes back to the queue")
+                # Hand the run back, and the partitions this node runs too: the others go
+                # on, and the manager resumed elsewhere finds them all.
+                self._hand_back_inline()
+                raise HandBack("the node is shutting down: the run goes back to the queue")
             if self.ctx.cancelled:
                 self._request_stop()
             if time.monotonic() - since > GRACE and self.ctx.node_id:
@@ -191,6 +195,12 @@ class PartitionManager:
     def _lease(self) -> timedelta:
         return timedelta(seconds=self.rt.lease_seconds)
 
+    def _hand_back_inline(self) -> None:
+        for ctx in self._inline_ctx.values():
+            ctx.begin_shutdown()
+        for thread in self._inline.values():
+            thread.join(self.rt.lease_seconds)
+
     def _inline_running(self, run_id: int | None) -> bool:
         thread = self._inline.get(run_id) if run_id is not None else None
         return thread is not None and thread.is_alive()
@@ -224,6 +234,7 @@ class PartitionManager:
         run = claimed[0]
         spec = self.rt.jobs[run.job]
         ctx = Context(run.id, run.attempt, run.job, node_id=node_id)
+        self._inline_ctx[run.id] = ctx
         attempt = Attempt(run, spec, ctx, time.monotonic(), None)
         result: Any = None
         exc: BaseException | None = None
@@ -231,6 +242,9 @@ class PartitionManager:
             result = spec.func(**attempt.kwargs())
         except Exception as e:
             exc = e
+        if isinstance(exc, HandBack):
+            self.store.runs_release(ReleaseParams(node_id, [(run.id, run.attempt)]))
+            return
         decided = outcome(attempt, node_id, self.rt.clock.now(), result=result, exc=exc)
         self.store.runs_finish(FinishParams([decided]))
 
@@ -296,7 +310,7 @@ def run_partition(
     )
     try:
         result = ChunkRunner(store, rt.clock, chunk, row, sctx, holder_of(ctx)).run()
-    except AttemptLost:
+    except (AttemptLost, HandBack):
         raise
     except Exception as exc:
         _finish(rt, ctx, row, BatchState.FAILED, error_text(exc))

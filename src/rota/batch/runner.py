@@ -33,7 +33,7 @@ from rota.batch.model import (
 )
 from rota.clock import Clock
 from rota.context import Context
-from rota.errors import BatchConflict, Discard
+from rota.errors import BatchConflict, Discard, HandBack
 from rota.jobs import JobSpec
 from rota.storage.base import (
     BatchTransition,
@@ -129,9 +129,10 @@ def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> Batch
     if execution is None:
         raise Discard(f"run {ctx.run_id} carries no batch execution")
     lost = lost_count(store, ctx.run_id)
-    if lost and execution.state in FINISHED:
-        # The node died after the execution ended but before its run's outcome was written:
-        # give the run that outcome now (this is a rescue, not a retry asking for a restart).
+    if execution.state in FINISHED and _outcome_unrecorded(store, execution, ctx):
+        # The attempt that ended the execution never recorded its run's outcome (its node
+        # died, or handed the run back, just after): give the run that outcome now. This is
+        # not a retry asking for a restart.
         _repeat_outcome(execution, ctx)
     if execution.state in (BatchState.FAILED, BatchState.STOPPED):
         # This run was retried: a retry of a batch run is a restart of its instance.
@@ -168,6 +169,17 @@ def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> Batch
             raise stop_run(ctx, f"batch execution {execution.id} stopped")
         raise Discard(f"batch execution {execution.id} is {current.state.value}")
     return current
+
+
+def _outcome_unrecorded(store: Store, execution: BatchExecution, ctx: Context) -> bool:
+    ended = execution.ended_attempt
+    if ended is None:
+        return False
+    if ended == ctx.attempt:  # handed back and claimed again: the same attempt number
+        return True
+    run = store.runs_get(ctx.run_id)
+    last = run.errors[-1] if run is not None and run.errors else None
+    return last is not None and last.get("type") == "WorkerLost" and last.get("attempt") == ended
 
 
 def _repeat_outcome(execution: BatchExecution, ctx: Context) -> None:
@@ -288,7 +300,7 @@ class FlowWalker:
         )
         try:
             state, status = self._execute(step, row, sctx)
-        except (AttemptLost, ExecutionEnded):
+        except (AttemptLost, ExecutionEnded, HandBack):
             raise
         except Exception as exc:
             self.error = f"step {step.name!r}: {error_text(exc)}"
@@ -349,6 +361,7 @@ class FlowWalker:
             row.position,
             sctx.state,
             node_id=self.ctx.node_id,
+            expected_commits=row.commits,
         )
         done = patiently(lambda: self.store.batch_chunk_commit(params))
         if done is None:

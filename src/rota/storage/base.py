@@ -418,6 +418,9 @@ class ChunkCommit:
     """The run's progress, recorded in the same transaction."""
     node_id: str | None = None
     """The node holding the run (fencing, with run_id and attempt)."""
+    expected_commits: int | None = None
+    """The step's commit count before this chunk: a retried commit whose first try did
+    commit (the connection died during COMMIT) is recognised, and not applied twice."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,4 +130,5 @@ def execution_from_row(
         error=row["error"],
         run_state=row["run_state"],
         steps=steps or [],
+        ended_attempt=None if row["ended_attempt"] is None else int(row["ended_attempt"]),
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 from rota.clock import Clock, SystemClock
 from rota.context import Context
-from rota.errors import StorageUnavailable
+from rota.errors import HandBack, StorageUnavailable
 from rota.jobs import JobOptions, JobSpec
 from rota.outage import Outage
 from rota.runs import Run, RunState
@@ -64,6 +64,7 @@ class Worker:
         self.clock = clock or SystemClock()
         self._ended: queue.SimpleQueue[tuple[Attempt, Outcome | None]] = queue.SimpleQueue()
         self._pending: list[Outcome] = []  # decided, not yet written; kept across outages
+        self._handed_back: list[tuple[int, int]] = []  # (run, attempt) to release, unfinished
         self._inflight: dict[tuple[int, int], Attempt] = {}
         self._buffer: deque[Run] = deque()  # claimed ahead, not started yet
         self._mu = threading.Lock()  # guards _inflight and _buffer (job threads take runs too)
@@ -174,6 +175,7 @@ class Worker:
     def _cycle(self, claim: bool, only: int | None = None) -> bool:
         """Write decided outcomes and claim up to free capacity; True if the claim was full."""
         self._collect()
+        self._release_handed_back()
         free = (1 if only is not None else self._claim_limit()) if claim else 0
         if free <= 0 and not self._pending:
             return False
@@ -247,10 +249,15 @@ class Worker:
         # Its slot goes straight to the next run claimed ahead, without waiting for the loop.
         attempt.duration = time.monotonic() - attempt.started
         o = None
-        if not attempt.settled:
+        handed_back = isinstance(exc, HandBack) and not attempt.settled
+        if handed_back:
+            attempt.settled = True  # no outcome: the run is released instead
+        elif not attempt.settled:
             o = outcome(attempt, self.config.node_id, self.clock.now(), result=result, exc=exc)
         following = None
         with self._mu:
+            if handed_back:
+                self._handed_back.append(attempt.key)
             self._ended.put((attempt, o))  # before its slot frees: run_once must see it ended
             self._inflight.pop(attempt.key, None)
             if self._buffer and not self._stopping.is_set():
@@ -319,8 +326,21 @@ class Worker:
             notifier.close()
 
     # -- stopping -------------------------------------------------------------------------
+    def _release_handed_back(self) -> None:
+        with self._mu:
+            runs, self._handed_back = self._handed_back, []
+        if runs:
+            try:
+                self.store.runs_release(ReleaseParams(self.config.node_id, runs))
+            except StorageUnavailable:
+                with self._mu:
+                    self._handed_back[:0] = runs
+                raise
+
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.config.shutdown_timeout
+        for a in self._snapshot():
+            a.ctx.begin_shutdown()
         with self._mu:
             held = [(r.id, r.attempt) for r in self._buffer]
             self._buffer.clear()
@@ -339,6 +359,7 @@ class Worker:
         for a in left:
             a.ctx.request_cancel(shutdown=True)
             a.cancel()
+        self._write_until(self._release_handed_back, deadline + 10)
         if unfinished:
             log.warning("shutdown: handing %d unfinished run(s) back to the queue", len(unfinished))
             release = ReleaseParams(self.config.node_id, unfinished)

@@ -182,11 +182,12 @@ class PostgresBatch(PostgresBase):
             "position": params.position,
             "context": dumps(params.context),
             "node_id": params.node_id,
+            "expected_commits": params.expected_commits,
         }
         with self._conn() as conn, conn.transaction():
             row = conn.execute(B["batch_chunk_commit"], values).fetchone()
             if row is None:
-                return None
+                return _already_applied(conn, params)
             if write is not None:
                 write(conn)
             if params.progress is not None:
@@ -312,3 +313,23 @@ def _holder(holder: Holder | None) -> dict[str, Any]:
     if holder is None:
         return {"run_id": None, "attempt": None, "node_id": None}
     return {"run_id": holder.run_id, "attempt": holder.attempt, "node_id": holder.node_id}
+
+
+def _already_applied(conn: psycopg.Connection[Any], params: ChunkCommit) -> BatchState | None:
+    """The execution's state if this very commit went through before, else None (refused)."""
+    if params.expected_commits is None:
+        return None
+    row = conn.execute(B["batch_commit_applied"], _applied_values(params)).fetchone()
+    if row is None or int(row["commit_count"]) != params.expected_commits + 1:
+        return None
+    return BatchState(row["state"])
+
+
+def _applied_values(params: ChunkCommit) -> dict[str, Any]:
+    return {
+        "step_id": params.step_id,
+        "position": params.position,
+        "run_id": params.run_id,
+        "attempt": params.attempt,
+        "node_id": params.node_id,
+    }

@@ -14,6 +14,7 @@ SELECT id FROM rota_batch_instances WHERE id = %(instance_id)s::bigint FOR UPDAT
 SELECT e.id, e.state, r.state AS run_state,
        (SELECT count(*) FROM rota_batch_steps s JOIN rota_runs c ON c.id = s.run_id
         WHERE s.execution_id = e.id AND s.partition >= 0
+          AND s.state NOT IN ('completed', 'failed', 'stopped', 'abandoned')
           AND c.state NOT IN ('succeeded', 'failed', 'cancelled')) AS live_partitions
 FROM rota_batch_executions e LEFT JOIN rota_runs r ON r.id = e.run_id
 WHERE e.instance_id = %(instance_id)s::bigint ORDER BY e.id;
@@ -69,7 +70,9 @@ UPDATE rota_batch_executions SET
                       ELSE started_at END,
     finished_at = CASE WHEN %(finished)s::boolean THEN %(now)s::timestamptz ELSE finished_at END,
     exit_status = COALESCE(%(exit_status)s::text, exit_status),
-    error = COALESCE(%(error)s::text, error)
+    error = COALESCE(%(error)s::text, error),
+    ended_attempt = CASE WHEN %(finished)s::boolean THEN %(attempt)s::integer
+                         ELSE ended_attempt END
 WHERE id = %(id)s::bigint AND state = ANY(%(from_states)s::text[])
   AND (%(run_id)s::bigint IS NULL OR EXISTS (SELECT 1 FROM held));
 
@@ -107,7 +110,18 @@ UPDATE rota_batch_steps SET
 WHERE id = %(step_id)s::bigint AND EXISTS (SELECT 1 FROM held)
   AND (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id)
       IN ('started', 'stopping')
+  AND (%(expected_commits)s::bigint IS NULL OR commit_count = %(expected_commits)s::bigint)
 RETURNING (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id);
+
+-- name: batch_commit_applied
+-- After a refused commit: had a first try of it committed already?
+SELECT s.commit_count, e.state
+FROM rota_batch_steps s JOIN rota_batch_executions e ON e.id = s.execution_id
+WHERE s.id = %(step_id)s::bigint AND s.position = %(position)s::bigint
+  AND EXISTS (SELECT 1 FROM rota_runs
+              WHERE id = %(run_id)s::bigint AND attempt = %(attempt)s::integer
+                AND state = 'running'
+                AND (%(node_id)s::text IS NULL OR node_id = %(node_id)s::text));
 
 -- name: batch_run_progress
 UPDATE rota_runs SET progress = %(progress)s::jsonb

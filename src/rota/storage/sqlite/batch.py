@@ -194,11 +194,12 @@ class SQLiteBatch(SQLiteBase):
             "position": params.position,
             "context": dumps(params.context),
             "node_id": params.node_id,
+            "expected_commits": params.expected_commits,
         }
         with self._write() as conn:
             row = conn.execute(B["batch_chunk_commit"], values).fetchone()
             if row is None:
-                return None
+                return _already_applied(conn.execute, params)
             if write is not None:
                 write(conn)
             if params.progress is not None:
@@ -318,4 +319,24 @@ def _step_values(p: StepStart, run_id: int | None) -> dict[str, Any]:
         "position": p.position,
         "context": dumps(p.context),
         "now": to_epoch(p.now),
+    }
+
+
+def _already_applied(execute: Callable[..., Any], params: ChunkCommit) -> BatchState | None:
+    """The execution's state if this very commit went through before, else None (refused)."""
+    if params.expected_commits is None:
+        return None
+    row = execute(B["batch_commit_applied"], _applied_values(params)).fetchone()
+    if row is None or int(row[0]) != params.expected_commits + 1:
+        return None
+    return BatchState(row[1])
+
+
+def _applied_values(params: ChunkCommit) -> dict[str, Any]:
+    return {
+        "step_id": params.step_id,
+        "position": params.position,
+        "run_id": params.run_id,
+        "attempt": params.attempt,
+        "node_id": params.node_id,
     }

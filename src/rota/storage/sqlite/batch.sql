@@ -10,6 +10,7 @@ RETURNING id;
 SELECT e.id, e.state, r.state AS run_state,
        (SELECT count(*) FROM rota_batch_steps s JOIN rota_runs c ON c.id = s.run_id
         WHERE s.execution_id = e.id AND s.partition >= 0
+          AND s.state NOT IN ('completed', 'failed', 'stopped', 'abandoned')
           AND c.state NOT IN ('succeeded', 'failed', 'cancelled')) AS live_partitions
 FROM rota_batch_executions e LEFT JOIN rota_runs r ON r.id = e.run_id
 WHERE e.instance_id = :instance_id ORDER BY e.id;
@@ -57,7 +58,8 @@ UPDATE rota_batch_executions SET
     started_at = CASE WHEN :started = 1 THEN COALESCE(started_at, :now) ELSE started_at END,
     finished_at = CASE WHEN :finished = 1 THEN :now ELSE finished_at END,
     exit_status = COALESCE(:exit_status, exit_status),
-    error = COALESCE(:error, error)
+    error = COALESCE(:error, error),
+    ended_attempt = CASE WHEN :finished = 1 THEN :attempt ELSE ended_attempt END
 WHERE id = :id AND state IN (SELECT value FROM json_each(:from_states))
   AND (:run_id IS NULL OR EXISTS (
       SELECT 1 FROM rota_runs WHERE id = :run_id AND attempt = :attempt AND state = 'running'
@@ -90,7 +92,17 @@ WHERE id = :step_id
                 AND (:node_id IS NULL OR node_id = :node_id))
   AND (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id)
       IN ('started', 'stopping')
+  AND (:expected_commits IS NULL OR commit_count = :expected_commits)
 RETURNING (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id);
+
+-- name: batch_commit_applied
+-- After a refused commit: had a first try of it committed already?
+SELECT s.commit_count, e.state
+FROM rota_batch_steps s JOIN rota_batch_executions e ON e.id = s.execution_id
+WHERE s.id = :step_id AND s.position = :position
+  AND EXISTS (SELECT 1 FROM rota_runs
+              WHERE id = :run_id AND attempt = :attempt AND state = 'running'
+                AND (:node_id IS NULL OR node_id = :node_id));
 
 -- name: batch_run_progress
 UPDATE rota_runs SET progress = :progress WHERE id = :run_id AND attempt = :attempt;

@@ -24,6 +24,7 @@ CREATE TABLE rota_batch_executions (
     run_id      bigint,
     restart_of  bigint,
     exit_status text,
+    ended_attempt integer,
     error       text,
     created_at  timestamptz NOT NULL,
     started_at  timestamptz,

@@ -24,6 +24,7 @@ CREATE TABLE rota_batch_executions (
     run_id      INTEGER,
     restart_of  INTEGER,
     exit_status TEXT,
+    ended_attempt INTEGER,
     error       TEXT,
     created_at  REAL    NOT NULL,
     started_at  REAL,
