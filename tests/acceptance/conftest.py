@@ -14,15 +14,14 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-T = TypeVar("T")
+from tests.support import kill_piped, stop_piped, wait_until
 
 APP_SOURCE = '''
 import os
@@ -95,20 +94,6 @@ class Result:
 
     def __str__(self) -> str:
         return f"rota {' '.join(self.args)} -> {self.code}\nstdout: {self.out}\nstderr: {self.err}"
-
-
-def wait_until(check: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or check}")
-        time.sleep(delay)
-        delay = min(0.25, delay * 1.5)
 
 
 class Cli:
@@ -200,9 +185,7 @@ class Worker:
     def stop(self, timeout: float = 30) -> tuple[int, str]:
         """SIGTERM, then the exit code and stderr once it has exited."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=timeout)
-        code = self.proc.returncode
+        code, err = stop_piped(self.proc, signal.SIGTERM, timeout)
         self.proc = None
         return code, err
 
@@ -211,6 +194,5 @@ class Worker:
 def worker(cli: Cli) -> Iterator[Worker]:
     w = Worker(cli)
     yield w
-    if w.proc is not None and w.proc.poll() is None:
-        w.proc.kill()
-        w.proc.communicate(timeout=30)
+    if w.proc is not None:
+        kill_piped(w.proc)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.conftest import Cli, Worker, assert_user_error, wait_until
+from tests.acceptance.conftest import Cli, Worker, assert_user_error
+from tests.support import wait_until
 
 
 def test_version_and_help(cli: Cli) -> None:

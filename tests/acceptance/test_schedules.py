@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import signal
-import socket
 import subprocess
 import textwrap
 import urllib.request
@@ -21,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.acceptance.conftest import APP_SOURCE, Cli, Worker, assert_user_error, wait_until
+from tests.acceptance.conftest import APP_SOURCE, Cli, Worker, assert_user_error
+from tests.support import free_port, kill_piped, stop_piped, wait_until
 
 SCHEDULES_SOURCE = """
 from datetime import timedelta
@@ -77,15 +77,11 @@ class Nodes:
     @staticmethod
     def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, str]:
         """Send ``sig``, then the exit code and stderr once it has exited."""
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
-        return proc.returncode, err
+        return stop_piped(proc, sig, 30)
 
     def kill_all(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=30)
+            kill_piped(proc)
 
 
 @pytest.fixture
@@ -276,12 +272,6 @@ def test_scheduler_and_worker_nodes_run_a_periodic_job(
     assert alive_roles(cli) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _health(port: int) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
@@ -291,7 +281,7 @@ def _health(port: int) -> dict[str, Any] | None:
 
 
 def test_run_is_one_node_with_worker_scheduler_and_api(cli: Cli, nodes: Nodes) -> None:
-    port = _free_port()
+    port = free_port()
     node = nodes.start("run", "--port", str(port), "--concurrency", "2", "--shutdown-timeout", "5")
     ticks = wait_runs(cli, "tick", 3, "succeeded")
     assert {r["schedule"] for r in ticks} == {"tick"}

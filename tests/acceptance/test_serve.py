@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import urllib.error
 import urllib.request
 from typing import Any
 
-from tests.acceptance.conftest import Cli, wait_until
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.acceptance.conftest import Cli
+from tests.support import free_port, stop_piped, wait_until
 
 
 def _call(port: int, method: str, path: str, body: Any = None, token: str = "") -> tuple[int, Any]:
@@ -39,7 +33,7 @@ def _up(port: int) -> bool:
 
 
 def test_serve_launches_runs_that_the_cli_sees(cli: Cli) -> None:
-    port = _free_port()
+    port = free_port()
     proc = cli.start("serve", "--port", str(port), "--token", "s3cret")
     try:
         wait_until(lambda: _up(port), 30, "the API answers")
@@ -54,14 +48,13 @@ def test_serve_launches_runs_that_the_cli_sees(cli: Cli) -> None:
         nodes = cli.ok("nodes", "--json").json()
         assert any(n["roles"] == ["api"] and n["state"] == "alive" for n in nodes)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
+        code, err = stop_piped(proc, signal.SIGTERM, 30)
+    assert code == 0, err
     assert "Traceback" not in err
 
 
 def test_serve_refuses_a_public_address_without_a_token(cli: Cli) -> None:
-    result = cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()))
+    result = cli("serve", "--host", "0.0.0.0", "--port", str(free_port()))
     assert result.code == 2, str(result)
     assert "token" in result.err.lower()
     assert "Traceback" not in result.err

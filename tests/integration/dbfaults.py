@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 from rota.storage import backend_of
 from rota.storage.sqlite.store import path_from_url
-from tests.integration.procs import WorkerProcess, wait_until
+from tests.integration.procs import WorkerProcess
+from tests.support import wait_until
 
 
 def _pg_connect(url: str) -> object:

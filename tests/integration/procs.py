@@ -7,20 +7,14 @@ builds the app of ``jobapp.py`` on the test's database and calls ``app.run_worke
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import rota
+from tests.support import Process, Processes, spawn, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
 
 SCRIPT = """\
 import logging
@@ -42,65 +36,16 @@ logging.getLogger("worker-script").info("run_worker returned")
 """
 
 
-def wait_until(
-    predicate: Callable[[], T], timeout: float, what: str = "condition", interval: float = 0.02
-) -> T:
-    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(interval)
+class WorkerProcess(Process):
+    """A worker process of a test: ``sys.executable`` running its script, logging to a file."""
 
 
-class WorkerProcess:
-    def __init__(self, name: str, popen: subprocess.Popen[bytes], log_path: Path) -> None:
-        self.name, self.popen, self.log_path = name, popen, log_path
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def send(self, sig: signal.Signals) -> None:
-        os.kill(self.pid, sig)
-
-    def kill9(self) -> int:
-        """kill -9 and reap; returns the exit status (-9)."""
-        if self.alive():
-            self.popen.kill()
-        return self.popen.wait(10)
-
-    def wait_exit(self, timeout: float) -> int:
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(
-                f"{self.name} (pid {self.pid}) still running after {timeout:g}s; log:\n"
-                + self.log()[-3000:]
-            ) from None
-
-    def __repr__(self) -> str:
-        return f"<worker {self.name} pid={self.pid} alive={self.alive()}>"
-
-
-class Procs:
+class Procs(Processes):
     """Spawns worker processes of one test and kills every one of them at teardown."""
 
     def __init__(self, workdir: Path, database: str, marks: Path) -> None:
+        super().__init__()
         self.workdir, self.database, self.marks = workdir, database, marks
-        self.spawned: list[WorkerProcess] = []
 
     def spawn(
         self,
@@ -122,28 +67,11 @@ class Procs:
             )
         )
         log_path = self.workdir / f"{name}.log"
-        with log_path.open("wb") as out:
-            popen = subprocess.Popen(
-                [sys.executable, str(script)],
-                cwd=self.workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        popen = spawn([sys.executable, str(script)], log_path, cwd=self.workdir, env=env)
         proc = WorkerProcess(name, popen, log_path)
-        self.spawned.append(proc)
+        self.add(proc)
         return proc
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name} (pid {p.pid})\n{p.log()[-4000:]}" for p in self.spawned)
-
-    def cleanup(self) -> None:
-        for p in self.spawned:
-            if p.alive():
-                p.popen.kill()  # SIGKILL also ends a SIGSTOPped process
-            with contextlib.suppress(subprocess.TimeoutExpired):  # the kernel reaps it
-                p.popen.wait(10)
 
 
 class Marks:
@@ -195,12 +123,6 @@ def wait_terminal(app: rota.App, run_id: int, timeout: float) -> rota.Run:
     return wait_until(ended, timeout, f"run {run_id} to end")
 
 
-def wait_started(proc: WorkerProcess, timeout: float = 20.0) -> None:
-    """Wait until the worker process logged that its node started."""
-
-    def started() -> bool:
-        if not proc.alive():
-            raise AssertionError(f"{proc.name} exited {proc.popen.returncode}:\n{proc.log()}")
-        return " started (database " in proc.log()
-
-    wait_until(started, timeout, f"{proc.name} to start")
+def wait_started(proc: Process, timeout: float = 20.0) -> None:
+    """Wait until the process logged that its node started."""
+    proc.wait_for(lambda: " started (database " in proc.log(), timeout, f"{proc.name} to start")

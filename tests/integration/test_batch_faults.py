@@ -12,7 +12,8 @@ import pytest
 import rota
 from rota import batch
 from tests.integration.dbfaults import sqlite_exclusive_lock, terminate_backends
-from tests.integration.procs import Procs, wait_started, wait_terminal, wait_until
+from tests.integration.procs import Procs, wait_started, wait_terminal
+from tests.support import wait_until
 
 LEASE = 2.0
 

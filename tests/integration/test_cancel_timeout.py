@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import rota
-from tests.integration.procs import Marks, Procs, wait_terminal, wait_until
+from tests.integration.procs import Marks, Procs, wait_terminal
+from tests.support import wait_until
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ import pytest
 
 import rota
 from tests.integration.dbfaults import freeze
-from tests.integration.procs import Marks, Procs, wait_started, wait_terminal, wait_until
+from tests.integration.procs import Marks, Procs, wait_started, wait_terminal
+from tests.support import wait_until
 
 LEASE = 2.0
 

@@ -10,7 +10,8 @@ import pytest
 
 import rota
 from tests.integration.dbfaults import sqlite_exclusive_lock, terminate_backends
-from tests.integration.procs import Marks, Procs, WorkerProcess, wait_started, wait_until
+from tests.integration.procs import Marks, Procs, WorkerProcess, wait_started
+from tests.support import wait_until
 
 DOWN = re.compile(r" (\S+): database unavailable, retrying with backoff")
 BACK = re.compile(r" (\S+): database is back after")

@@ -9,18 +9,14 @@ it never runs a scheduler or a worker itself.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import re
 import signal
-import subprocess
 import sys
-import time as clock_time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,8 +25,9 @@ import rota
 from rota.scheduling.scheduler import Scheduler, SchedulerConfig
 from rota.storage import open_store
 from rota.storage.base import FireRecord
+from tests.integration.procs import wait_started
+from tests.support import Process, Processes, spawn, wait_until
 
-T = TypeVar("T")
 SECOND = timedelta(seconds=1)
 
 SCRIPT = """\
@@ -73,94 +70,44 @@ else:
 """
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, what: str) -> T:
-    deadline = clock_time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if clock_time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        clock_time.sleep(0.02)
-
-
 def wait_for_time(moment: datetime) -> None:
     """Let wall-clock time pass until ``moment`` (only where time itself is what we wait for)."""
     wait_until(lambda: datetime.now(UTC) >= moment, 60, f"the clock to reach {moment}")
 
 
-class Node:
-    def __init__(self, name: str, popen: subprocess.Popen[bytes], log_path: Path) -> None:
-        self.name, self.popen, self.log_path = name, popen, log_path
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def started(self) -> bool:
-        if self.popen.poll() is not None:
-            raise AssertionError(f"{self.name} exited {self.popen.returncode}:\n{self.log()}")
-        return " started (database " in self.log()
-
-    def kill9(self) -> None:
-        self.popen.kill()
-        self.popen.wait(10)
-
+class Node(Process):
     def terminate(self) -> int:
-        self.popen.send_signal(signal.SIGTERM)
-        return self.popen.wait(20)
+        return self.stop(signal.SIGTERM, 20)
 
 
-class Nodes:
+class Nodes(Processes):
     """Scheduler and worker processes of one test; all killed at teardown."""
 
     def __init__(self, workdir: Path, database: str) -> None:
+        super().__init__()
         self.workdir, self.database = workdir, database
         self.marks = workdir / "marks"
         self.marks.mkdir()
         self.script = workdir / "node.py"
         self.script.write_text(SCRIPT)
-        self.spawned: list[Node] = []
 
     def spawn(self, role: str, *, periodic: bool = False) -> Node:
         name = f"{role}{len(self.spawned) + 1}"
         log_path = self.workdir / f"{name}.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "SCHED_PERIODIC": "1" if periodic else ""}
-        with log_path.open("wb") as out:
-            popen = subprocess.Popen(
-                [sys.executable, str(self.script), self.database, role, str(self.marks)],
-                cwd=self.workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        node = Node(name, popen, log_path)
-        self.spawned.append(node)
+        argv = [sys.executable, str(self.script), self.database, role, str(self.marks)]
+        node = Node(name, spawn(argv, log_path, cwd=self.workdir, env=env), log_path)
+        self.add(node)
         return node
 
     def start(self, role: str, count: int = 1, *, periodic: bool = False) -> list[Node]:
         started = [self.spawn(role, periodic=periodic) for _ in range(count)]
         for node in started:
-            wait_until(node.started, 30, f"{node.name} to start")
+            wait_started(node, 30)
         return started
 
     def release(self) -> None:
         (self.marks / "release").write_text("go")
-
-    def cleanup(self) -> None:
-        for node in self.spawned:
-            if node.popen.poll() is None:
-                node.popen.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                node.popen.wait(10)
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {n.name} (pid {n.popen.pid})\n{n.log()[-3000:]}" for n in self.spawned
-        )
 
 
 @pytest.fixture

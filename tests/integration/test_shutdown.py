@@ -8,7 +8,8 @@ import time
 import pytest
 
 import rota
-from tests.integration.procs import Marks, Procs, wait_terminal, wait_until
+from tests.integration.procs import Marks, Procs, wait_terminal
+from tests.support import wait_until
 
 
 def test_sigterm_lets_the_running_run_finish_and_claims_nothing_more(

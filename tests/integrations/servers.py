@@ -5,51 +5,25 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 
 import rota
+from tests.support import Process, spawn, wait_until
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-T = TypeVar("T")
 
 
-def wait_until(check: Callable[[], T], timeout: float, what: str) -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(delay)
-        delay = min(0.25, delay * 1.5)
+class Server(Process):
+    """A web server with rota embedded, answering at ``url``."""
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+    def __init__(self, popen: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+        super().__init__("the server", popen, log_path, group=True)
+        self.url = url
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.url + path, timeout=10)
@@ -59,25 +33,16 @@ class Server:
 
     def wait_up(self, path: str, timeout: float = 60) -> None:
         def up() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.output()}")
             try:
                 return self.get(path).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        wait_until(up, timeout, f"the server at {self.url}")
+        self.wait_for(up, timeout, f"the server at {self.url}")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        """Ask the server to stop; its exit code (killed if it does not stop in time)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise AssertionError(f"server did not stop on {sig}:\n{self.output()}") from None
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30, *, group: bool = False) -> int:
+        """Ask the server to stop; its exit code (killed, and a failure, if it lingers)."""
+        return super().stop(sig, timeout, group=group)
 
 
 @contextlib.contextmanager
@@ -88,23 +53,12 @@ def server(
     environ = {k: v for k, v in os.environ.items() if k != "ROTA_API_TOKEN"}
     environ.update(env, ROTA_DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
     log = tmp_path / f"server-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", *argv],
-            cwd=tmp_path,
-            env=environ,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    srv = Server(proc, f"http://127.0.0.1:{port}", log)
+    popen = spawn([sys.executable, "-m", *argv], log, cwd=tmp_path, env=environ, group=True)
+    srv = Server(popen, f"http://127.0.0.1:{port}", log)
     try:
         yield srv
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        srv.kill9()
 
 
 def tick_fire_times(database_url: str) -> list[tuple[str | None, object]]:

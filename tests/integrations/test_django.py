@@ -6,11 +6,9 @@ example reads ``DATABASE_URL`` for both. Servers are subprocesses, killed at tea
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,18 +18,12 @@ import httpx
 import pytest
 
 import rota
-from tests.integration.procs import wait_until
 from tests.integrations.servers import assert_one_run_per_fire_time, live_nodes
+from tests.support import Process, free_port, spawn, wait_until
 
 pytest.importorskip("django")
 
 PROJECT = Path(__file__).resolve().parents[2] / "examples" / "django_project"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def project_env(database_url: str) -> dict[str, str]:
@@ -41,7 +33,7 @@ def project_env(database_url: str) -> dict[str, str]:
     return env
 
 
-class Server:
+class Server(Process):
     def __init__(
         self,
         argv: list[str],
@@ -50,47 +42,26 @@ class Server:
         port: int,
         env: dict[str, str] | None = None,
     ) -> None:
+        environ = project_env(database_url) | (env or {})
+        super().__init__(log.stem, spawn(argv, log, cwd=PROJECT, env=environ, group=True), log)
         self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log
-        self._log = log.open("wb")
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=PROJECT,
-            env=project_env(database_url) | (env or {}),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         def up() -> bool:
-            assert self.popen.poll() is None, f"server exited:\n{self.log()}"
             try:
                 httpx.get(self.url + "/", timeout=1.0)
             except httpx.TransportError:
                 return False
             return True
 
-        wait_until(up, timeout, "the Django server to answer")
+        self.wait_for(up, timeout, "the Django server to answer")
 
     def post(self, path: str) -> httpx.Response:
         return httpx.post(self.url + path, timeout=10.0)
 
-    def stop(self) -> int:
-        """SIGTERM the server's process group, then kill it if it lingers; the exit code."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGTERM)
-        try:
-            code = self.popen.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            code = self.popen.wait(5)
-        self._log.close()
-        return code
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0, *, group: bool = True) -> int:
+        """SIGTERM the server's process group; the exit code (killed, a failure, if it lingers)."""
+        return super().stop(sig, timeout, group=group)
 
 
 @pytest.fixture
@@ -126,7 +97,7 @@ def start_server(
 
     yield start
     for server in servers:
-        if server.popen.poll() is None:
+        if server.alive():
             server.stop()
 
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from .servers import (
-    EXAMPLES,
-    assert_one_run_per_fire_time,
-    free_port,
-    live_nodes,
-    server,
-    wait_until,
-)
+from tests.support import free_port, wait_until
+
+from .servers import EXAMPLES, assert_one_run_per_fire_time, live_nodes, server
 
 
 def uvicorn(port: int, *extra: str) -> list[str]:
@@ -49,8 +44,8 @@ def test_a_route_enqueues_and_the_server_runs_it(tmp_path: Path, database_url: s
         assert run["result"] == "receipt for order 42 sent"
         assert live_nodes(database_url) == 1
         # uvicorn re-raises the signal once it shut down gracefully
-        assert srv.stop(signal.SIGTERM) in (0, -signal.SIGTERM), srv.output()
-        assert "Application shutdown complete" in srv.output()
+        assert srv.stop(signal.SIGTERM) in (0, -signal.SIGTERM), srv.log()
+        assert "Application shutdown complete" in srv.log()
         assert live_nodes(database_url) == 0  # the lifespan stopped rota's node
 
 
@@ -61,7 +56,7 @@ def test_two_worker_processes_fire_each_time_once(tmp_path: Path, database_url: 
         srv.wait_up("/rota/api/health")
         wait_until(lambda: live_nodes(database_url) == 2, 60, "two rota nodes")
         assert_one_run_per_fire_time(database_url, at_least=5)
-        assert srv.stop(signal.SIGTERM) in (0, -signal.SIGTERM), srv.output()
+        assert srv.stop(signal.SIGTERM) in (0, -signal.SIGTERM), srv.log()
 
 
 def test_lifespan_composes_with_the_users_own(tmp_path: Path) -> None:

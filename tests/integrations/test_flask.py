@@ -6,15 +6,9 @@ import signal
 from pathlib import Path
 
 import rota
+from tests.support import free_port, wait_until
 
-from .servers import (
-    EXAMPLES,
-    assert_one_run_per_fire_time,
-    free_port,
-    live_nodes,
-    server,
-    wait_until,
-)
+from .servers import EXAMPLES, assert_one_run_per_fire_time, live_nodes, server
 
 
 def flask_run(port: int, *extra: str) -> list[str]:
@@ -37,8 +31,8 @@ def test_a_route_enqueues_and_the_server_runs_it(tmp_path: Path, database_url: s
 
         run = wait_until(finished, 30, f"run {run_id} to finish")
         assert run == {"id": run_id, "state": "succeeded", "result": "receipt for order 7 sent"}
-        assert srv.stop(signal.SIGINT) == 0, srv.output()
-        assert live_nodes(database_url) == 0, srv.output()  # stopped at exit
+        assert srv.stop(signal.SIGINT) == 0, srv.log()
+        assert live_nodes(database_url) == 0, srv.log()  # stopped at exit
 
 
 def test_the_reloader_parent_starts_nothing(tmp_path: Path, database_url: str) -> None:
@@ -55,7 +49,7 @@ def test_the_reloader_parent_starts_nothing(tmp_path: Path, database_url: str) -
         finally:
             app.close()
         assert len(nodes) == 1, nodes
-        assert nodes[0].pid != srv.proc.pid
+        assert nodes[0].pid != srv.pid
 
 
 def test_two_server_processes_fire_each_time_once(tmp_path: Path, database_url: str) -> None:
@@ -68,5 +62,5 @@ def test_two_server_processes_fire_each_time_once(tmp_path: Path, database_url: 
         two.wait_up("/")
         wait_until(lambda: live_nodes(database_url) == 2, 60, "two rota nodes")
         assert_one_run_per_fire_time(database_url, at_least=5)
-        assert one.stop(signal.SIGINT) == 0, one.output()
-        assert two.stop(signal.SIGINT) == 0, two.output()
+        assert one.stop(signal.SIGINT) == 0, one.log()
+        assert two.stop(signal.SIGINT) == 0, two.log()

@@ -11,83 +11,47 @@ import contextlib
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 import rota
+from tests.support import Process, free_port, spawn
 
 from .webapp import RUNNER, SOURCE
 
-T = TypeVar("T")
 TOKEN = "s3cret-token-for-tests"
 
 
-def wait_until(check: Callable[[], T], timeout: float = 20.0, what: str = "condition") -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(delay)
-        delay = min(0.2, delay * 1.5)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
+class Server(Process):
     """A running API server: its address, a client with the token, and its log."""
 
-    url: str
-    token: str | None
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    client: httpx.Client = field(init=False)
-
-    def __post_init__(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        self.client = httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    def __init__(
+        self, url: str, token: str | None, popen: subprocess.Popen[bytes], log_path: Path
+    ) -> None:
+        super().__init__("the API server", popen, log_path)
+        self.url, self.token = url, token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.client = httpx.Client(base_url=url, headers=headers, timeout=30)
 
     def healthy(self) -> bool:
         """The server answers and its process is alive (checked after hostile requests)."""
-        if self.proc.poll() is not None:
+        if not self.alive():
             return False
         try:
             return httpx.get(f"{self.url}/api/health", timeout=5).json() == {"status": "ok"}
         except httpx.HTTPError:
             return False
 
-    def stop(self) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0, *, group: bool = False) -> int:
         self.client.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
+        return super().stop(sig, timeout, group=group)
 
 
 def start_server(
@@ -109,24 +73,21 @@ def start_server(
     env = {k: v for k, v in os.environ.items() if k not in ("ROTA_API_TOKEN", "ROTA_APP")}
     if token is not None:
         env["ROTA_API_TOKEN"] = token
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(runner), str(app_file), database_url, host, str(port),
-             "node" if node else "api"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = Server(f"http://127.0.0.1:{port}", token, proc, log_path)
+    popen = spawn(
+        [sys.executable, str(runner), str(app_file), database_url, host, str(port),
+         "node" if node else "api"],
+        log_path,
+        cwd=tmp_path,
+        env=env,
+    )  # fmt: skip
+    server = Server(f"http://127.0.0.1:{port}", token, popen, log_path)
     if wait:
         try:
-            wait_until(lambda: server.healthy() or proc.poll() is not None, 60, "the server")
+            server.wait_for(server.healthy, 60, "the server to answer")
         except AssertionError:
-            server.stop()
+            server.client.close()
+            server.kill9()
             raise
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited {proc.returncode}:\n{server.log()}")
     return server
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 
 import rota
+from tests.support import wait_until
 
-from .conftest import Server, error_of, start_server, wait_until
+from .conftest import Server, error_of, start_server
 
 RUN_FIELDS = {
     "id", "job", "queue", "state", "args", "priority", "attempt", "schedule", "max_attempts",

@@ -10,8 +10,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import rota
+from tests.support import wait_until
 
-from .conftest import Server, start_server, wait_until
+from .conftest import Server, start_server
 
 
 @pytest.fixture

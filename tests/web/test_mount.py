@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-from .conftest import TOKEN, free_port, wait_until
+from tests.support import Process, free_port, spawn
+
+from .conftest import TOKEN
 from .webapp import SOURCE
 
 HOST_APP = """
@@ -40,24 +41,19 @@ def test_mounted_under_a_prefix(tmp_path: Path, database_url: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != "ROTA_API_TOKEN"}
-    with (tmp_path / "site.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "site.py", str(tmp_path), database_url, str(port), TOKEN],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    log = tmp_path / "site.log"
+    argv = [sys.executable, "site.py", str(tmp_path), database_url, str(port), TOKEN]
+    site = Process("the site", spawn(argv, log, cwd=tmp_path, env=env), log)
     try:
 
         def up() -> bool:
             try:
                 return httpx.get(f"{base}/jobs-admin/api/health").status_code == 200
             except httpx.HTTPError:
-                return proc.poll() is not None
+                return False
 
-        wait_until(up, 60, "the mounted API")
-        assert proc.poll() is None, (tmp_path / "site.log").read_text()
+        site.wait_for(up, 60, "the mounted API")
+        assert site.alive(), site.log()
         assert httpx.get(f"{base}/").text == "the user's own page"
         auth = {"Authorization": f"Bearer {TOKEN}"}
         with httpx.Client(base_url=f"{base}/jobs-admin", headers=auth) as api:
@@ -71,5 +67,4 @@ def test_mounted_under_a_prefix(tmp_path: Path, database_url: str) -> None:
             assert api.get("/api/nope").json()["error"]["code"] == "not_found"
             assert api.get("/metrics").status_code == 200
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        site.stop()
