@@ -4,6 +4,7 @@ over two workers. Each item is checked to be written exactly once in the output 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -158,16 +159,19 @@ def test_worker_killed_during_a_partitioned_step(
 def test_graceful_shutdown_hands_the_run_back_mid_step(
     app: rota.App, procs: Procs, tmp_path: Path
 ) -> None:
-    """SIGTERM with a short shutdown timeout: the run goes back to the queue unfinished and
-    its execution carries on from the last commit on the next worker (not a stop)."""
+    """SIGTERM: the step hands its run back at the next chunk boundary, without waiting for
+    the (long) shutdown timeout; the execution carries on from that commit on the next
+    worker (it is not a stop)."""
     import signal
 
     out = tmp_path / "out.jsonl"
-    first = procs.spawn(lease_seconds=LEASE, shutdown_timeout=0.5)
+    first = procs.spawn(lease_seconds=LEASE, shutdown_timeout=60)
     handle = app.get_job("slow_batch").enqueue(count=300, out=str(out))
     wait_until(lambda: commits(app, handle.id) >= 3, 30, "three committed chunks")
     first.send(signal.SIGTERM)
+    began = time.monotonic()
     assert first.wait_exit(30) == 0
+    assert time.monotonic() - began < 15  # a chunk takes 0.1 s; the timeout is 60 s
     assert app.get_run(handle.id).state == "queued"
     assert execution(app, handle.id).state == "started"  # not stopped: handed back
     second = procs.spawn(lease_seconds=LEASE)
