@@ -85,6 +85,15 @@ def build_app(
         return {"attempt": ctx.attempt, "pid": os.getpid()}
 
     @app.job
+    def hand_back(ctx: rota.Context) -> str:
+        """Works until its node shuts down, then hands its run back; finishes when resumed."""
+        mark(ctx, "start")
+        if (marks / "release").exists():
+            return "resumed"
+        until(lambda: ctx.shutting_down)
+        raise rota.HandBack("to be resumed elsewhere")
+
+    @app.job
     def work(n: int, ctx: rota.Context) -> int:
         """A short job with an observable effect per execution."""
         effect("start", ctx)

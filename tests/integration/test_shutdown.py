@@ -61,3 +61,21 @@ def test_sigterm_past_shutdown_timeout_puts_the_run_back_to_queued(
     assert run.state == "succeeded"
     assert run.result == {"attempt": 1, "pid": again.pid}  # the same, first, attempt
     assert run.errors == []
+
+
+def test_a_job_hands_its_run_back_at_shutdown_without_waiting(
+    app: rota.App, procs: Procs, marks: Marks
+) -> None:
+    worker = procs.spawn(shutdown_timeout=60)
+    handle = app.enqueue("hand_back")
+    assert wait_until(lambda: marks.pid("hand_back", handle.id, 1), 20, "the run to start")
+    sent = time.monotonic()
+    worker.send(signal.SIGTERM)
+    assert worker.wait_exit(30) == 0
+    assert time.monotonic() - sent < 15, "the 60 s shutdown timeout was not needed"
+    run = app.get_run(handle.id)
+    assert (run.state, run.attempt, run.errors) == ("queued", 0, [])
+    marks.release()
+    procs.spawn()
+    done = wait_terminal(app, handle.id, 20)
+    assert (done.state, done.result, done.attempt) == ("succeeded", "resumed", 1)
