@@ -94,13 +94,20 @@ class SchedulesMixin:
         queue: str | None = None,
         priority: int | None = None,
         max_attempts: int | None = None,
+        fire_time_arg: str | None = None,
     ) -> Schedule:
-        """Add or replace a stored schedule at run time (it survives restarts)."""
-        options = {
-            k: v
-            for k, v in (("queue", queue), ("priority", priority), ("max_attempts", max_attempts))
-            if v is not None
-        }
+        """Add or replace a stored schedule at run time (it survives restarts).
+
+        ``fire_time_arg`` names a ``str`` parameter of the job that receives each run's fire
+        time (ISO 8601): the period a run is for, and for a batch job a new instance per fire.
+        """
+        chosen = (
+            ("queue", queue),
+            ("priority", priority),
+            ("max_attempts", max_attempts),
+            ("fire_time_arg", fire_time_arg),
+        )
+        options = {k: v for k, v in chosen if v is not None}
         spec = ScheduleSpec(
             name=name,
             job=job if isinstance(job, str) else job.name,
@@ -138,13 +145,14 @@ class SchedulesMixin:
     def trigger_schedule(self, name: str) -> RunHandle:
         """One run of the schedule's job now, through the normal launch path."""
         s = service.get(self.store, name)
+        args = service.fire_args(s, self.now())
         options = LaunchOptions(
             schedule=s.name,
             queue=s.options.get("queue"),
             priority=s.options.get("priority"),
             max_attempts=s.options.get("max_attempts"),
         )
-        return self.launch(s.job, [s.kwargs], options)[0]
+        return self.launch(s.job, [args], options)[0]
 
     def schedule_fires(self, name: str, limit: int = 20) -> list[FireRecord]:
         return service.fires(self.store, name, limit)

@@ -534,3 +534,46 @@ def test_a_run_handed_back_after_its_execution_ended_takes_that_outcome(
     [only] = app.batch_executions()  # no restart was made
     assert only.state == ("failed" if fail else "completed")
     assert written(out) == expected(40 if fail else 95)
+
+
+def test_a_schedule_passes_its_fire_time_to_make_an_instance_per_fire(
+    database_url: str,
+) -> None:
+    """With fire_time_arg, each fire launches the batch job for its own fire time: a new
+    instance each time, so a completed one does not block the next."""
+    from datetime import UTC, datetime, timedelta
+
+    from rota.scheduling.scheduler import Scheduler, SchedulerConfig
+
+    class Clock:
+        t = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+        def now(self) -> datetime:
+            return self.t
+
+    clock = Clock()
+    app = rota.App(database=database_url, clock=clock)
+
+    @app.batch
+    def nightly(day: str, source: str) -> batch.Flow:
+        return batch.Flow([batch.tasklet("t", lambda ctx: None)])
+
+    with pytest.raises(rota.InvalidArguments, match="unknown argument"):
+        app.add_schedule("bad", nightly, every=60, kwargs={"source": "s"}, fire_time_arg="dy")
+    with pytest.raises(rota.InvalidArguments, match="fire_time_arg"):
+        app.add_schedule("bad", nightly, every=60, kwargs={"source": "s", "day": "x"},
+                         fire_time_arg="day")  # fmt: skip
+    app.add_schedule("nightly", nightly, every=60, kwargs={"source": "s"}, fire_time_arg="day")
+    scheduler = Scheduler(app.store, app.jobs, SchedulerConfig("n1"), clock)
+    for _ in range(3):
+        clock.t += timedelta(seconds=60)
+        assert scheduler.run_once() == 1
+        app.drain()
+    days = [e.args["day"] for e in reversed(app.batch_executions())]
+    assert days == [(datetime(2026, 3, 1, 12, 1, tzinfo=UTC) + timedelta(minutes=i)).isoformat()
+                    for i in range(3)]  # fmt: skip
+    assert all(e.state == "completed" for e in app.batch_executions())
+    clock.t += timedelta(seconds=1)
+    handle = app.trigger_schedule("nightly")  # a manual trigger gets "now"
+    assert app.get_run(handle.id).args == {"source": "s", "day": clock.t.isoformat()}
+    app.close()

@@ -20,6 +20,7 @@ from rota.jobs import JobSpec, LaunchOptions
 from rota.launch import build_runs
 from rota.outage import Outage
 from rota.scheduling.misfire import Misfire, decide
+from rota.scheduling.service import fire_args
 from rota.scheduling.triggers import Trigger
 from rota.storage.base import FireParams, FireRecord, NewRun, Schedule, Store
 
@@ -194,7 +195,7 @@ class Scheduler:
                     t,
                     build_runs(
                         spec,
-                        [schedule.kwargs],
+                        [fire_args(schedule, t)],
                         LaunchOptions(
                             run_at=t,
                             schedule=schedule.name,

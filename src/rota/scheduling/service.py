@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from rota.errors import InvalidArguments, ScheduleNotFound, UnknownJob
 from rota.jobs import JobSpec
@@ -24,8 +25,13 @@ def save(store: Store, jobs: Mapping[str, JobSpec], spec: ScheduleSpec, now: dat
     job = jobs.get(spec.job)
     if job is None:
         raise UnknownJob(spec.job)
-    job.validate(spec.kwargs)
+    arg = spec.options.get("fire_time_arg")
+    if arg is not None and (not isinstance(arg, str) or arg in spec.kwargs):
+        raise InvalidArguments(
+            f"fire_time_arg must name a job parameter not in kwargs, got {arg!r}"
+        )
     schedule = spec.to_schedule(now)
+    job.validate(fire_args(schedule, now))
     if schedule.next_fire_at is None:
         raise InvalidArguments(f"schedule {spec.name!r} would never fire: its time is already past")
     store.schedules_upsert(schedule)
@@ -80,3 +86,12 @@ def upcoming(schedule: Schedule, count: int, now: datetime) -> list[datetime]:
 def fires(store: Store, name: str, limit: int = 20) -> list[FireRecord]:
     get(store, name)
     return store.schedule_fires(name, limit)
+
+
+def fire_args(schedule: Schedule, fire_time: datetime) -> dict[str, Any]:
+    """The arguments of a run for this fire time: the kwargs, plus the fire time (ISO 8601)
+    under the schedule's ``fire_time_arg`` if it has one."""
+    arg = schedule.options.get("fire_time_arg")
+    if not isinstance(arg, str):
+        return dict(schedule.kwargs)
+    return {**schedule.kwargs, arg: fire_time.isoformat()}
