@@ -8,6 +8,8 @@ failure about it shows the end of that log.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import os
 import signal
 import socket
@@ -15,7 +17,9 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from rota.batch.context import StepContext
 
 T = TypeVar("T")
 LOG_TAIL = 4000  # characters of a log shown in a failure
@@ -198,3 +202,33 @@ def kill_piped(popen: subprocess.Popen[str]) -> None:
     if popen.poll() is None:
         popen.kill()
         popen.communicate(timeout=30)
+
+
+# -- batch item streams: driving a reader or writer as the chunk runner does ----------------
+
+
+def context(state: dict[str, Any] | None = None) -> StepContext:
+    """A step context as a restart sees it: the state went through the database as JSON."""
+    saved = json.loads(json.dumps(state)) if state is not None else None
+    return StepContext(
+        execution_id=1, step="s", job="j", args={}, state=saved, restarted=state is not None
+    )
+
+
+def take(reader: Any, ctx: StepContext, commit: int, lost: int = 0) -> list[Any]:
+    """Open, take ``commit`` items and checkpoint them, take ``lost`` more, then "crash"."""
+    reader.open(ctx)
+    items = iter(reader(ctx))
+    taken = list(itertools.islice(items, commit))
+    reader.update(ctx)
+    list(itertools.islice(items, lost))
+    reader.close()
+    return taken
+
+
+def read_all(reader: Any, ctx: StepContext) -> list[Any]:
+    reader.open(ctx)
+    try:
+        return list(reader(ctx))
+    finally:
+        reader.close()

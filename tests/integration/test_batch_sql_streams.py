@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from rota.batch.context import StepContext
 from rota.batch.readers import SqlReader, sql_identifier
 from rota.batch.writers import SqlWriter
 from tests.conftest import PG_URL, require_postgres
+from tests.support import context, read_all, take
 
 STREAMS_DB = "rota_test_streams"
 STREAMS_URL = f"{PG_URL.rpartition('/')[0]}/{STREAMS_DB}"
@@ -73,31 +73,6 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     values = ", ".join(f"({n}, 'name {n}', {n % 3})" for n in range(1, 26))
     d.run(f"INSERT INTO stream_src (id, name, grp) VALUES {values}")
     yield d
-
-
-def context(state: dict[str, Any] | None = None) -> StepContext:
-    saved = json.loads(json.dumps(state)) if state is not None else None
-    return StepContext(
-        execution_id=1, step="s", job="j", args={}, state=saved, restarted=state is not None
-    )
-
-
-def take(reader: Any, ctx: StepContext, commit: int, lost: int = 0) -> list[Any]:
-    reader.open(ctx)
-    items = iter(reader(ctx))
-    taken = list(itertools.islice(items, commit))
-    reader.update(ctx)
-    list(itertools.islice(items, lost))
-    reader.close()
-    return taken
-
-
-def read_all(reader: Any, ctx: StepContext) -> list[Any]:
-    reader.open(ctx)
-    try:
-        return list(reader(ctx))
-    finally:
-        reader.close()
 
 
 def expected(ids: range) -> list[dict[str, Any]]:

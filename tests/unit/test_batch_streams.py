@@ -13,34 +13,7 @@ import pytest
 from rota.batch.context import StepContext
 from rota.batch.readers import CsvReader, IterableReader, JsonLinesReader
 from rota.batch.writers import CsvWriter, JsonLinesWriter
-
-
-def context(state: dict[str, Any] | None = None) -> StepContext:
-    """A step context as a restart sees it: the state went through the database as JSON."""
-    saved = json.loads(json.dumps(state)) if state is not None else None
-    return StepContext(
-        execution_id=1, step="s", job="j", args={}, state=saved, restarted=state is not None
-    )
-
-
-def take(reader: Any, ctx: StepContext, commit: int, lost: int = 0) -> list[Any]:
-    """Open, take ``commit`` items and checkpoint them, take ``lost`` more, then "crash"."""
-    reader.open(ctx)
-    items = iter(reader(ctx))
-    taken = list(itertools.islice(items, commit))
-    reader.update(ctx)
-    list(itertools.islice(items, lost))
-    reader.close()
-    return taken
-
-
-def read_all(reader: Any, ctx: StepContext) -> list[Any]:
-    reader.open(ctx)
-    try:
-        return list(reader(ctx))
-    finally:
-        reader.close()
-
+from tests.support import context, read_all, take
 
 CSV_TEXT = (
     'id,text,note\r\n1,plain,x\r\n2,"two\r\nlines",y\n\n3,"quote "" and, comma",z\n'
