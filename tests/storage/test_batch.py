@@ -17,20 +17,22 @@ from rota.runs import RunState
 from rota.storage import open_store
 from rota.storage.base import (
     BatchLaunch,
-    BatchListParams,
-    BatchTransition,
     CancelParams,
-    ChunkCommit,
     FinishParams,
-    Holder,
     Inserted,
     InsertParams,
-    NewPartition,
     NewRun,
+    Store,
+)
+from rota.storage.batch_store import (
+    BatchListParams,
+    BatchTransition,
+    ChunkCommit,
+    Holder,
+    NewPartition,
     PartitionsParams,
     StepFinish,
     StepStart,
-    Store,
 )
 
 from .support import T0, at, claim, failed, get, new_run, succeeded

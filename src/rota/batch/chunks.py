@@ -16,8 +16,9 @@ from rota.batch.context import StepContext
 from rota.batch.flow import Chunk
 from rota.batch.model import BatchState, StepExecution
 from rota.clock import Clock
+from rota.context import Context
 from rota.errors import HandBack, StorageUnavailable
-from rota.storage.base import BatchStore, ChunkCommit, Holder
+from rota.storage.batch_store import BatchStore, ChunkCommit, Holder
 
 log = logging.getLogger("rota.batch")
 T = TypeVar("T")
@@ -55,10 +56,10 @@ def patiently(call: Callable[[], T]) -> T:
             delay = min(delay * 2, 5.0)
 
 
-def check_shutdown(ctx: StepContext) -> None:
+def check_shutdown(run: Context | None) -> None:
     """At a chunk boundary: a node shutting down hands the run back, unfinished, for another
     node to resume from this commit; the execution carries on (not a stop)."""
-    if ctx.run is not None and ctx.run.shutting_down:
+    if run is not None and run.shutting_down:
         raise HandBack("the node is shutting down: the run goes back to the queue")
 
 
@@ -133,7 +134,7 @@ class ChunkRunner:
                     update(self.ctx)
             position += len(taken)
             state = self._commit(tally, position, write)
-            check_shutdown(self.ctx)
+            check_shutdown(self.ctx.run)
             if state is BatchState.STOPPING or self.ctx.stopping:
                 return ChunkResult(BatchState.STOPPED)
             if state is not BatchState.STARTED:

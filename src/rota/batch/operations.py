@@ -13,7 +13,8 @@ from rota.batch.model import (
 )
 from rota.errors import BatchConflict, ExecutionNotFound
 from rota.runs import RunState
-from rota.storage.base import BatchListParams, BatchTransition, CancelParams, Store
+from rota.storage.base import CancelParams, Store
+from rota.storage.batch_store import BatchListParams, BatchTransition
 
 
 def get(store: Store, execution_id: int) -> BatchExecution:

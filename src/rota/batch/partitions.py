@@ -38,15 +38,11 @@ from rota.context import Context
 from rota.errors import Discard, HandBack
 from rota.jobs import check_type
 from rota.runs import RunState
-from rota.storage.base import (
+from rota.storage.base import ClaimParams, FinishParams, HeartbeatParams, NewRun, ReleaseParams
+from rota.storage.batch_store import (
     BatchTransition,
-    ClaimParams,
-    FinishParams,
-    HeartbeatParams,
     NewPartition,
-    NewRun,
     PartitionsParams,
-    ReleaseParams,
     StepFinish,
     StepStart,
 )

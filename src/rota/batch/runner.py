@@ -35,14 +35,8 @@ from rota.clock import Clock
 from rota.context import Context
 from rota.errors import BatchConflict, Discard, HandBack
 from rota.jobs import JobSpec
-from rota.storage.base import (
-    BatchTransition,
-    ChunkCommit,
-    Holder,
-    StepFinish,
-    StepStart,
-    Store,
-)
+from rota.storage.base import Store
+from rota.storage.batch_store import BatchTransition, ChunkCommit, Holder, StepFinish, StepStart
 
 log = logging.getLogger("rota.batch")
 
@@ -75,9 +69,17 @@ def error_text(exc: BaseException) -> str:
 
 def lost_count(store: Store, run_id: int) -> int:
     """How many times in a row this run's node died (the last errors, all ``WorkerLost``)."""
+    return _trailing_lost(_errors(store, run_id))
+
+
+def _errors(store: Store, run_id: int) -> list[dict[str, Any]]:
     run = store.runs_get(run_id)
+    return run.errors if run is not None else []
+
+
+def _trailing_lost(errors: list[dict[str, Any]]) -> int:
     count = 0
-    for e in reversed(run.errors if run else []):
+    for e in reversed(errors):
         if e.get("type") != "WorkerLost":
             break
         count += 1
@@ -128,8 +130,9 @@ def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> Batch
     execution = store.batch_for_run(ctx.run_id)
     if execution is None:
         raise Discard(f"run {ctx.run_id} carries no batch execution")
-    lost = lost_count(store, ctx.run_id)
-    if execution.state in FINISHED and _outcome_unrecorded(store, execution, ctx):
+    errors = _errors(store, ctx.run_id)  # read once: the lost count and the outcome check
+    lost = _trailing_lost(errors)
+    if execution.state in FINISHED and _outcome_unrecorded(errors, execution, ctx):
         # The attempt that ended the execution never recorded its run's outcome (its node
         # died, or handed the run back, just after): give the run that outcome now. This is
         # not a retry asking for a restart.
@@ -171,14 +174,15 @@ def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> Batch
     return current
 
 
-def _outcome_unrecorded(store: Store, execution: BatchExecution, ctx: Context) -> bool:
+def _outcome_unrecorded(
+    errors: list[dict[str, Any]], execution: BatchExecution, ctx: Context
+) -> bool:
     ended = execution.ended_attempt
     if ended is None:
         return False
     if ended == ctx.attempt:  # handed back and claimed again: the same attempt number
         return True
-    run = store.runs_get(ctx.run_id)
-    last = run.errors[-1] if run is not None and run.errors else None
+    last = errors[-1] if errors else None
     return last is not None and last.get("type") == "WorkerLost" and last.get("attempt") == ended
 
 
@@ -264,13 +268,13 @@ class FlowWalker:
 
     def _stop_requested(self) -> bool:
         """Between steps: a stop request (or the node shutting down) takes effect here."""
-        sctx = StepContext(execution_id=self.execution.id, step="", job="", args={}, run=self.ctx)
-        check_shutdown(sctx)
+        check_shutdown(self.ctx)
         current = patiently(lambda: self.store.batch_get(self.execution.id))
         if current is None or current.state not in (BatchState.STARTED, BatchState.STOPPING):
             state = current.state.value if current else "deleted"
             raise ExecutionEnded(f"batch execution {self.execution.id} is {state}")
-        return current.state is BatchState.STOPPING or sctx.stopping
+        cancelled = self.ctx.cancelled  # a cancel of the run (not a shutdown) stops it
+        return current.state is BatchState.STOPPING or cancelled
 
     def _step(self, step: Step) -> str:
         mine = self.own.get((step.name, -1))

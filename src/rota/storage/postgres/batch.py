@@ -19,18 +19,16 @@ from rota.batch.model import (
     check_launch,
     effective_state,
 )
-from rota.storage.base import (
-    BatchLaunch,
+from rota.storage.base import BatchLaunch, Inserted, InsertParams, NewRun
+from rota.storage.batch_store import (
     BatchListParams,
     BatchTransition,
     ChunkCommit,
-    Holder,
-    Inserted,
-    InsertParams,
-    NewRun,
     PartitionsParams,
     StepFinish,
     StepStart,
+    applied_params,
+    holder_params,
 )
 from rota.storage.postgres.connection import PostgresBase, Q, ts
 from rota.storage.rows import dumps, execution_from_row, step_from_row
@@ -160,7 +158,7 @@ class PostgresBatch(PostgresBase):
             "finished": params.finished,
             "exit_status": params.exit_status,
             "error": params.error,
-            **_holder(params.holder),
+            **holder_params(params.holder),
         }
         return self._count(B["batch_transition"], values) > 0
 
@@ -207,7 +205,7 @@ class PostgresBatch(PostgresBase):
             "exit_status": params.exit_status,
             "error": params.error,
             "rollbacks": params.rollbacks,
-            **_holder(params.holder),
+            **holder_params(params.holder),
         }
         return self._count(B["batch_step_finish"], values) > 0
 
@@ -309,27 +307,11 @@ def _insert_execution(
     return int(row["id"])
 
 
-def _holder(holder: Holder | None) -> dict[str, Any]:
-    if holder is None:
-        return {"run_id": None, "attempt": None, "node_id": None}
-    return {"run_id": holder.run_id, "attempt": holder.attempt, "node_id": holder.node_id}
-
-
 def _already_applied(conn: psycopg.Connection[Any], params: ChunkCommit) -> BatchState | None:
     """The execution's state if this very commit went through before, else None (refused)."""
     if params.expected_commits is None:
         return None
-    row = conn.execute(B["batch_commit_applied"], _applied_values(params)).fetchone()
+    row = conn.execute(B["batch_commit_applied"], applied_params(params)).fetchone()
     if row is None or int(row["commit_count"]) != params.expected_commits + 1:
         return None
     return BatchState(row["state"])
-
-
-def _applied_values(params: ChunkCommit) -> dict[str, Any]:
-    return {
-        "step_id": params.step_id,
-        "position": params.position,
-        "run_id": params.run_id,
-        "attempt": params.attempt,
-        "node_id": params.node_id,
-    }

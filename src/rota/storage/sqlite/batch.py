@@ -17,18 +17,16 @@ from rota.batch.model import (
     effective_state,
 )
 from rota.clock import to_epoch
-from rota.storage.base import (
-    BatchLaunch,
+from rota.storage.base import BatchLaunch, Inserted, InsertParams, NewRun
+from rota.storage.batch_store import (
     BatchListParams,
     BatchTransition,
     ChunkCommit,
-    Holder,
-    Inserted,
-    InsertParams,
-    NewRun,
     PartitionsParams,
     StepFinish,
     StepStart,
+    applied_params,
+    holder_params,
 )
 from rota.storage.rows import dumps, execution_from_row, from_text, step_from_row
 from rota.storage.sql import load_queries
@@ -225,7 +223,7 @@ class SQLiteBatch(SQLiteBase):
                         "exit_status": params.exit_status,
                         "error": params.error,
                         "rollbacks": params.rollbacks,
-                        **_holder(params.holder),
+                        **holder_params(params.holder),
                     },
                 ).rowcount
                 > 0
@@ -292,14 +290,8 @@ def _transition(params: BatchTransition) -> dict[str, Any]:
         "finished": int(params.finished),
         "exit_status": params.exit_status,
         "error": params.error,
-        **_holder(params.holder),
+        **holder_params(params.holder),
     }
-
-
-def _holder(holder: Holder | None) -> dict[str, Any]:
-    if holder is None:
-        return {"run_id": None, "attempt": None, "node_id": None}
-    return {"run_id": holder.run_id, "attempt": holder.attempt, "node_id": holder.node_id}
 
 
 def _step_values(p: StepStart, run_id: int | None) -> dict[str, Any]:
@@ -326,17 +318,7 @@ def _already_applied(execute: Callable[..., Any], params: ChunkCommit) -> BatchS
     """The execution's state if this very commit went through before, else None (refused)."""
     if params.expected_commits is None:
         return None
-    row = execute(B["batch_commit_applied"], _applied_values(params)).fetchone()
+    row = execute(B["batch_commit_applied"], applied_params(params)).fetchone()
     if row is None or int(row[0]) != params.expected_commits + 1:
         return None
     return BatchState(row[1])
-
-
-def _applied_values(params: ChunkCommit) -> dict[str, Any]:
-    return {
-        "step_id": params.step_id,
-        "position": params.position,
-        "run_id": params.run_id,
-        "attempt": params.attempt,
-        "node_id": params.node_id,
-    }
