@@ -1,0 +1,40 @@
+"""The one set of input limits, shared by every launcher and the worker (pure constants).
+
+A launcher may refuse earlier (the REST API caps a body before parsing it), but never with a
+different number: what one launcher accepts, the others accept too.
+"""
+
+from __future__ import annotations
+
+MAX_ID = 2**63 - 1
+"""Largest run, execution or workflow id (a signed 64-bit integer in both backends)."""
+
+MAX_ARGS_BYTES = 1024 * 1024
+"""A run's arguments, encoded as JSON (UTF-8), at most this many bytes."""
+
+MAX_RESULT_BYTES = 1024 * 1024
+"""A job's result, encoded as JSON, at most this many bytes; a larger one fails the attempt."""
+
+MAX_BODY_BYTES = MAX_ARGS_BYTES + 64 * 1024
+"""A REST request body: the arguments at their limit plus room for the launch options."""
+
+MAX_AHEAD_SECONDS = 10 * 365 * 86400
+"""A run may be scheduled at most this far ahead, by ``delay`` or by ``run_at``."""
+
+MAX_PAGE = 1000
+"""The most items one list call returns (CLI ``--limit``, REST ``limit``, Python ``limit=``)."""
+
+MAX_NAME = 200
+"""Queue and schedule names, in characters."""
+
+MAX_KEY = 1000
+"""Job names and unique keys, in characters."""
+
+MAX_ERROR_MESSAGE = 10_000
+"""An error entry's message, in characters (its traceback keeps its last 20,000)."""
+
+MAX_TRACEBACK = 20_000
+"""An error entry's traceback, in characters: its last ones, where the error was raised."""
+
+MAX_ECHO = 120
+"""How much of a bad value an error message quotes back."""
