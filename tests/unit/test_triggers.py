@@ -20,7 +20,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rota.errors import InvalidArguments
@@ -424,6 +424,100 @@ def test_a_6_field_cron_at_fixed_times_follows_the_same_dst_rule(
     t = data.draw(near_dst(zone if zone in DST else "Europe/Berlin"))
     check_next(cron, zone, t, timedelta(days=2))
     check_prev(cron, zone, t, timedelta(days=2))
+
+
+# -- DST shifts of any size: Australia/Lord_Howe moves its clocks by 30 minutes ---------------
+def test_lord_howe_every_minute_of_hour_11_fires_60_times_on_its_fall_back_day() -> None:
+    """cronsim steps whole hours from an aware start: after the 30-minute fall-back at 02:00 it
+    only met 11:30-11:59 (30 fires). Hour 11 is an ordinary hour that day: 60 fires."""
+    tz = ZoneInfo("Australia/Lord_Howe")
+    t = make_trigger(cron="* 11 * * *", timezone=tz.key, now=NOW)
+    day = datetime(2027, 4, 4, tzinfo=tz)
+    fires = fire_times(t, day, day + timedelta(days=1), 200)
+    assert [f.astimezone(tz).time() for f in fires] == [time(11, m) for m in range(60)]
+    assert prev_fire(t, day + timedelta(days=1)) == fires[-1]
+
+
+def dst_changes(zone: str, years: range) -> list[datetime]:
+    """The instants (UTC, to the minute) at which the zone's UTC offset changes."""
+    tz, out = ZoneInfo(zone), []
+    t = datetime(years.start, 1, 1, tzinfo=UTC)
+    while t.year < years.stop:
+        if (t + timedelta(days=1)).astimezone(tz).utcoffset() != t.astimezone(tz).utcoffset():
+            while t.astimezone(tz).utcoffset() == (t + MINUTE).astimezone(tz).utcoffset():
+                t += MINUTE
+            out.append(t + MINUTE)
+        t += timedelta(days=1)
+    return out
+
+
+SHIFT_ZONES = ["Australia/Lord_Howe", "Europe/Berlin", "America/New_York"]
+CHANGES = {zone: dst_changes(zone, range(2026, 2028)) for zone in SHIFT_ZONES}
+
+
+def test_the_reference_knows_both_dst_changes_of_2026_and_2027() -> None:
+    assert [len(v) for v in CHANGES.values()] == [4, 4, 4]
+    howe = ZoneInfo("Australia/Lord_Howe")
+    assert [c.astimezone(howe).replace(tzinfo=None) for c in CHANGES["Australia/Lord_Howe"]] == [
+        datetime(2026, 4, 5, 1, 30), datetime(2026, 10, 4, 2, 30),  # back 30 min, forward 30
+        datetime(2027, 4, 4, 1, 30), datetime(2027, 10, 3, 2, 30),
+    ]  # fmt: skip
+
+
+def brute_fires(cron: Cron, tz: ZoneInfo, after: datetime, until: datetime) -> list[datetime]:
+    """Every fire time in (after, until], from the rule, second by second or minute by minute."""
+    if cron.wall_clock:
+        days = (until - after).days + 2
+        return [t for t in wall_times(cron, tz, after, days) if after < t <= until]
+    step = SECOND if cron.second is not None else MINUTE
+    start = floor(after, step) + step
+    return list(real_times(cron, tz, start, step, (until - start) // step + 1))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    data=st.data(),
+    zone=st.sampled_from(SHIFT_ZONES),
+    cron=st.one_of(
+        st.builds(Cron, minute=field("minute"), hour=st.one_of(field("hour"), hours_near_dst)),
+        st.builds(
+            Cron,
+            second=field("second"),
+            minute=st.one_of(field("minute"), fixed("minute")),
+            hour=st.one_of(hours_near_dst, st.just("*"), fixed("hour")),
+        ),
+    ),
+)
+@example(
+    data=None,  # the case that lost half its fires
+    zone="Australia/Lord_Howe",
+    cron=Cron(minute="*", hour="11"),
+)
+def test_fire_times_around_dst_changes_of_any_size_match_a_brute_force_reference(
+    data: st.DataObject | None, zone: str, cron: Cron
+) -> None:
+    """Every fire time over a window around a DST change, for 30- and 60-minute shifts: iterated
+    with next_fire and prev_fire, against the rule applied second by second (6-field crons,
+    a 3-hour window) or minute by minute (5 fields, 30 hours)."""
+    tz = ZoneInfo(zone)
+    if data is None:
+        after = datetime(2027, 4, 4, tzinfo=tz).astimezone(UTC) - US
+        until = after + timedelta(days=1)
+    else:
+        change = data.draw(st.sampled_from(CHANGES[zone]))
+        span = timedelta(hours=3) if cron.second is not None else timedelta(hours=30)
+        after = change + data.draw(st.timedeltas(-span, timedelta(hours=1)))
+        until = after + span
+    want = brute_fires(cron, tz, after, until)
+    if data is None:
+        assert len(want) == 60
+    t = trigger(cron, zone)
+    assert fire_times(t, after, until, len(want) + 1) == want, (cron.expr, zone)
+    backwards, at = [], until + US
+    while (found := prev_fire(t, at)) is not None and found > after and len(backwards) < 200:
+        backwards.append(found)
+        at = found
+    assert backwards == want[::-1][:200], (cron.expr, zone)
 
 
 # -- every -----------------------------------------------------------------------------------

@@ -1,21 +1,19 @@
 """Triggers and their maths: when a schedule fires next (pure, no I/O).
 
 Cron times are computed in the schedule's IANA time zone with Vixie/Debian cron's rule across
-DST changes (through cronsim). A job at fixed times (minute and hour fields not starting with
-``*``, with or without a seconds field) lives on the wall clock: a time that does not exist on a
-spring-forward day (02:30 when clocks jump from 02:00 to 03:00) fires once, right after the
-jump (03:00); a time that exists twice on a fall-back day (01:30) fires once, at its first
-occurrence. Any other cron job lives on real time: it fires at every instant whose local time
-matches (an hourly job fires 23 times on a spring-forward day and 25 on a fall-back day).
+DST changes, whatever the size of the shift (``rota.scheduling.cron``). A job at fixed times
+(minute and hour fields not starting with ``*``, with or without a seconds field) lives on the
+wall clock: a time that does not exist on a spring-forward day (02:30 when clocks jump from
+02:00 to 03:00; 02:15 when Lord Howe's jump from 02:00 to 02:30) fires once, right after the
+jump (03:00; 02:30); a time that exists twice on a fall-back day (01:30) fires once, at its
+first occurrence. Any other cron job lives on real time: it fires at every instant whose local
+time matches (an hourly job fires 23 times on a spring-forward day and 25 on a fall-back day).
 ``every`` is a fixed period from an anchor, untouched by DST; ``at`` fires once.
 """
 
 from __future__ import annotations
 
-import functools
-import heapq
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -24,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronsim import CronSim, CronSimError
 
 from rota.errors import InvalidArguments
+from rota.scheduling.cron import cron_next, cron_prev
 
 Kind = Literal["cron", "every", "at"]
 
@@ -138,12 +137,8 @@ def next_fire(trigger: Trigger, after: datetime) -> datetime | None:
             periods += 1
             candidate = trigger.anchor + timedelta(seconds=periods * trigger.every)
         return candidate
-    # From the second pass of a repeated (fall-back) hour, cronsim walks the wall clock and
-    # first meets the times whose first occurrence has passed: skip them.
-    for found in _cron(trigger, after, reverse=False):
-        if found > after:
-            return found
-    return None
+    assert trigger.cron is not None
+    return cron_next(trigger.cron, zone(trigger.timezone), after)
 
 
 def prev_fire(trigger: Trigger, before: datetime) -> datetime | None:
@@ -161,50 +156,8 @@ def prev_fire(trigger: Trigger, before: datetime) -> datetime | None:
             periods -= 1
             candidate = trigger.anchor + timedelta(seconds=periods * trigger.every)
         return candidate
-    found = next(_cron(trigger, before, reverse=True), None)
-    # Walking back from the second pass of a repeated hour, cronsim passes over first
-    # occurrences that lie before ``before`` in real time: step forward to the last of them.
-    while found is not None:
-        later = next_fire(trigger, found)
-        if later is None or later >= before:
-            break
-        found = later
-    return found
-
-
-def _cron(trigger: Trigger, start: datetime, reverse: bool) -> Iterator[datetime]:
-    """cronsim's fire times from ``start`` on, in UTC: it works on wall-clock time in the zone
-    and applies cron's DST rules itself, but around a fall-back it may yield times on the wrong
-    side of ``start`` (the callers above put that right)."""
     assert trigger.cron is not None
-    tz = zone(trigger.timezone)
-    fields = trigger.cron.split()
-    if len(fields) == 6 and not fields[1].startswith("*") and not fields[2].startswith("*"):
-        # cronsim keeps the DST rule to 5-field jobs: run the job without its seconds field and
-        # add each second, so that "0 30 2 * * *" behaves like "30 2 * * *".
-        five = " ".join(fields[1:])
-        streams = [_shifted(five, tz, start, s, reverse) for s in _seconds(fields[0])]
-        return heapq.merge(*streams, reverse=reverse)
-    return _shifted(trigger.cron, tz, start, 0, reverse)
-
-
-def _shifted(
-    cron: str, tz: ZoneInfo, start: datetime, second: int, reverse: bool
-) -> Iterator[datetime]:
-    shift = timedelta(seconds=second)
-    for found in CronSim(cron, (start - shift).astimezone(tz), reverse=reverse):
-        yield found.astimezone(UTC) + shift
-
-
-@functools.lru_cache(maxsize=256)
-def _seconds(field: str) -> tuple[int, ...]:
-    """The seconds of a minute that a cron seconds field matches."""
-    out = []
-    for t in CronSim(f"{field} * * * * *", datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC)):
-        if t.minute:
-            break
-        out.append(t.second)
-    return tuple(out)
+    return cron_prev(trigger.cron, zone(trigger.timezone), before)
 
 
 def fire_times(trigger: Trigger, after: datetime, until: datetime, limit: int) -> list[datetime]:
