@@ -92,8 +92,12 @@ class BatchMixin:
             unknown = set(identifying or ()) - known
             if unknown:
                 raise ValueError(f"batch job {job_name!r}: identifying names unknown {unknown}")
+            convert = spec.call_args  # the flow function gets objects (a datetime, an Enum...)
             definition = BatchDefinition(
-                job_name, f, restart_limit, tuple(identifying) if identifying else None
+                job_name,
+                lambda **args: f(**convert(args)),
+                restart_limit,
+                tuple(identifying) if identifying else None,
             )
             self._ensure_partition_job()
             runtime = self._batch_runtime()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -12,8 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
+from rota.argtypes import check_type as check_type  # re-exported: where callers found it
+from rota.argtypes import from_json, needs_conversion, to_json, type_name, unsupported
 from rota.context import Context
-from rota.errors import InvalidArguments
+from rota.errors import Discard, InvalidArguments
+from rota.limits import MAX_ARGS_BYTES, MAX_ECHO, quote
 from rota.retry import Backoff, BackoffFn
 
 DEFAULT_QUEUE = "default"
@@ -26,6 +28,8 @@ class Param:
     annotation: Any
     required: bool
     default: Any = None
+    converts: bool = False
+    """Its JSON value becomes another object for the job (a datetime, an Enum...)."""
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -42,14 +46,6 @@ def _jsonable_default(value: Any) -> Any:
     except (TypeError, ValueError):
         return repr(value)
     return value
-
-
-def type_name(annotation: Any) -> str:
-    if annotation is inspect.Parameter.empty or annotation is Any:
-        return "any"
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +91,11 @@ class JobSpec:
                     f"job {name!r}: parameter {p.name!r} must be passable by keyword "
                     "(rota passes JSON arguments by name)"
                 )
-            params.append(
-                Param(
-                    p.name, ann, p.default is p.empty, None if p.default is p.empty else p.default
-                )
-            )
+            problem = unsupported(ann)
+            if problem:
+                raise TypeError(f"job {name!r}: parameter {p.name!r}: {problem}")
+            default = None if p.default is p.empty else p.default
+            params.append(Param(p.name, ann, p.default is p.empty, default, needs_conversion(ann)))
         return cls(
             name=name,
             func=func,
@@ -113,6 +109,22 @@ class JobSpec:
     def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
         """Check ``args`` against the signature and type hints; returns a plain dict copy."""
         return validate_args(self.name, self.params, args)
+
+    def call_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments to call the function with: the stored JSON values turned into
+        the objects its annotations ask for (datetime, UUID, Decimal, an Enum, a dataclass...).
+
+        A value that no longer fits (the job's signature changed since the launch) discards the
+        run: another attempt would not fit any better.
+        """
+        kwargs = dict(args)
+        for p in self.params:
+            if p.converts and p.name in kwargs:
+                problem = check_type(kwargs[p.name], p.annotation)
+                if problem:
+                    raise Discard(f"job {self.name!r}: argument {p.name!r}: {problem}")
+                kwargs[p.name] = from_json(kwargs[p.name], p.annotation)
+        return kwargs
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -138,38 +150,56 @@ def _is_context(ann: Any) -> bool:
 
 
 def validate_args(job: str, params: Sequence[Param], args: Mapping[str, Any]) -> dict[str, Any]:
+    """``args`` checked against the parameters, as JSON values: objects the annotations name
+    (a datetime, a UUID...) are given in their JSON form, as they are stored."""
     if not isinstance(args, Mapping):
         raise InvalidArguments(f"job {job!r}: arguments must be a JSON object of name: value")
     known = {p.name: p for p in params}
-    unknown = sorted(set(args) - set(known))
+    unknown = sorted((k for k in args if k not in known), key=str)
     if unknown:
         raise InvalidArguments(
-            f"job {job!r}: unknown argument(s) {', '.join(unknown)}; "
+            f"job {job!r}: unknown argument(s) {listing(unknown)}; "
             f"it takes: {', '.join(known) or 'no arguments'}"
         )
     missing = [p.name for p in params if p.required and p.name not in args]
     if missing:
         raise InvalidArguments(f"job {job!r}: missing argument(s) {', '.join(missing)}")
+    valid: dict[str, Any] = {}
+    size = 2  # {}: the size of the arguments as compact UTF-8 JSON, as stored
     for name, value in args.items():
-        if not isinstance(name, str):
-            raise InvalidArguments(f"job {job!r}: argument names must be strings")
-        _check_json(job, name, value)
-        problem = check_type(value, known[name].annotation)
+        ann = known[name].annotation
+        value = to_json(value, ann)
+        problem = check_type(value, ann)
         if problem:
             raise InvalidArguments(f"job {job!r}: argument {name!r}: {problem}")
-    return dict(args)
+        size += _json_size(job, name, value) + len(name.encode("utf-8")) + 3  # "":
+        valid[name] = value
+    size += max(len(valid) - 1, 0)  # the commas between
+    if size > MAX_ARGS_BYTES:
+        raise InvalidArguments(
+            f"job {job!r}: the arguments are {size} bytes as JSON, "
+            f"more than the limit of {MAX_ARGS_BYTES} bytes"
+        )
+    return valid
 
 
-def _check_json(job: str, name: str, value: Any) -> None:
+def listing(names: Sequence[object], most: int = 10) -> str:
+    """Names for an error message: short ones as they are, long ones cut, at most ``most``."""
+    shown = [n if isinstance(n, str) and len(n) <= MAX_ECHO else quote(n) for n in names[:most]]
+    more = f" (and {len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(shown) + more
+
+
+def _json_size(job: str, name: str, value: Any) -> int:
+    """The bytes of ``value`` as compact UTF-8 JSON; refused if it is not a storable value."""
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         problem = _unstorable(value)
     except (TypeError, ValueError, RecursionError) as exc:
-        raise InvalidArguments(
-            f"job {job!r}: argument {name!r} is not a JSON value ({exc})"
-        ) from None
+        problem = str(exc)
     if problem is not None:
         raise InvalidArguments(f"job {job!r}: argument {name!r} is not a JSON value ({problem})")
+    return len(text.encode("utf-8"))
 
 
 def _unstorable(value: Any) -> str | None:
@@ -188,7 +218,7 @@ def _unstorable(value: Any) -> str | None:
         elif isinstance(item, dict):
             for k, v in item.items():
                 if not isinstance(k, str):
-                    return f"object keys must be strings, got {cast(object, k)!r}"
+                    return f"object keys must be strings, got {quote(cast(object, k))}"
                 stack.extend((k, v))
         elif isinstance(item, list | tuple):
             stack.extend(item)
@@ -204,77 +234,6 @@ def text_problem(text: str) -> str | None:
     except UnicodeEncodeError:
         return "text must be valid Unicode (no lone surrogates)"
     return None
-
-
-def check_type(value: Any, ann: Any) -> str | None:
-    """None when ``value`` (a JSON value) fits the annotation, else what is wrong."""
-    if ann is inspect.Parameter.empty or ann is Any or ann is object:
-        return None
-    origin = typing.get_origin(ann)
-    if origin is typing.Union or origin is types.UnionType:
-        options = typing.get_args(ann)
-        if any(check_type(value, a) is None for a in options):
-            return None
-        return f"expected {type_name(ann)}, got {_jtype(value)} {_short(value)}"
-    if origin is typing.Literal:
-        if value in typing.get_args(ann):
-            return None
-        return f"expected one of {list(typing.get_args(ann))}, got {_short(value)}"
-    if ann is None or ann is type(None):
-        return None if value is None else f"expected null, got {_jtype(value)}"
-    if ann is bool:
-        return (
-            None
-            if isinstance(value, bool)
-            else f"expected bool, got {_jtype(value)} {_short(value)}"
-        )
-    if ann is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        return None if ok else f"expected int, got {_jtype(value)} {_short(value)}"
-    if ann is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        return None if ok else f"expected float, got {_jtype(value)} {_short(value)}"
-    if ann is str:
-        return (
-            None if isinstance(value, str) else f"expected str, got {_jtype(value)} {_short(value)}"
-        )
-    if ann in (list, tuple) or origin in (list, tuple, Sequence, typing.Sequence):
-        if not isinstance(value, list):
-            return f"expected a list, got {_jtype(value)}"
-        inner = typing.get_args(ann)
-        if origin is tuple and inner and inner[-1] is not Ellipsis:
-            if len(value) != len(inner):
-                return f"expected a list of {len(inner)} items, got {len(value)}"
-            pairs = list(zip(value, inner, strict=True))
-        else:
-            pairs = [(item, inner[0]) for item in value] if inner else []
-        for i, (item, item_ann) in enumerate(pairs):
-            problem = check_type(item, item_ann)
-            if problem:
-                return f"item {i}: {problem}"
-        return None
-    if ann is dict or origin in (dict, Mapping, typing.Mapping):
-        if not isinstance(value, dict):
-            return f"expected an object, got {_jtype(value)}"
-        inner = typing.get_args(ann)
-        if len(inner) == 2:
-            for k, v in value.items():
-                problem = check_type(v, inner[1])
-                if problem:
-                    return f"key {k!r}: {problem}"
-        return None
-    return None  # a type rota cannot check from JSON: accepted as given
-
-
-def _jtype(value: Any) -> str:
-    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "object"}.get(
-        type(value), type(value).__name__ if value is not None else "null"
-    )
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # -- the job object users hold --------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The one set of input limits, shared by every launcher and the worker (pure constants).
+"""The one set of input limits, shared by every launcher and the worker (pure: no I/O).
 
 A launcher may refuse earlier (the REST API caps a body before parsing it), but never with a
 different number: what one launcher accepts, the others accept too.
@@ -21,6 +21,9 @@ MAX_BODY_BYTES = MAX_ARGS_BYTES + 64 * 1024
 MAX_AHEAD_SECONDS = 10 * 365 * 86400
 """A run may be scheduled at most this far ahead, by ``delay`` or by ``run_at``."""
 
+MAX_AGE_SECONDS = 100 * 365 * 86400
+"""The longest age a command may name (``runs purge --older-than``): older than any run."""
+
 MAX_PAGE = 1000
 """The most items one list call returns (CLI ``--limit``, REST ``limit``, Python ``limit=``)."""
 
@@ -38,3 +41,19 @@ MAX_TRACEBACK = 20_000
 
 MAX_ECHO = 120
 """How much of a bad value an error message quotes back."""
+
+
+def quote(value: object) -> str:
+    """``repr(value)`` for an error message, cut to MAX_ECHO characters with its full length.
+
+    A 100,000-character bad value must not come back whole in an error line or response.
+    """
+    if isinstance(value, str) and len(value) > MAX_ECHO:
+        return f"{value[:MAX_ECHO]!r}... ({len(value)} characters)"
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails is still named by its type
+        return f"<{type(value).__name__}>"
+    if len(text) > MAX_ECHO:
+        return f"{text[:MAX_ECHO]}... ({len(text)} characters)"
+    return text

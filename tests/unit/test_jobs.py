@@ -211,3 +211,19 @@ def test_describe_lists_parameters() -> None:
         {"name": "email", "type": "str", "required": True},
         {"name": "urgent", "type": "bool", "required": False, "default": False},
     ]
+
+
+def test_huge_bad_values_and_names_are_quoted_short() -> None:
+    huge = "x" * 100_000
+    for args in (
+        {"order_id": huge, "email": "e"},
+        {"order_id": 1, "email": "e", huge: 1},
+        {"order_id": 1, "email": "e", **{f"{n}{huge}": 1 for n in range(50)}},
+    ):
+        with pytest.raises(InvalidArguments) as info:
+            spec_of(send_receipt).validate(args)
+        message = str(info.value)
+        assert len(message) < 2000, message[:300]
+        assert "characters)" in message
+    with pytest.raises(InvalidArguments, match=r"\(and 40 more\)"):
+        spec_of(send_receipt).validate({f"{n}{huge}": 1 for n in range(50)})

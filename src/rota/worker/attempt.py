@@ -44,7 +44,7 @@ class Attempt:
         return (self.run.id, self.run.attempt)
 
     def kwargs(self) -> dict[str, Any]:
-        kwargs = dict(self.run.args)
+        kwargs = self.spec.call_args(self.run.args)
         if self.spec.context_param:
             kwargs[self.spec.context_param] = self.ctx
         return kwargs
