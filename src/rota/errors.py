@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rota.limits import quote
+
 
 class RotaError(Exception):
     """Base of every error rota raises."""
@@ -11,6 +13,10 @@ class RotaError(Exception):
 
 class ConfigError(RotaError):
     """The app or its configuration cannot work as given (bad URL, missing extra, ...)."""
+
+
+class InvalidInput(RotaError, ValueError):
+    """An operation's input is out of range or malformed (an id, a page size, a duration)."""
 
 
 class LaunchError(RotaError):
@@ -21,7 +27,7 @@ class UnknownJob(LaunchError, LookupError):
     """No job of that name is defined in the app."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"unknown job {name!r}")
+        super().__init__(f"unknown job {quote(name)}")
         self.name = name
 
 
@@ -34,7 +40,7 @@ class IdempotencyConflict(LaunchError):
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"idempotency key {key!r} was already used for a different launch "
+            f"idempotency key {quote(key)} was already used for a different launch "
             "(another job, arguments or options)"
         )
         self.key = key
@@ -59,7 +65,7 @@ class RunNotFound(RotaError, LookupError):
 
 class ScheduleNotFound(RotaError, LookupError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"schedule {name!r} not found")
+        super().__init__(f"schedule {quote(name)} not found")
         self.name = name
 
 

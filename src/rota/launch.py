@@ -15,6 +15,7 @@ from typing import Any
 
 from rota.errors import InvalidArguments, UnknownJob
 from rota.jobs import JobSpec, LaunchOptions, text_problem
+from rota.limits import MAX_AHEAD_SECONDS, MAX_KEY, MAX_NAME, quote
 from rota.runs import RunState
 from rota.storage.base import IdempotencyKey, Inserted, InsertParams, NewRun, RunStore
 
@@ -23,30 +24,42 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
 def resolve_run_at(options: LaunchOptions, now: datetime) -> datetime:
+    """When the run is due: now, ``delay`` from now, or ``run_at`` (in UTC), at most
+    MAX_AHEAD_SECONDS ahead whichever way it is given."""
     if options.delay is not None and options.run_at is not None:
         raise InvalidArguments("give either delay or run_at, not both")
     if options.delay is not None:
         delay = options.delay
         if isinstance(delay, bool) or not isinstance(delay, int | float | timedelta):
-            raise InvalidArguments(f"delay must be seconds or a timedelta, got {delay!r}")
+            raise InvalidArguments(f"delay must be seconds or a timedelta, got {quote(delay)}")
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-        if seconds < 0 or seconds != seconds or seconds > 10 * 365 * 86400:
-            raise InvalidArguments(f"delay must be between 0 and 10 years, got {seconds}")
+        if not 0 <= seconds <= MAX_AHEAD_SECONDS:  # NaN fails too
+            raise InvalidArguments(
+                f"delay must be from 0 to {MAX_AHEAD_SECONDS} seconds (10 years), got {seconds:g}"
+            )
         return now + timedelta(seconds=seconds)
-    if options.run_at is not None:
-        if not isinstance(options.run_at, datetime):
-            raise InvalidArguments(f"run_at must be a datetime, got {options.run_at!r}")
-        at = options.run_at
-        try:
-            return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-        except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
-            raise InvalidArguments(f"run_at is out of range in UTC: {at.isoformat()}") from None
-    return now
+    if options.run_at is None:
+        return now
+    if not isinstance(options.run_at, datetime):
+        raise InvalidArguments(f"run_at must be a datetime, got {quote(options.run_at)}")
+    at = options.run_at
+    try:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
+        raise InvalidArguments(f"run_at is out of range in UTC: {at.isoformat()}") from None
+    if (at - now).total_seconds() > MAX_AHEAD_SECONDS:
+        raise InvalidArguments(
+            f"run_at must be at most {MAX_AHEAD_SECONDS} seconds (10 years) ahead, "
+            f"got {at.isoformat()}"
+        )
+    return at
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidArguments(f"{name} must be an integer from {low} to {high}, got {value!r}")
+        raise InvalidArguments(
+            f"{name} must be an integer from {low} to {high}, got {quote(value)}"
+        )
     return value
 
 
@@ -68,11 +81,15 @@ def build_runs(
         1_000_000,
     )
     queue = spec.options.queue if options.queue is None else options.queue
-    if not isinstance(queue, str) or not queue or len(queue) > 200:
-        raise InvalidArguments(f"queue must be a non-empty name, got {queue!r}")
+    if not isinstance(queue, str) or not 1 <= len(queue) <= MAX_NAME:
+        raise InvalidArguments(
+            f"queue must be a name of 1 to {MAX_NAME} characters, got {quote(queue)}"
+        )
     key = options.unique_key
-    if key is not None and (not isinstance(key, str) or not key or len(key) > 1000):
-        raise InvalidArguments(f"unique_key must be a non-empty string, got {key!r}")
+    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY):
+        raise InvalidArguments(
+            f"unique_key must be a string of 1 to {MAX_KEY} characters, got {quote(key)}"
+        )
     for name, text in (("queue", queue), ("unique_key", key)):
         problem = text_problem(text) if text is not None else None
         if problem:
@@ -81,7 +98,7 @@ def build_runs(
     return [
         NewRun(
             job=spec.name,
-            args=(valid := spec.validate(args)),
+            args=(valid := _validate(spec, args, i, len(args_list))),
             queue=queue,
             priority=priority,
             max_attempts=max_attempts,
@@ -93,8 +110,18 @@ def build_runs(
             kind="batch" if batch is not None else "function",
             batch=batch.launch(valid) if batch is not None else None,
         )
-        for args in args_list
+        for i, args in enumerate(args_list)
     ]
+
+
+def _validate(spec: JobSpec, args: Mapping[str, Any], index: int, count: int) -> dict[str, Any]:
+    """The arguments checked; in a launch of many, a refusal names the item (from 0)."""
+    try:
+        return spec.validate(args)
+    except InvalidArguments as exc:
+        if count == 1:
+            raise
+        raise InvalidArguments(f"item {index} (counting from 0): {exc}") from None
 
 
 def launch(
@@ -128,7 +155,7 @@ def idempotency_key(
     if key is None:
         return None
     if not isinstance(key, str) or not 1 <= len(key) <= 255 or text_problem(key):
-        raise InvalidArguments(f"idempotency_key must be 1 to 255 characters, got {key!r}")
+        raise InvalidArguments(f"idempotency_key must be 1 to 255 characters, got {quote(key)}")
     if len(rows) != 1:
         raise InvalidArguments("an idempotency key applies to a launch of exactly one run")
     return IdempotencyKey(key, fingerprint(rows[0], options), now + IDEMPOTENCY_TTL)

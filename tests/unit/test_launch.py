@@ -10,7 +10,8 @@ import pytest
 
 from rota.errors import InvalidArguments
 from rota.jobs import JobOptions, JobSpec, LaunchOptions
-from rota.launch import build_runs
+from rota.launch import build_runs, idempotency_key
+from rota.limits import MAX_AHEAD_SECONDS, MAX_ARGS_BYTES
 from rota.runs import RunState
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -79,11 +80,11 @@ def test_run_at_in_the_future_past_and_other_zones() -> None:
     ("options", "message"),
     [
         ({"delay": 5, "run_at": NOW}, "either delay or run_at"),
-        ({"delay": -1}, "delay must be between"),
-        ({"delay": timedelta(seconds=-1)}, "delay must be between"),
-        ({"delay": math.nan}, "delay must be between"),
-        ({"delay": math.inf}, "delay must be between"),
-        ({"delay": 11 * 365 * 86400}, "delay must be between"),
+        ({"delay": -1}, "delay must be from 0 to"),
+        ({"delay": timedelta(seconds=-1)}, "delay must be from 0 to"),
+        ({"delay": math.nan}, "delay must be from 0 to"),
+        ({"delay": math.inf}, "delay must be from 0 to"),
+        ({"delay": 11 * 365 * 86400}, "delay must be from 0 to"),
         ({"delay": "5"}, "delay must be seconds or a timedelta"),
         ({"delay": True}, "delay must be seconds or a timedelta"),
         ({"run_at": "2030-01-01"}, "run_at must be a datetime"),
@@ -93,10 +94,10 @@ def test_run_at_in_the_future_past_and_other_zones() -> None:
         ({"priority": 2**31}, "priority must be an integer"),
         ({"max_attempts": 0}, "max_attempts must be an integer"),
         ({"max_attempts": "3"}, "max_attempts must be an integer"),
-        ({"queue": ""}, "queue must be a non-empty name"),
-        ({"queue": 5}, "queue must be a non-empty name"),
-        ({"unique_key": ""}, "unique_key must be a non-empty string"),
-        ({"unique_key": 7}, "unique_key must be a non-empty string"),
+        ({"queue": ""}, "queue must be a name of 1 to 200"),
+        ({"queue": 5}, "queue must be a name of 1 to 200"),
+        ({"unique_key": ""}, "unique_key must be a string of 1 to 1000"),
+        ({"unique_key": 7}, "unique_key must be a string of 1 to 1000"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
@@ -120,3 +121,53 @@ def test_many_runs_share_the_options_and_validate_every_argument_set() -> None:
 
 def test_no_arguments_no_runs() -> None:
     assert build_runs(SPEC, [], LaunchOptions(), NOW) == []
+
+
+def test_run_at_and_delay_share_one_horizon() -> None:
+    """``run_at`` was unbounded while ``delay`` stopped at 10 years: one limit for both."""
+    edge = NOW + timedelta(seconds=MAX_AHEAD_SECONDS)
+    assert build(run_at=edge)[0].run_at == edge
+    assert build(delay=MAX_AHEAD_SECONDS)[0].run_at == edge
+    for far in (edge + timedelta(seconds=1), datetime(9999, 12, 31, tzinfo=UTC)):
+        with pytest.raises(InvalidArguments, match="run_at must be at most 315360000 seconds"):
+            build(run_at=far)
+    with pytest.raises(InvalidArguments, match="delay must be from 0 to 315360000 seconds"):
+        build(delay=MAX_AHEAD_SECONDS + 1)
+
+
+def test_arguments_over_the_size_limit_are_refused_with_their_size() -> None:
+    def store(text: str) -> None:
+        pass
+
+    spec = JobSpec.from_function(store, "store", JobOptions())
+    fits = "x" * (MAX_ARGS_BYTES - len('{"text":""}'))
+    assert build_runs(spec, [{"text": fits}], LaunchOptions(), NOW)[0].args == {"text": fits}
+    too_big = {"text": fits + "é"}  # two more bytes in UTF-8
+    size = MAX_ARGS_BYTES + 2
+    with pytest.raises(
+        InvalidArguments, match=f"arguments are {size} bytes as JSON.*{MAX_ARGS_BYTES}"
+    ):
+        build_runs(spec, [too_big], LaunchOptions(), NOW)
+
+
+def test_a_refused_item_of_many_is_named_by_its_index() -> None:
+    with pytest.raises(InvalidArguments) as info:
+        build([{"order_id": 1}, {"order_id": 2}, {"order_id": 3}, {}])
+    assert str(info.value) == "item 3 (counting from 0): job 'send': missing argument(s) order_id"
+    with pytest.raises(InvalidArguments) as one:
+        build([{}])
+    assert str(one.value) == "job 'send': missing argument(s) order_id"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"queue": "q" * 100_000}, {"unique_key": "k" * 100_000}, {"idempotency_key": "i" * 100_000}],
+    ids=["queue", "unique_key", "idempotency_key"],
+)
+def test_a_huge_bad_option_is_quoted_short(options: dict[str, Any]) -> None:
+    with pytest.raises(InvalidArguments) as info:
+        rows = build(**options)
+        idempotency_key(rows, LaunchOptions(**options), NOW)
+    message = str(info.value)
+    assert len(message) < 300, message
+    assert "... (100000 characters)" in message
