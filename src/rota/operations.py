@@ -5,15 +5,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from rota.errors import RunNotFound
+from rota.errors import InvalidInput, RunNotFound
+from rota.limits import MAX_AGE_SECONDS, MAX_ID, MAX_PAGE, quote
 from rota.runs import Run, RunState
 from rota.storage.base import CancelParams, ListParams, PurgeParams, RetryParams, Store
 
 BULK_BATCH = 1000
 
 
+def check_id(value: object, what: str = "run id") -> int:
+    """An id as the databases hold it (1 to MAX_ID); anything else is refused, not looked up."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"{what} must be a whole number from 1 to {MAX_ID}, got {quote(value)}")
+    return value
+
+
+def check_page(limit: object) -> int:
+    """A list call's page size: 1 to MAX_PAGE, the same for every launcher."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}, got {quote(limit)}")
+    return limit
+
+
+def check_age(value: object) -> timedelta:
+    """An age (``older_than``): a timedelta or seconds, from 0 to MAX_AGE_SECONDS."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise InvalidInput(f"older_than must be seconds or a timedelta, got {quote(value)}")
+    if not 0 <= seconds <= MAX_AGE_SECONDS:  # NaN fails too
+        raise InvalidInput(
+            f"older_than must be from 0 to {MAX_AGE_SECONDS} seconds (100 years), got {seconds:g}"
+        )
+    return timedelta(seconds=seconds)
+
+
 def get_run(store: Store, run_id: int) -> Run:
-    run = store.runs_get(run_id)
+    run = store.runs_get(check_id(run_id))
     if run is None:
         raise RunNotFound(run_id)
     return run
@@ -30,7 +57,8 @@ def list_runs(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
 ) -> list[Run]:
-    limit = max(1, min(int(limit), 1000))
+    limit = check_page(limit)
+    before_id = None if before_id is None else check_id(before_id, "cursor")
     return store.runs_list(
         ListParams(tuple(states), job, queue, limit, before_id, created_after, created_before)
     )
@@ -38,6 +66,7 @@ def list_runs(
 
 def cancel(store: Store, run_ids: Sequence[int], now: datetime) -> dict[int, RunState]:
     """Cancel waiting runs at once and ask running ones to stop; unknown ids raise."""
+    run_ids = [check_id(rid) for rid in run_ids]
     changed = store.runs_cancel(CancelParams(tuple(run_ids), now))
     result: dict[int, RunState] = {}
     for rid in run_ids:
@@ -50,6 +79,7 @@ def cancel(store: Store, run_ids: Sequence[int], now: datetime) -> dict[int, Run
 
 def retry(store: Store, run_ids: Sequence[int], now: datetime) -> list[int]:
     """Put failed or cancelled runs back to queued; returns those that were."""
+    run_ids = [check_id(rid) for rid in run_ids]
     for rid in run_ids:
         get_run(store, rid)
     return store.runs_retry(RetryParams(tuple(run_ids), now))
@@ -74,8 +104,8 @@ def purge(
     """Delete terminal runs in ``states`` finished before ``now - older_than``, in batches."""
     bad = [s for s in states if not s.terminal]
     if bad:
-        raise ValueError(f"only terminal runs can be purged, not {', '.join(bad)}")
-    before = now - older_than if older_than is not None else None
+        raise InvalidInput(f"only terminal runs can be purged, not {', '.join(bad)}")
+    before = now - check_age(older_than) if older_than is not None else None
     total = 0
     while True:
         n = store.runs_purge(PurgeParams(tuple(states), before, BULK_BATCH))

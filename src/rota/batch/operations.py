@@ -12,13 +12,14 @@ from rota.batch.model import (
     BatchState,
 )
 from rota.errors import BatchConflict, ExecutionNotFound
+from rota.operations import check_id, check_page
 from rota.runs import RunState
 from rota.storage.base import CancelParams, Store
 from rota.storage.batch_store import BatchListParams, BatchTransition
 
 
 def get(store: Store, execution_id: int) -> BatchExecution:
-    found = store.batch_get(execution_id)
+    found = store.batch_get(check_id(execution_id, "execution id"))
     if found is None:
         raise ExecutionNotFound(execution_id)
     return found
@@ -32,7 +33,8 @@ def list_executions(
     limit: int = 50,
     before_id: int | None = None,
 ) -> list[BatchExecution]:
-    limit = max(1, min(int(limit), 1000))
+    limit = check_page(limit)
+    before_id = None if before_id is None else check_id(before_id, "cursor")
     return store.batch_list(BatchListParams(job, tuple(states), limit, before_id))
 
 

@@ -8,6 +8,7 @@ import sys
 from rota.errors import (
     ConfigError,
     ExecutionNotFound,
+    InvalidInput,
     LaunchError,
     RunFailed,
     RunNotFound,
@@ -59,7 +60,7 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
         return EXIT_NOT_FOUND, one_line(str(exc))
     if isinstance(exc, StorageUnavailable):
         return EXIT_USAGE, f"database unavailable: {one_line(str(exc))}"
-    if isinstance(exc, LaunchError | ConfigError):
+    if isinstance(exc, LaunchError | ConfigError | InvalidInput):
         return EXIT_USAGE, one_line(str(exc))
     if isinstance(exc, RunFailed):
         return EXIT_FAILED, one_line(str(exc))
