@@ -18,10 +18,13 @@ from rota.cli.output import (
     to_json_text,
     when,
 )
+from rota.cli.params import ID, Choice, IdCommand, WholeNumber
 from rota.cli.session import Session
+from rota.limits import MAX_PAGE
 
-STATES = click.Choice([s.value for s in BatchState], case_sensitive=False)
-EXECUTION_ID = click.IntRange(min=1, max=2**63 - 1)
+STATES = Choice([s.value for s in BatchState], case_sensitive=False)
+EXECUTION_ID = ID
+PAGE = WholeNumber(1, MAX_PAGE, "a page size")
 
 
 @click.group()
@@ -122,7 +125,7 @@ def _show(e: BatchExecution, now: datetime) -> None:
 @batch.command("list")
 @click.option("--job", help="Only executions of this batch job.")
 @click.option("--state", "states", type=STATES, multiple=True, help="Only this state (repeatable).")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--limit", type=PAGE, default=50, show_default=True, help="Executions per page.")
 @click.option("--cursor", type=EXECUTION_ID, help="Continue after this execution id.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_obj
@@ -149,7 +152,7 @@ def list_(
         note(f"more: --cursor {found[-1].id}")
 
 
-@batch.command()
+@batch.command(cls=IdCommand)
 @click.argument("execution_id", type=EXECUTION_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_obj
@@ -163,7 +166,7 @@ def show(session: Session, execution_id: int, as_json: bool) -> None:
         _show(execution, app.now())
 
 
-@batch.command()
+@batch.command(cls=IdCommand)
 @click.argument("execution_id", type=EXECUTION_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the new execution as JSON.")
 @click.pass_obj
@@ -180,7 +183,7 @@ def restart(session: Session, execution_id: int, as_json: bool) -> None:
         )
 
 
-@batch.command()
+@batch.command(cls=IdCommand)
 @click.argument("execution_id", type=EXECUTION_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON.")
 @click.pass_obj
@@ -199,7 +202,7 @@ def stop(session: Session, execution_id: int, as_json: bool) -> None:
         click.echo(f"execution {execution_id} stopping: it stops at its next chunk boundary")
 
 
-@batch.command()
+@batch.command(cls=IdCommand)
 @click.argument("execution_id", type=EXECUTION_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON.")
 @click.pass_obj

@@ -11,7 +11,7 @@ import click
 from rota.app import App
 from rota.cli.errors import EXIT_FAILED, CliError, one_line
 from rota.cli.output import note, paint, print_json, to_json_text
-from rota.cli.params import Duration, IsoDateTime, build_args
+from rota.cli.params import Duration, IsoDateTime, WholeNumber, build_args
 from rota.cli.session import Session
 from rota.cli.waiting import wait_for_run
 from rota.runs import Run, RunState
@@ -64,10 +64,14 @@ def _finish(run: Run, as_json: bool) -> None:
 @argument_options
 @click.option("--delay", type=Duration(), help="Start after this long (seconds, or 30s, 5m, 2h).")
 @click.option("--run-at", type=IsoDateTime(), help="Start at this ISO time (UTC if no offset).")
-@click.option("--priority", type=int, help="Lower starts first (default: the job's).")
+@click.option(
+    "--priority",
+    type=WholeNumber(-(2**31), 2**31 - 1),
+    help="Lower starts first (default: the job's).",
+)
 @click.option("--queue", help="Queue (default: the job's).")
 @click.option("--unique-key", help="While a run with this key is not finished, return it instead.")
-@click.option("--max-attempts", type=click.IntRange(min=1), help="Attempts before it fails.")
+@click.option("--max-attempts", type=WholeNumber(1, 1_000_000), help="Attempts before it fails.")
 @click.option("--wait", is_flag=True, help="Wait until the run ends, showing its progress.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @click.pass_obj

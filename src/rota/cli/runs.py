@@ -9,15 +9,17 @@ import click
 from rota import operations
 from rota.cli.errors import EXIT_FAILED, CliError
 from rota.cli.output import Cell, note, print_json, short_when, state_cell, table
-from rota.cli.params import Duration, IsoDateTime
+from rota.cli.params import AGE, ID, Choice, IdCommand, IsoDateTime, WholeNumber
 from rota.cli.runs_show import show_run
 from rota.cli.session import Session
+from rota.limits import MAX_PAGE
 from rota.runs import Run, RunState
 
-STATES = click.Choice([s.value for s in RunState], case_sensitive=False)
-TERMINAL = click.Choice([s.value for s in RunState if s.terminal], case_sensitive=False)
-RETRYABLE = click.Choice(["failed", "cancelled"], case_sensitive=False)
-RUN_ID = click.IntRange(min=1)
+STATES = Choice([s.value for s in RunState], case_sensitive=False)
+TERMINAL = Choice([s.value for s in RunState if s.terminal], case_sensitive=False)
+RETRYABLE = Choice(["failed", "cancelled"], case_sensitive=False)
+RUN_ID = ID
+PAGE = WholeNumber(1, MAX_PAGE, "a page size")
 
 
 @click.group()
@@ -41,7 +43,7 @@ def _row(run: Run, now: datetime) -> list[Cell]:
 @click.option("--state", "states", type=STATES, multiple=True, help="Only this state (repeatable).")
 @click.option("--job", help="Only runs of this job.")
 @click.option("--queue", help="Only runs in this queue.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--limit", type=PAGE, default=50, show_default=True, help="Runs per page.")
 @click.option("--cursor", type=RUN_ID, help="Continue after this run id (from the last page).")
 @click.option("--created-after", type=IsoDateTime(), help="Only runs created at/after (ISO).")
 @click.option("--created-before", type=IsoDateTime(), help="Only runs created before (ISO).")
@@ -79,7 +81,7 @@ def list_(
         note(f"more: --cursor {found[-1].id}")
 
 
-@runs.command()
+@runs.command(cls=IdCommand)
 @click.argument("run_id", type=RUN_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_obj
@@ -94,7 +96,7 @@ def show(session: Session, run_id: int, as_json: bool) -> None:
         show_run(run, app.now(), execution.id if execution else None)
 
 
-@runs.command()
+@runs.command(cls=IdCommand)
 @click.argument("run_ids", type=RUN_ID, nargs=-1)
 @click.option("--state", type=RETRYABLE, help="Retry every run in this state instead of IDs.")
 @click.option("--job", help="With --state: only runs of this job.")
@@ -121,7 +123,7 @@ def retry(session: Session, run_ids: tuple[int, ...], state: str | None, job: st
         raise click.exceptions.Exit(EXIT_FAILED)
 
 
-@runs.command()
+@runs.command(cls=IdCommand)
 @click.argument("run_ids", type=RUN_ID, nargs=-1, required=True)
 @click.pass_obj
 def cancel(session: Session, run_ids: tuple[int, ...]) -> None:
@@ -152,7 +154,7 @@ def cancel(session: Session, run_ids: tuple[int, ...]) -> None:
     required=True,
     help="Delete runs in this terminal state (repeatable).",
 )
-@click.option("--older-than", type=Duration(), help="Only runs finished longer ago (e.g. 7d).")
+@click.option("--older-than", type=AGE, help="Only runs finished longer ago (e.g. 7d).")
 @click.pass_obj
 def purge(session: Session, states: tuple[str, ...], older_than: timedelta | None) -> None:
     """Delete finished runs: --state S [--older-than 7d]."""
