@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import StringConstraints
 
-from rota.batch.model import BatchState
+from rota.batch.model import BatchExecution, BatchState
+from rota.limits import MAX_ID
 from rota.web.deps import NO_NUL, AppDep, reject_unknown_query
 from rota.web.errors import responses
 from rota.web.models import BatchExecutionOut, BatchExecutionPage
-from rota.web.runs import MAX_ID, page_cursor
+from rota.web.runs import Cursor, PageSize, page
 
 router = APIRouter(prefix="/api", tags=["batch"], dependencies=[Depends(reject_unknown_query)])
 
@@ -50,25 +51,17 @@ def list_batch_executions(
         list[StateList] | None,
         Query(description="filter by state: repeat it, or give a comma-separated list"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
-    cursor: Annotated[
-        str | None,
-        Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the previous page"),
-    ] = None,
+    limit: PageSize = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Batch executions, newest first, one page at a time."""
-    found = app.batch_executions(
-        job=job,
-        states=_states(state),
-        limit=limit + 1,
-        before_id=None if cursor is None else min(int(cursor), MAX_ID),
-    )
-    more = len(found) > limit
-    found = found[:limit]
-    return {
-        "items": [e.to_json() for e in found],
-        "next_cursor": page_cursor(found[-1].id) if more else None,
-    }
+
+    def fetch(limit: int, before_id: int | None) -> list[BatchExecution]:
+        return app.batch_executions(
+            job=job, states=_states(state), limit=limit, before_id=before_id
+        )
+
+    return page(fetch, limit, cursor)
 
 
 @router.get(

@@ -21,6 +21,7 @@ from rota.errors import (
     ExecutionNotFound,
     IdempotencyConflict,
     InvalidArguments,
+    InvalidInput,
     LaunchError,
     RotaError,
     RunNotFound,
@@ -56,6 +57,7 @@ _ROTA: tuple[tuple[type[RotaError], int, str], ...] = (
     (BatchConflict, 409, "batch_conflict"),
     (InvalidArguments, 422, "invalid_arguments"),
     (LaunchError, 422, "launch_refused"),
+    (InvalidInput, 422, "validation_error"),
     (StorageUnavailable, 503, "unavailable"),
 )
 

@@ -1,9 +1,9 @@
 """The gate in front of the API: bearer token, body size, UTF-8, JSON depth, NUL characters.
 
 A plain ASGI middleware, so it also covers unknown paths and the OpenAPI document, and it
-rejects a request before any body byte is parsed: a 5 MB body is refused after 1 MiB is read
-(or at once when its Content-Length says so), and a deeply nested one before ``json.loads``
-recurses into it.
+rejects a request before any body byte is parsed: a 5 MB body is refused once MAX_BODY_BYTES
+(the arguments' limit plus room for options) are read, or at once when its Content-Length says
+so, and a deeply nested one before ``json.loads`` recurses into it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rota.limits import MAX_BODY_BYTES
 from rota.web.errors import error_response
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = MAX_BODY_BYTES
 MAX_DEPTH = 64
 PUBLIC_PATHS = frozenset({"/api/health"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

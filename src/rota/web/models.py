@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rota.limits import MAX_AHEAD_SECONDS, MAX_KEY, MAX_NAME
+
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-MAX_DELAY = 10 * 365 * 86400
 INT32 = 2**31 - 1
 
 
@@ -24,14 +25,18 @@ class LaunchBody(Strict):
     """A launch: the job's arguments and the options of this run."""
 
     args: dict[str, Any] = Field(default_factory=dict, description="the job's arguments by name")
-    delay: float | None = Field(default=None, ge=0, le=MAX_DELAY, description="seconds from now")
-    run_at: datetime | None = Field(default=None, description="start time (UTC if naive)")
+    delay: float | None = Field(
+        default=None, ge=0, le=MAX_AHEAD_SECONDS, description="seconds from now (at most 10 years)"
+    )
+    run_at: datetime | None = Field(
+        default=None, description="start time (UTC if naive; at most 10 years ahead)"
+    )
     priority: int | None = Field(default=None, ge=-INT32 - 1, le=INT32, description="lower first")
-    queue: str | None = Field(default=None, min_length=1, max_length=200)
+    queue: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
     unique_key: str | None = Field(
         default=None,
         min_length=1,
-        max_length=1000,
+        max_length=MAX_KEY,
         description="while a run with this key is pending, launching again returns that run",
     )
     max_attempts: int | None = Field(default=None, ge=1, le=1_000_000)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import StringConstraints
 
-from rota.runs import RunState
+from rota.limits import MAX_ID, MAX_PAGE
+from rota.runs import Run, RunState
 from rota.web.deps import NO_NUL, AppDep, reject_unknown_query
 from rota.web.errors import ApiError, responses
 from rota.web.models import RunOut, RunPage
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(reject_unknown_query)])
 
-MAX_ID = 2**63 - 1
 _STATE = "|".join(s.value for s in RunState)
 StateList = Annotated[str, StringConstraints(pattern=rf"^({_STATE})(,({_STATE}))*$")]
 RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="the run's id")]
@@ -48,8 +49,46 @@ def page_cursor(last_id: int) -> str:
     return str(last_id)
 
 
-def _before(cursor: str | None) -> int | None:
+def cursor_id(cursor: str | None) -> int | None:
+    """The id a cursor continues after; one past the last id is an empty page, not an error."""
     return None if cursor is None else min(int(cursor), MAX_ID)
+
+
+class _Listed(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+T = TypeVar("T", bound=_Listed)
+
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")]
+Cursor = Annotated[
+    str | None, Query(pattern=r"^[1-9][0-9]{0,18}$", description="next_cursor of the previous page")
+]
+
+
+def page(
+    fetch: Callable[[int, int | None], Sequence[T]], limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """One page of ``limit`` items after ``cursor`` and the cursor of the next one (or null).
+
+    One more item than the page tells whether there is a next page; at the largest page size
+    that would pass the limit every launcher shares, so a second look (one item) tells.
+    """
+    before = cursor_id(cursor)
+    if limit < MAX_PAGE:
+        found = fetch(limit + 1, before)
+        more = len(found) > limit
+    else:
+        found = fetch(limit, before)
+        more = len(found) == limit and bool(fetch(1, found[-1].id))
+    items = found[:limit]
+    return {
+        "items": [item.to_json() for item in items],
+        "next_cursor": page_cursor(items[-1].id) if more else None,
+    }
 
 
 @router.get("/runs", response_model=RunPage, responses=responses())
@@ -61,11 +100,8 @@ def list_runs(
     ] = None,
     job: Annotated[str | None, Query(min_length=1, max_length=1000, pattern=NO_NUL)] = None,
     queue: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
-    cursor: Annotated[
-        str | None,
-        Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the previous page"),
-    ] = None,
+    limit: PageSize = 50,
+    cursor: Cursor = None,
     created_after: Annotated[
         str | None, Query(description="only runs created at or after", **_DATE_TIME)
     ] = None,
@@ -74,21 +110,21 @@ def list_runs(
     ] = None,
 ) -> dict[str, Any]:
     """Runs, newest first, one page at a time."""
-    runs = app.list_runs(
-        states=_states(state),
-        job=job,
-        queue=queue,
-        limit=limit + 1,
-        before_id=_before(cursor),
-        created_after=_date_time("created_after", created_after),
-        created_before=_date_time("created_before", created_before),
-    )
-    more = len(runs) > limit
-    runs = runs[:limit]
-    return {
-        "items": [r.to_json() for r in runs],
-        "next_cursor": page_cursor(runs[-1].id) if more else None,
-    }
+    after = _date_time("created_after", created_after)
+    before = _date_time("created_before", created_before)
+
+    def fetch(limit: int, before_id: int | None) -> list[Run]:
+        return app.list_runs(
+            states=_states(state),
+            job=job,
+            queue=queue,
+            limit=limit,
+            before_id=before_id,
+            created_after=after,
+            created_before=before,
+        )
+
+    return page(fetch, limit, cursor)
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=responses())
