@@ -31,7 +31,8 @@ def argument_options(f: FC) -> FC:
         "pairs",
         multiple=True,
         metavar="NAME=VALUE",
-        help="One argument; VALUE is JSON when it parses, except for str parameters.",
+        help="One argument; VALUE is JSON when it parses, except for parameters taken as text "
+        "(str, datetime, date, time, UUID, Decimal).",
     )(f)
     return click.argument("job")(f)
 
