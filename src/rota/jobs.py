@@ -31,21 +31,22 @@ class Param:
     converts: bool = False
     """Its JSON value becomes another object for the job (a datetime, an Enum...)."""
 
+    def _default_json(self) -> Any:
+        """The default as a launcher would give it (an Enum's value...), else its repr."""
+        value = to_json(self.default, self.annotation)
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return repr(self.default)
+        return value
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "type": type_name(self.annotation),
             "required": self.required,
-            **({} if self.required else {"default": _jsonable_default(self.default)}),
+            **({} if self.required else {"default": self._default_json()}),
         }
-
-
-def _jsonable_default(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
 
 
 @dataclass(frozen=True, slots=True)

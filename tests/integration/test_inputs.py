@@ -7,7 +7,7 @@ past 64 bits, and a purge or a delay past what a datetime holds overflowed in Py
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -89,6 +89,13 @@ def test_a_purge_of_a_long_age_still_works(app: rota.App) -> None:
 def test_configure_delay_past_the_horizon_is_refused(app: rota.App, delay: Any) -> None:
     with pytest.raises(InvalidArguments, match="delay must be from 0 to 315360000 seconds"):
         app.get_job("add").configure(delay=delay).enqueue(a=1)
+    assert app.list_runs() == []
+
+
+def test_configure_run_at_past_the_horizon_is_refused(app: rota.App) -> None:
+    for far in (datetime(9999, 12, 31, tzinfo=UTC), app.now() + timedelta(days=3651)):
+        with pytest.raises(InvalidArguments, match="run_at must be at most 315360000 seconds"):
+            app.get_job("add").configure(run_at=far).enqueue(a=1)
     assert app.list_runs() == []
 
 

@@ -208,3 +208,5 @@ def test_types_are_described_for_users() -> None:
     assert types["maybe"] == "datetime (ISO 8601) | None"
     assert types["days"] == "list[date (ISO 8601)] | None"
     assert types["window"] == "Window (object) | None"
+    defaults = {p["name"]: p.get("default") for p in SPEC.describe()["params"]}
+    assert defaults["level"] == 1  # as a launcher gives it
