@@ -73,6 +73,7 @@ def claim(
     lease: timedelta = LEASE,
     run_id: int | None = None,
     finish: Sequence[Outcome] = (),
+    jobs: Sequence[str] | None = None,
 ) -> list[Run]:
     return store.runs_claim(
         ClaimParams(
@@ -83,6 +84,7 @@ def claim(
             lease_until=now + lease,
             finish=finish,
             run_id=run_id,
+            jobs=jobs,
         )
     ).claimed
 

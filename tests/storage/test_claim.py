@@ -7,7 +7,14 @@ from datetime import timedelta
 
 from rota.runs import Run, RunState
 from rota.storage import open_store
-from rota.storage.base import ClaimParams, FinishParams, InsertParams, Outcome, Store
+from rota.storage.base import (
+    ClaimParams,
+    FinishParams,
+    ForeignParams,
+    InsertParams,
+    Outcome,
+    Store,
+)
 
 from .support import NODE, T0, at, claim, get, insert, insert_one, new_run, retrying, succeeded
 
@@ -109,6 +116,50 @@ def test_claim_takes_due_retrying_runs_as_next_attempt(store: Store) -> None:
     assert claim(store, now=at(9)) == []
     [again] = claim(store, now=at(10))
     assert again.id == run_id and again.attempt == 2
+
+
+def test_claim_takes_only_runs_of_the_given_jobs(store: Store) -> None:
+    foreign = insert_one(store, new_run("renamed", priority=-1))  # first in claim order
+    send = insert_one(store, new_run("send"))
+    other_queue = insert_one(store, new_run("send", queue="mail"))
+    partition = insert_one(store, new_run("rota.batch.partition"))
+    jobs = ["send", "rota.batch.partition"]
+
+    assert [r.id for r in claim(store, jobs=jobs, queues=["default"])] == [send, partition]
+    assert [r.id for r in claim(store, jobs=jobs)] == [other_queue]
+    assert claim(store, jobs=jobs) == []
+    assert claim(store, jobs=[]) == []
+    run = get(store, foreign)
+    assert run.state is RunState.QUEUED and run.attempt == 0 and run.node_id is None
+    assert [r.id for r in claim(store, jobs=None)] == [foreign]  # None: any job
+
+
+def test_claim_with_jobs_and_finish_in_one_call(store: Store) -> None:
+    first, foreign, second = insert(store, new_run(), new_run("renamed"), new_run())
+    [run] = claim(store, limit=1, jobs=["send"])
+    assert run.id == first
+    [after] = claim(store, jobs=["send"], finish=[succeeded(run, at(1), result=1)])
+    assert after.id == second
+    assert get(store, first).state is RunState.SUCCEEDED
+    assert get(store, foreign).state is RunState.QUEUED
+
+
+def test_foreign_jobs_lists_unknown_jobs_with_due_runs_waiting(store: Store) -> None:
+    insert(
+        store,
+        new_run("send"),
+        new_run("old_a", queue="mail"),
+        new_run("old_b"),
+        new_run("old_b"),
+        new_run("later", run_at=at(60)),
+    )
+    assert store.runs_foreign_jobs(ForeignParams(["send"], None, T0)) == ["old_a", "old_b"]
+    assert store.runs_foreign_jobs(ForeignParams(["send"], ["mail"], T0)) == ["old_a"]
+    assert store.runs_foreign_jobs(ForeignParams(["send", "old_a", "old_b"], None, T0)) == []
+    assert store.runs_foreign_jobs(ForeignParams(["send"], None, T0, scan=1)) == ["old_a"]
+    assert "later" in store.runs_foreign_jobs(ForeignParams(["send"], None, at(60)))
+    claim(store, jobs=["old_a"])  # running runs are not waiting
+    assert store.runs_foreign_jobs(ForeignParams(["send"], None, T0)) == ["old_b"]
 
 
 # -- concurrency ----------------------------------------------------------------------------

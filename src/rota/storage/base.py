@@ -103,7 +103,21 @@ class ClaimParams:
     finish: Sequence[Outcome] = ()
     """Outcomes recorded in the same transaction, before claiming (saves a round trip)."""
     run_id: int | None = None
-    """Claim only this run, due or not (``rota exec``)."""
+    """Claim only this run, due or not, whatever its job (``rota exec``)."""
+    jobs: Sequence[str] | None = None
+    """Claim only runs of these jobs, those the worker defines (None: any job). A run of a job
+    a worker lacks (a rolling deploy, a renamed job) stays queued for a worker that has it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignParams:
+    """Which jobs other than ``jobs`` have due runs waiting in ``queues`` (None: every queue),
+    among the first ``scan`` such runs in claim order: bounded, for a worker's occasional look."""
+
+    jobs: Sequence[str]
+    queues: Sequence[str] | None
+    now: datetime
+    scan: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +326,10 @@ class RunStore(Protocol):
         ...
 
     def runs_next_due(self, queues: Sequence[str] | None, now: datetime) -> datetime | None: ...
+    def runs_foreign_jobs(self, params: ForeignParams) -> list[str]:
+        """The distinct names of jobs outside ``params.jobs`` with due runs waiting."""
+        ...
+
     def runs_count_by_state(self) -> dict[RunState, int]: ...
 
 

@@ -66,6 +66,7 @@ WITH finished AS (
         SELECT id FROM rota_runs
         WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
           AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+          AND (%(jobs)s::text[] IS NULL OR job = ANY(%(jobs)s::text[]))
         ORDER BY priority, run_at, id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED) picked
@@ -75,6 +76,17 @@ WITH finished AS (
 SELECT f.finished_ids, c.*
 FROM (SELECT coalesce(array_agg(id), '{}') AS finished_ids FROM finished) f
 LEFT JOIN claimed c ON true;
+
+-- name: runs_foreign_jobs
+-- Scans at most %(scan)s waiting due runs of other jobs, in claim order.
+SELECT DISTINCT job FROM (
+    SELECT job FROM rota_runs
+    WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
+      AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+      AND NOT (job = ANY(%(jobs)s::text[]))
+    ORDER BY priority, run_at, id
+    LIMIT %(scan)s) w
+ORDER BY job;
 
 -- name: runs_claim_id
 UPDATE rota_runs

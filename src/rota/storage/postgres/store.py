@@ -21,6 +21,7 @@ from rota.storage.base import (
     ClaimParams,
     ClaimResult,
     FinishParams,
+    ForeignParams,
     HeartbeatParams,
     Inserted,
     InsertParams,
@@ -118,6 +119,7 @@ class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats, Postg
             "limit": params.limit,
             "queues": list(params.queues) if params.queues is not None else None,
             "run_id": params.run_id,
+            "jobs": list(params.jobs) if params.jobs is not None else None,
         }
         if params.run_id is not None or params.limit <= 0:
             refused = self.runs_finish(FinishParams(params.finish))
@@ -205,6 +207,15 @@ class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats, Postg
         values = {"now": now, "queues": list(queues) if queues is not None else None}
         rows = self._all(Q["runs_next_due"], values)
         return ts(rows[0]["min"]) if rows else None
+
+    def runs_foreign_jobs(self, params: ForeignParams) -> list[str]:
+        values = {
+            "now": params.now,
+            "jobs": list(params.jobs),
+            "queues": list(params.queues) if params.queues is not None else None,
+            "scan": params.scan,
+        }
+        return [str(r["job"]) for r in self._all(Q["runs_foreign_jobs"], values)]
 
     def runs_count_by_state(self) -> dict[RunState, int]:
         return {

@@ -35,6 +35,7 @@ SET state = 'running', attempt = attempt + 1, started_at = :now,
 WHERE id IN (
     SELECT id FROM rota_runs INDEXED BY rota_runs_claim
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
+      AND (:jobs IS NULL OR job IN (SELECT value FROM json_each(:jobs)))
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING *;
@@ -47,6 +48,7 @@ WHERE id IN (
     SELECT id FROM rota_runs INDEXED BY rota_runs_claim
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
       AND queue IN (SELECT value FROM json_each(:queues))
+      AND (:jobs IS NULL OR job IN (SELECT value FROM json_each(:jobs)))
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING *;
@@ -145,6 +147,17 @@ WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at > :now;
 SELECT min(run_at) FROM rota_runs INDEXED BY rota_runs_waiting_at
 WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at > :now
   AND queue IN (SELECT value FROM json_each(:queues));
+
+-- name: runs_foreign_jobs
+-- Scans at most :scan waiting due runs of other jobs, in claim order, through the claim index.
+SELECT DISTINCT job FROM (
+    SELECT job FROM rota_runs INDEXED BY rota_runs_claim
+    WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
+      AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
+      AND job NOT IN (SELECT value FROM json_each(:jobs))
+    ORDER BY priority, run_at, id
+    LIMIT :scan)
+ORDER BY job;
 
 -- name: runs_count_by_state
 SELECT state, count(*) FROM rota_runs GROUP BY state;

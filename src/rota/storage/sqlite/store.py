@@ -18,6 +18,7 @@ from rota.storage.base import (
     ClaimParams,
     ClaimResult,
     FinishParams,
+    ForeignParams,
     HeartbeatParams,
     Inserted,
     InsertParams,
@@ -99,6 +100,7 @@ class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats, SQLiteBatch):
                 "lease_until": to_epoch(params.lease_until),
                 "node_id": params.node_id,
                 "limit": params.limit,
+                "jobs": None if params.jobs is None else dumps(list(params.jobs)),
             }
             if params.run_id is not None:
                 values["run_id"] = params.run_id
@@ -217,6 +219,15 @@ class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats, SQLiteBatch):
                 Q["runs_next_due_queues"], {"now": to_epoch(now), "queues": dumps(list(queues))}
             )
         return ts(rows[0][0]) if rows else None
+
+    def runs_foreign_jobs(self, params: ForeignParams) -> list[str]:
+        values = {
+            "now": to_epoch(params.now),
+            "jobs": dumps(list(params.jobs)),
+            "queues": None if params.queues is None else dumps(list(params.queues)),
+            "scan": params.scan,
+        }
+        return [str(r[0]) for r in self._read(Q["runs_foreign_jobs"], values)]
 
     def runs_count_by_state(self) -> dict[RunState, int]:
         return {RunState(r[0]): int(r[1]) for r in self._read(Q["runs_count_by_state"])}
