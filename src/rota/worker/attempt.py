@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import traceback
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,9 @@ from rota.jobs import JobSpec
 from rota.retry import decide_failure
 from rota.runs import ErrorEntry, Run, RunState
 from rota.storage.base import Outcome
+from rota.worker.storable import check_result, describe, error_entry
+
+log = logging.getLogger("rota.worker")
 
 
 class JobTimeout(Exception):
@@ -24,6 +26,18 @@ class JobTimeout(Exception):
 
 class WorkerLost(Exception):
     """The node running the attempt died or its job's process was lost."""
+
+
+class JobExit(Exception):
+    """Carries a SystemExit or KeyboardInterrupt an async job raised.
+
+    asyncio lets those two escape its event loop, which would stop every async job of the
+    worker; wrapped, they fail only their own attempt (the report unwraps them).
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(type(original).__name__)
+        self.original = original
 
 
 @dataclass
@@ -54,8 +68,16 @@ def call_sync(attempt: Attempt) -> Any:
     return attempt.spec.func(**attempt.kwargs())
 
 
+async def _contained(coro: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        return await coro
+    except (KeyboardInterrupt, SystemExit) as exc:
+        raise JobExit(exc) from None
+
+
 async def call_async(attempt: Attempt) -> Any:
-    coro = attempt.spec.func(**attempt.kwargs())
+    # contained inside wait_for's own task too: that task would let them escape the loop
+    coro = _contained(attempt.spec.func(**attempt.kwargs()))
     timeout = attempt.run.timeout
     if timeout is None:
         return await coro
@@ -63,25 +85,6 @@ async def call_async(attempt: Attempt) -> Any:
         return await asyncio.wait_for(coro, timeout)
     except TimeoutError:
         raise JobTimeout(f"timed out after {timeout:g}s") from None
-
-
-def _error(attempt: int, exc: BaseException, now: datetime) -> ErrorEntry:
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return ErrorEntry(
-        attempt=attempt,
-        type=type(exc).__name__,
-        message=str(exc) or type(exc).__name__,
-        traceback=tb[-20_000:],
-        at=now,
-    )
-
-
-def _jsonable(value: Any) -> tuple[Any, str | None]:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        return None, f"the job returned a value that is not JSON ({exc})"
-    return value, None
 
 
 def outcome(
@@ -93,8 +96,42 @@ def outcome(
     exc: BaseException | None = None,
     cancelled: bool = False,
 ) -> Outcome:
-    """Decide the run's next state from how its attempt ended (pure but for the clock)."""
+    """Decide the run's next state from how its attempt ended (pure but for the clock).
+
+    Never raises: should deciding fail (a user's backoff function raising, say), the run
+    fails with an entry that names both the job's error and what went wrong deciding.
+    """
+    try:
+        return _decide(attempt, node_id, now, result, exc, cancelled)
+    except BaseException as bug:  # the job's code runs here too: __str__, dict subclasses
+        log.exception("run %s: deciding the outcome of attempt %s failed", *attempt.key)
+        return failed_outcome(attempt, node_id, now, exc, bug)
+
+
+def failed_outcome(
+    attempt: Attempt, node_id: str, now: datetime, exc: BaseException | None, bug: BaseException
+) -> Outcome:
+    """The run failed, its entry naming the job's error (if any) and what went wrong after."""
     run = attempt.run
+    what = f"rota could not record this attempt's outcome ({type(bug).__name__}: {describe(bug)})"
+    try:
+        entry = error_entry(run.attempt, exc if exc is not None else bug, now, note=what)
+    except BaseException:  # the last resort: nothing of the job's, only plain text
+        entry = ErrorEntry(run.attempt, "RotaError", "rota could not record this outcome", "", now)
+    return Outcome(run.id, run.attempt, node_id, RunState.FAILED, now, error=entry)
+
+
+def _decide(
+    attempt: Attempt,
+    node_id: str,
+    now: datetime,
+    result: Any,
+    exc: BaseException | None,
+    cancelled: bool,
+) -> Outcome:
+    run = attempt.run
+    if isinstance(exc, JobExit):
+        exc = exc.original
 
     def make(state: RunState, **rest: Any) -> Outcome:
         return Outcome(run.id, run.attempt, node_id, state, now, **rest)
@@ -102,12 +139,11 @@ def outcome(
     if cancelled or (exc is not None and isinstance(exc, asyncio.CancelledError)):
         return make(RunState.CANCELLED)
     if exc is None:
-        value, problem = _jsonable(result)
-        if problem is None:
-            return make(RunState.SUCCEEDED, result=value)
-        exc = TypeError(problem)
+        exc = check_result(result)
+        if exc is None:
+            return make(RunState.SUCCEEDED, result=result)
     if attempt.ctx.cancelled and not isinstance(exc, JobTimeout):
-        return make(RunState.CANCELLED, error=_error(run.attempt, exc, now))
+        return make(RunState.CANCELLED, error=error_entry(run.attempt, exc, now))
     decision = decide_failure(
         run.attempt,
         run.max_attempts,
@@ -116,7 +152,7 @@ def outcome(
         policy=attempt.spec.options.backoff,
     )
     run_at = now + decision.delay if decision.state is RunState.RETRYING else None
-    return make(decision.state, error=_error(run.attempt, exc, now), run_at=run_at)
+    return make(decision.state, error=error_entry(run.attempt, exc, now), run_at=run_at)
 
 
 def timeout_outcome(attempt: Attempt, node_id: str, now: datetime) -> Outcome:

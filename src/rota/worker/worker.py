@@ -21,21 +21,27 @@ from typing import Any
 from rota.clock import Clock, SystemClock
 from rota.context import Context
 from rota.errors import HandBack, StorageUnavailable
-from rota.jobs import JobOptions, JobSpec
+from rota.jobs import JobSpec
 from rota.outage import Outage
 from rota.runs import Run, RunState
 from rota.storage.base import (
     ClaimParams,
     HeartbeatParams,
+    Notifier,
     Outcome,
     ProgressParams,
     ReleaseParams,
     Store,
 )
+from rota.worker import runlog
 from rota.worker.attempt import Attempt, outcome, timeout_outcome
 from rota.worker.executors import Executors
+from rota.worker.foreign import ForeignJobs
+from rota.worker.listener import listen
 from rota.worker.pacing import Pacer
+from rota.worker.recorder import Recorder
 from rota.worker.stats import STATS
+from rota.worker.storable import storable_text
 
 log = logging.getLogger("rota.worker")
 
@@ -63,7 +69,8 @@ class Worker:
         self.store, self.jobs, self.config = store, jobs, config
         self.clock = clock or SystemClock()
         self._ended: queue.SimpleQueue[tuple[Attempt, Outcome | None]] = queue.SimpleQueue()
-        self._pending: list[Outcome] = []  # decided, not yet written; kept across outages
+        self._recorder = Recorder(store)  # decided, not yet written; kept across outages
+        self._foreign = ForeignJobs(store, config.queues)
         self._handed_back: list[tuple[int, int]] = []  # (run, attempt) to release, unfinished
         self._inflight: dict[tuple[int, int], Attempt] = {}
         self._buffer: deque[Run] = deque()  # claimed ahead, not started yet
@@ -85,10 +92,18 @@ class Worker:
             self._stopping.clear()
             self._threads = [
                 threading.Thread(target=self._run, name="rota-worker", daemon=True),
-                threading.Thread(target=self._listen, name="rota-notifier", daemon=True),
+                threading.Thread(
+                    target=listen,
+                    args=(self._open_notifier, self._stopping, self._wake),
+                    name="rota-notifier",
+                    daemon=True,
+                ),
             ]
             for t in self._threads:
                 t.start()
+
+    def _open_notifier(self) -> Notifier:
+        return self.store.notifier(self.config.queues)
 
     def stop(self) -> None:
         """Claim nothing more, let running runs finish, hand back the rest; idempotent."""
@@ -117,9 +132,7 @@ class Worker:
                     self._heartbeat_if_due()
                     self._outage.ok()
                 except Exception as exc:
-                    if not isinstance(exc, StorageUnavailable):
-                        log.exception("worker cycle failed")
-                    self._wake.wait(self._outage.failed(exc))
+                    self._wake.wait(self._failed(exc))
                     continue
                 if full:
                     continue
@@ -129,6 +142,13 @@ class Worker:
                 self._wake.wait(max(0.0, self._next_deadline(poll_at) - now))
         finally:
             self._shutdown()
+
+    def _failed(self, exc: Exception) -> float:
+        """How long to wait after a failed cycle; only the database's failures are outages."""
+        if is_outage(exc):
+            return self._outage.failed(exc)
+        log.exception("worker cycle failed (a bug, not a database outage); trying again in 5s")
+        return 5.0
 
     def _snapshot(self) -> list[Attempt]:
         with self._mu:
@@ -154,8 +174,9 @@ class Worker:
                 break
             self._pacer.ran(attempt.duration)
             if o is not None:
-                self._pending.append(o)
+                self._recorder.add(o)
                 STATS.ended(attempt.run, o.state, attempt.duration)
+                runlog.ended(attempt, o, attempt.duration)
         self._settle_timeouts()
         self._start_buffered()
 
@@ -167,50 +188,61 @@ class Worker:
     def _start_buffered(self) -> None:
         started = []
         with self._mu:
-            while self._buffer and len(self._inflight) < self.config.concurrency:
-                started.append(self._attempt(self._buffer.popleft()))
+            while len(self._inflight) < self.config.concurrency and (a := self._next_attempt()):
+                started.append(a)
         for attempt in started:
-            self._executors_ready().submit(attempt)
+            self._submit(attempt)
+
+    def _submit(self, attempt: Attempt) -> None:
+        runlog.started(attempt)
+        self._executors_ready().submit(attempt)
 
     def _cycle(self, claim: bool, only: int | None = None) -> bool:
         """Write decided outcomes and claim up to free capacity; True if the claim was full."""
         self._collect()
         self._release_handed_back()
         free = (1 if only is not None else self._claim_limit()) if claim else 0
-        if free <= 0 and not self._pending:
+        if free <= 0 and not self._recorder.pending:
             return False
         now = self.clock.now()
         began = time.monotonic()
-        result = self.store.runs_claim(
+        jobs = tuple(self.jobs)  # read each time: the app may define jobs after the start
+        result = self._recorder.claim(
             ClaimParams(
                 node_id=self.config.node_id,
                 queues=self.config.queues,
                 limit=max(0, free),
                 now=now,
                 lease_until=now + timedelta(seconds=self.config.lease_seconds),
-                finish=tuple(self._pending),
                 run_id=only,
+                jobs=jobs,
             )
         )
         self._pacer.round_trip(time.monotonic() - began)
-        self._pending.clear()
-        for o in result.refused:
-            log.warning(
-                "run %s attempt %s: outcome %r refused: this node no longer holds the attempt "
-                "(its lease expired and the run was rescued)",
-                o.run_id,
-                o.attempt,
-                o.state.value,
-            )
         with self._mu:
             self._buffer.extend(result.claimed)
         STATS.claimed(result.claimed)
         self._start_buffered()
+        if only is None and len(result.claimed) < free:  # nothing more of ours is due
+            self._foreign.look(jobs, now)
         return free > 0 and len(result.claimed) == free
 
-    def _attempt(self, run: Run) -> Attempt:
+    def _next_attempt(self) -> Attempt | None:
+        """The next run claimed ahead as an attempt in flight (call with ``_mu`` held).
+
+        A run of a job this worker lacks (claimed by id, say) is handed back, unattempted.
+        """
+        while self._buffer:
+            run = self._buffer.popleft()
+            spec = self.jobs.get(run.job)
+            if spec is not None:
+                return self._attempt(run, spec)
+            ForeignJobs.handing_back(run)
+            self._handed_back.append((run.id, run.attempt))
+        return None
+
+    def _attempt(self, run: Run, spec: JobSpec) -> Attempt:
         """A new attempt for ``run``, counted in flight (call with ``_mu`` held)."""
-        spec = self.jobs.get(run.job) or _missing_spec(run.job)
         now = time.monotonic()
         ctx = Context(
             run.id,
@@ -237,9 +269,11 @@ class Worker:
 
     def _progress_sink(self, run: Run) -> Callable[[dict[str, Any]], None]:
         def sink(progress: dict[str, Any]) -> None:
+            if isinstance(progress.get("message"), str):
+                progress = {**progress, "message": storable_text(progress["message"])[0]}
             try:
                 self.store.runs_progress(ProgressParams(run.id, run.attempt, progress))
-            except StorageUnavailable as exc:
+            except Exception as exc:  # progress is a hint: never the job's failure
                 log.debug("progress of run %s not recorded: %s", run.id, exc)
 
         return sink
@@ -252,7 +286,8 @@ class Worker:
         handed_back = isinstance(exc, HandBack) and not attempt.settled
         if handed_back:
             attempt.settled = True  # no outcome: the run is released instead
-        elif not attempt.settled:
+            runlog.handed_back(attempt, attempt.duration)
+        elif not attempt.settled:  # outcome() never raises, whatever the job left behind
             o = outcome(attempt, self.config.node_id, self.clock.now(), result=result, exc=exc)
         following = None
         with self._mu:
@@ -260,10 +295,10 @@ class Worker:
                 self._handed_back.append(attempt.key)
             self._ended.put((attempt, o))  # before its slot frees: run_once must see it ended
             self._inflight.pop(attempt.key, None)
-            if self._buffer and not self._stopping.is_set():
-                following = self._attempt(self._buffer.popleft())
+            if not self._stopping.is_set():
+                following = self._next_attempt()
         if following is not None:
-            self._executors_ready().submit(following)
+            self._submit(following)
         self._wake.set()
 
     def _settle_timeouts(self) -> None:
@@ -275,8 +310,9 @@ class Worker:
                 a.settled = True
                 a.ctx.request_cancel()
                 o = timeout_outcome(a, self.config.node_id, self.clock.now())
-                self._pending.append(o)
+                self._recorder.add(o)
                 STATS.ended(a.run, o.state, now - a.started)
+                runlog.ended(a, o, now - a.started)
 
     def _heartbeat_if_due(self) -> None:
         now = time.monotonic()
@@ -299,31 +335,13 @@ class Worker:
             for run in dropped:
                 self._buffer.remove(run)
         for run in dropped:
-            self._pending.append(
+            self._recorder.add(
                 Outcome(run.id, run.attempt, self.config.node_id, RunState.CANCELLED, wall)
             )
         for a in self._snapshot():
             if a.run.id in wanted and not a.ctx.cancelled:
                 a.ctx.request_cancel()
                 a.cancel()
-
-    def _listen(self) -> None:
-        notifier = None
-        outage = Outage("notifier", log)
-        while not self._stopping.is_set():
-            try:
-                if notifier is None:
-                    notifier = self.store.notifier(self.config.queues)
-                if notifier.wait(0.5):
-                    self._wake.set()
-                outage.ok()
-            except Exception as exc:
-                if notifier is not None:
-                    notifier.close()
-                notifier = None
-                self._stopping.wait(outage.failed(exc))
-        if notifier is not None:
-            notifier.close()
 
     # -- stopping -------------------------------------------------------------------------
     def _release_handed_back(self) -> None:
@@ -399,13 +417,18 @@ class Worker:
                 log.warning("heartbeat failed, will retry: %s", exc)
             self._collect(block_until=min(deadline, self._next_deadline(deadline)))
         self._collect()  # the last attempts may have ended after the loop's last look
-        decided = list(self._pending)
+        decided = list(self._recorder.pending)
         self._cycle(claim=False)
         return decided
 
 
-def _missing_spec(name: str) -> JobSpec:
-    def missing(**_: Any) -> None:
-        raise LookupError(f"job {name!r} is not defined in this worker's app")
+_NOT_OUTAGES = frozenset({"DataError", "IntegrityError", "ProgrammingError", "NotSupportedError"})
 
-    return JobSpec.from_function(missing, name, JobOptions())
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a failed cycle is the database's doing (retried quietly) rather than a bug."""
+    if isinstance(exc, StorageUnavailable):
+        return True
+    if type(exc).__module__.partition(".")[0] not in ("sqlite3", "psycopg", "psycopg_pool"):
+        return False
+    return not any(c.__name__ in _NOT_OUTAGES for c in type(exc).__mro__)

@@ -1,0 +1,104 @@
+"""Outcomes decided but not yet written: kept across outages, written with the next claim.
+
+One outcome the database refuses for its content (a bug that let unstorable text through)
+must not block the others, nor pass for a database outage: when a write fails for any other
+reason than StorageUnavailable, the outcomes are written one by one, and the one refused is
+replaced by a plain failed outcome saying why, so the worker goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from rota.errors import StorageUnavailable
+from rota.runs import ErrorEntry, RunState
+from rota.storage.base import ClaimParams, ClaimResult, FinishParams, Outcome, Store
+from rota.worker.storable import error_entry
+
+log = logging.getLogger("rota.worker")
+
+
+class Recorder:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pending: list[Outcome] = []  # only the worker's loop thread touches it
+
+    def add(self, o: Outcome) -> None:
+        self.pending.append(o)
+
+    def claim(self, params: ClaimParams) -> ClaimResult:
+        """Write the pending outcomes and claim (``params.finish`` is ignored)."""
+        finish = tuple(self.pending)
+        try:
+            result = self.store.runs_claim(dataclasses.replace(params, finish=finish))
+            self.pending.clear()
+        except StorageUnavailable:
+            raise
+        except Exception:
+            if not finish:
+                raise
+            log.exception(
+                "writing %d outcome(s) failed, not for an outage: writing them one by one",
+                len(finish),
+            )
+            refused = self._one_by_one()
+            result = self.store.runs_claim(dataclasses.replace(params, finish=()))
+            result = ClaimResult(result.claimed, refused + result.refused)
+        for o in result.refused:
+            log.warning(
+                "run %s attempt %s: outcome %r refused: this node no longer holds the attempt "
+                "(its lease expired and the run was rescued)",
+                o.run_id,
+                o.attempt,
+                o.state.value,
+            )
+        return result
+
+    def _one_by_one(self) -> list[Outcome]:
+        refused: list[Outcome] = []
+        while self.pending:  # an outage stops here; the rest stays pending
+            refused += self._write_alone(self.pending[0])
+            self.pending.pop(0)
+        return refused
+
+    def _write_alone(self, o: Outcome) -> list[Outcome]:
+        try:
+            return self.store.runs_finish(FinishParams([o]))
+        except StorageUnavailable:
+            raise
+        except Exception as exc:
+            log.error(
+                "run %s: its outcome cannot be stored (%r); recording a failure", o.run_id, exc
+            )
+            stand_in = stand_in_outcome(o, exc)
+        try:
+            return self.store.runs_finish(FinishParams([stand_in]))
+        except StorageUnavailable:
+            raise
+        except Exception:
+            log.exception(
+                "run %s: not even its stand-in outcome could be stored; the run will be rescued "
+                "when its lease expires",
+                o.run_id,
+            )
+            return []
+
+
+def stand_in_outcome(o: Outcome, exc: Exception) -> Outcome:
+    """``o`` without what could not be stored: a failure (a retry stays a retry) saying why."""
+    note = f"rota could not store this attempt's {o.state.value} outcome"
+    try:
+        entry = error_entry(o.attempt, exc, o.finished_at, note=note)
+    except Exception:
+        entry = ErrorEntry(o.attempt, "RotaError", note, "", o.finished_at)
+    keep = o.state in (RunState.RETRYING, RunState.CANCELLED)
+    return Outcome(
+        o.run_id,
+        o.attempt,
+        o.node_id,
+        o.state if keep else RunState.FAILED,
+        o.finished_at,
+        error=entry,
+        run_at=o.run_at if keep else None,
+    )
