@@ -50,15 +50,32 @@ LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=
     type=LOG_LEVELS,
     help="Log level (worker, scheduler, run: info; others: warning).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"], case_sensitive=False),
+    default="text",
+    envvar="ROTA_LOG_FORMAT",
+    show_default=True,
+    help="Log lines as text, or one JSON object per line (env ROTA_LOG_FORMAT).",
+)
 @click.version_option(
     __version__, "-V", "--version", prog_name="rota", message="%(prog)s %(version)s"
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, app_ref: str | None, database: str | None, log_level: str | None
+    ctx: click.Context,
+    app_ref: str | None,
+    database: str | None,
+    log_level: str | None,
+    log_format: str,
 ) -> None:
     """rota: background jobs on SQLite or PostgreSQL."""
-    session = Session(app_ref=app_ref or None, database=database or None, log_level=log_level)
+    session = Session(
+        app_ref=app_ref or None,
+        database=database or None,
+        log_level=log_level,
+        log_format=log_format.lower(),
+    )
     session.configure_logging()
     ctx.obj = session
     ctx.call_on_close(session.close)

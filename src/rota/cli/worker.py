@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from rota.cli.output import note
 from rota.cli.session import Session
 
 
@@ -44,6 +43,6 @@ def worker(
             app.concurrency = concurrency
         counts = app.drain(names)
         done = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing due"
-        note(f"burst finished: {done}")
+        session.note(f"burst finished: {done}")
         return
     app.run_worker(queues=names, concurrency=concurrency)
