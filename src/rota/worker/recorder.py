@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
+from collections.abc import Callable
 
 from rota.errors import StorageUnavailable
+from rota.outage import Outage
 from rota.runs import ErrorEntry, RunState
 from rota.storage.base import ClaimParams, ClaimResult, FinishParams, Outcome, Store
 from rota.worker.storable import error_entry
@@ -102,3 +105,17 @@ def stand_in_outcome(o: Outcome, exc: Exception) -> Outcome:
         error=entry,
         run_at=o.run_at if keep else None,
     )
+
+
+def write_until(write: Callable[[], object], deadline: float, outage: Outage) -> None:
+    """Retry a write of a stopping worker until it succeeds or ``deadline`` (monotonic)."""
+    while True:
+        try:
+            write()
+            outage.ok()
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                log.error("shutdown: giving up a write the database refused: %s", exc)
+                return
+            time.sleep(outage.failed(exc))

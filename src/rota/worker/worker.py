@@ -12,8 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -29,7 +28,6 @@ from rota.storage.base import (
     HeartbeatParams,
     Notifier,
     Outcome,
-    ProgressParams,
     ReleaseParams,
     Store,
 )
@@ -37,11 +35,12 @@ from rota.worker import runlog
 from rota.worker.attempt import Attempt, outcome, timeout_outcome
 from rota.worker.executors import Executors
 from rota.worker.foreign import ForeignJobs
+from rota.worker.holdings import Holdings
 from rota.worker.listener import listen
 from rota.worker.pacing import Pacer
-from rota.worker.recorder import Recorder
+from rota.worker.progress import progress_sink
+from rota.worker.recorder import Recorder, write_until
 from rota.worker.stats import STATS
-from rota.worker.storable import storable_text
 
 log = logging.getLogger("rota.worker")
 
@@ -71,10 +70,7 @@ class Worker:
         self._ended: queue.SimpleQueue[tuple[Attempt, Outcome | None]] = queue.SimpleQueue()
         self._recorder = Recorder(store)  # decided, not yet written; kept across outages
         self._foreign = ForeignJobs(store, config.queues)
-        self._handed_back: list[tuple[int, int]] = []  # (run, attempt) to release, unfinished
-        self._inflight: dict[tuple[int, int], Attempt] = {}
-        self._buffer: deque[Run] = deque()  # claimed ahead, not started yet
-        self._mu = threading.Lock()  # guards _inflight and _buffer (job threads take runs too)
+        self._held = Holdings(config.concurrency, jobs, self._attempt)
         self._pacer = Pacer(config.concurrency, config.max_prefetch)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -119,7 +115,7 @@ class Worker:
 
     @property
     def busy(self) -> int:
-        return len(self._inflight)
+        return self._held.busy
 
     # -- the loop -------------------------------------------------------------------------
     def _run(self) -> None:
@@ -150,13 +146,9 @@ class Worker:
         log.exception("worker cycle failed (a bug, not a database outage); trying again in 5s")
         return 5.0
 
-    def _snapshot(self) -> list[Attempt]:
-        with self._mu:
-            return list(self._inflight.values())
-
     def _next_deadline(self, poll_at: float) -> float:
         until = min(poll_at, self._next_heartbeat)
-        for a in self._snapshot():
+        for a in self._held.snapshot():
             if a.deadline is not None and not a.settled:
                 until = min(until, a.deadline)
         return until
@@ -180,17 +172,8 @@ class Worker:
         self._settle_timeouts()
         self._start_buffered()
 
-    def _claim_limit(self) -> int:
-        with self._mu:
-            held = len(self._inflight) + len(self._buffer)
-        return self._pacer.claim_limit(held)
-
     def _start_buffered(self) -> None:
-        started = []
-        with self._mu:
-            while len(self._inflight) < self.config.concurrency and (a := self._next_attempt()):
-                started.append(a)
-        for attempt in started:
+        for attempt in self._held.start_ready():
             self._submit(attempt)
 
     def _submit(self, attempt: Attempt) -> None:
@@ -201,7 +184,7 @@ class Worker:
         """Write decided outcomes and claim up to free capacity; True if the claim was full."""
         self._collect()
         self._release_handed_back()
-        free = (1 if only is not None else self._claim_limit()) if claim else 0
+        free = (1 if only is not None else self._pacer.claim_limit(self._held.held)) if claim else 0
         if free <= 0 and not self._recorder.pending:
             return False
         now = self.clock.now()
@@ -219,39 +202,24 @@ class Worker:
             )
         )
         self._pacer.round_trip(time.monotonic() - began)
-        with self._mu:
-            self._buffer.extend(result.claimed)
+        self._held.add_claimed(result.claimed)
         STATS.claimed(result.claimed)
         self._start_buffered()
         if only is None and len(result.claimed) < free:  # nothing more of ours is due
             self._foreign.look(jobs, now)
         return free > 0 and len(result.claimed) == free
 
-    def _next_attempt(self) -> Attempt | None:
-        """The next run claimed ahead as an attempt in flight (call with ``_mu`` held).
-
-        A run of a job this worker lacks (claimed by id, say) is handed back, unattempted.
-        """
-        while self._buffer:
-            run = self._buffer.popleft()
-            spec = self.jobs.get(run.job)
-            if spec is not None:
-                return self._attempt(run, spec)
-            ForeignJobs.handing_back(run)
-            self._handed_back.append((run.id, run.attempt))
-        return None
-
     def _attempt(self, run: Run, spec: JobSpec) -> Attempt:
-        """A new attempt for ``run``, counted in flight (call with ``_mu`` held)."""
+        """A new attempt for ``run`` (Holdings counts it in flight)."""
         now = time.monotonic()
         ctx = Context(
             run.id,
             run.attempt,
             run.job,
-            progress_sink=self._progress_sink(run),
+            progress_sink=progress_sink(self.store, run),
             node_id=self.config.node_id,
         )
-        attempt = Attempt(
+        return Attempt(
             run=run,
             spec=spec,
             ctx=ctx,
@@ -259,24 +227,11 @@ class Worker:
             # async jobs time out inside their task; sync ones are watched by the loop
             deadline=now + run.timeout if run.timeout and not spec.is_async else None,
         )
-        self._inflight[attempt.key] = attempt
-        return attempt
 
     def _executors_ready(self) -> Executors:
         if self._executors is None:
             self._executors = Executors(self.config.concurrency, self._on_done)
         return self._executors
-
-    def _progress_sink(self, run: Run) -> Callable[[dict[str, Any]], None]:
-        def sink(progress: dict[str, Any]) -> None:
-            if isinstance(progress.get("message"), str):
-                progress = {**progress, "message": storable_text(progress["message"])[0]}
-            try:
-                self.store.runs_progress(ProgressParams(run.id, run.attempt, progress))
-            except Exception as exc:  # progress is a hint: never the job's failure
-                log.debug("progress of run %s not recorded: %s", run.id, exc)
-
-        return sink
 
     def _on_done(self, attempt: Attempt, result: Any, exc: BaseException | None) -> None:
         # On the executing thread: decide the outcome and hand it to the loop.
@@ -289,21 +244,19 @@ class Worker:
             runlog.handed_back(attempt, attempt.duration)
         elif not attempt.settled:  # outcome() never raises, whatever the job left behind
             o = outcome(attempt, self.config.node_id, self.clock.now(), result=result, exc=exc)
-        following = None
-        with self._mu:
-            if handed_back:
-                self._handed_back.append(attempt.key)
-            self._ended.put((attempt, o))  # before its slot frees: run_once must see it ended
-            self._inflight.pop(attempt.key, None)
-            if not self._stopping.is_set():
-                following = self._next_attempt()
+        following = self._held.end(
+            attempt,
+            handed_back,
+            lambda: self._ended.put((attempt, o)),
+            follow=not self._stopping.is_set(),
+        )
         if following is not None:
             self._submit(following)
         self._wake.set()
 
     def _settle_timeouts(self) -> None:
         now = time.monotonic()
-        for a in self._snapshot():
+        for a in self._held.snapshot():
             if a.deadline is not None and not a.settled and now >= a.deadline:
                 # A thread cannot be killed: fail the attempt now, ask the job to stop through
                 # ctx.cancelled, and keep its slot busy until the thread really returns.
@@ -319,9 +272,7 @@ class Worker:
         if now < self._next_heartbeat:
             return
         self._next_heartbeat = now + max(0.1, self.config.lease_seconds / 4)
-        with self._mu:
-            ids = [a.run.id for a in self._inflight.values() if not a.settled]
-            ids += [r.id for r in self._buffer]
+        ids = self._held.to_renew()
         if not ids:
             return
         wall = self.clock.now()
@@ -330,73 +281,52 @@ class Worker:
             HeartbeatParams(self.config.node_id, wall, lease_until, ids)
         )
         wanted = set(cancel)
-        with self._mu:
-            dropped = [r for r in self._buffer if r.id in wanted]
-            for run in dropped:
-                self._buffer.remove(run)
-        for run in dropped:
+        for run in self._held.drop_buffered(wanted):
             self._recorder.add(
                 Outcome(run.id, run.attempt, self.config.node_id, RunState.CANCELLED, wall)
             )
-        for a in self._snapshot():
+        for a in self._held.snapshot():
             if a.run.id in wanted and not a.ctx.cancelled:
                 a.ctx.request_cancel()
                 a.cancel()
 
     # -- stopping -------------------------------------------------------------------------
     def _release_handed_back(self) -> None:
-        with self._mu:
-            runs, self._handed_back = self._handed_back, []
+        runs = self._held.take_handed_back()
         if runs:
             try:
                 self.store.runs_release(ReleaseParams(self.config.node_id, runs))
             except StorageUnavailable:
-                with self._mu:
-                    self._handed_back[:0] = runs
+                self._held.put_back_handed_back(runs)
                 raise
 
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.config.shutdown_timeout
-        for a in self._snapshot():
+        for a in self._held.snapshot():
             a.ctx.begin_shutdown()
-        with self._mu:
-            held = [(r.id, r.attempt) for r in self._buffer]
-            self._buffer.clear()
+        held = self._held.take_buffered()
         if held:  # claimed ahead but never started: hand back at once
             ahead = ReleaseParams(self.config.node_id, held)
-            self._write_until(lambda: self.store.runs_release(ahead), deadline)
-        while self._inflight and time.monotonic() < deadline:
+            write_until(lambda: self.store.runs_release(ahead), deadline, self._outage)
+        while self._held.busy and time.monotonic() < deadline:
             self._collect(block_until=min(deadline, time.monotonic() + 0.5))
-            self._write_until(lambda: self._cycle(claim=False), deadline)
-            self._write_until(self._heartbeat_if_due, deadline)
+            write_until(lambda: self._cycle(claim=False), deadline, self._outage)
+            write_until(self._heartbeat_if_due, deadline, self._outage)
         self._collect()
-        self._write_until(lambda: self._cycle(claim=False), deadline + 10)
-        left = self._snapshot()
+        write_until(lambda: self._cycle(claim=False), deadline + 10, self._outage)
+        left = self._held.snapshot()
         unfinished = [(a.run.id, a.run.attempt) for a in left if not a.settled]
 
         for a in left:
             a.ctx.request_cancel(shutdown=True)
             a.cancel()
-        self._write_until(self._release_handed_back, deadline + 10)
+        write_until(self._release_handed_back, deadline + 10, self._outage)
         if unfinished:
             log.warning("shutdown: handing %d unfinished run(s) back to the queue", len(unfinished))
             release = ReleaseParams(self.config.node_id, unfinished)
-            self._write_until(lambda: self.store.runs_release(release), deadline + 10)
-        with self._mu:
-            self._inflight.clear()
+            write_until(lambda: self.store.runs_release(release), deadline + 10, self._outage)
+        self._held.clear()
         self.close()
-
-    def _write_until(self, write: Callable[[], object], deadline: float) -> None:
-        while True:
-            try:
-                write()
-                self._outage.ok()
-                return
-            except Exception as exc:
-                if time.monotonic() > deadline:
-                    log.error("shutdown: giving up a write the database refused: %s", exc)
-                    return
-                time.sleep(self._outage.failed(exc))
 
     def close(self) -> None:
         if self._executors is not None:
@@ -408,7 +338,7 @@ class Worker:
         """Claim what is due (up to concurrency, or only run ``only``), run it, record it."""
         self._cycle(claim=True, only=only)
         deadline = time.monotonic() + wait
-        while (self._inflight or self._buffer) and time.monotonic() < deadline:
+        while self._held.held and time.monotonic() < deadline:
             # Heartbeats keep long runs' leases (and relay cancels); they also move the next
             # deadline forward, without which this loop would spin and starve the job threads.
             try:

@@ -1,0 +1,116 @@
+"""What a worker holds: attempts in flight, runs claimed ahead, runs to hand back.
+
+Job threads start the next run claimed ahead themselves when theirs ends (without waiting for
+the loop), so all of it sits behind one lock, taken for short, I/O-free moments only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+
+from rota.jobs import JobSpec
+from rota.runs import Run
+from rota.worker.attempt import Attempt
+from rota.worker.foreign import ForeignJobs
+
+Key = tuple[int, int]
+"""(run id, attempt)."""
+
+
+class Holdings:
+    def __init__(
+        self,
+        concurrency: int,
+        jobs: Mapping[str, JobSpec],
+        begin: Callable[[Run, JobSpec], Attempt],
+    ) -> None:
+        self.concurrency, self.jobs, self._begin = concurrency, jobs, begin
+        self._mu = threading.Lock()
+        self._inflight: dict[Key, Attempt] = {}
+        self._buffer: deque[Run] = deque()  # claimed ahead, not started yet
+        self._handed_back: list[Key] = []  # to release, unfinished and uncounted
+
+    @property
+    def busy(self) -> int:
+        return len(self._inflight)
+
+    @property
+    def held(self) -> int:
+        """Runs this node holds: in flight and claimed ahead."""
+        with self._mu:
+            return len(self._inflight) + len(self._buffer)
+
+    def snapshot(self) -> list[Attempt]:
+        with self._mu:
+            return list(self._inflight.values())
+
+    def add_claimed(self, runs: Iterable[Run]) -> None:
+        with self._mu:
+            self._buffer.extend(runs)
+
+    def start_ready(self) -> list[Attempt]:
+        """Attempts for runs claimed ahead, up to free slots: the caller submits them."""
+        started = []
+        with self._mu:
+            while len(self._inflight) < self.concurrency and (a := self._next_attempt()):
+                started.append(a)
+        return started
+
+    def end(
+        self, attempt: Attempt, handed_back: bool, report: Callable[[], None], follow: bool
+    ) -> Attempt | None:
+        """Free the attempt's slot (after ``report``); with ``follow``, the next attempt."""
+        with self._mu:
+            if handed_back:
+                self._handed_back.append(attempt.key)
+            report()  # before its slot frees: run_once must see it ended
+            self._inflight.pop(attempt.key, None)
+            return self._next_attempt() if follow else None
+
+    def _next_attempt(self) -> Attempt | None:
+        # A run of a job this worker lacks (claimed by id, say) is handed back, unattempted.
+        while self._buffer:
+            run = self._buffer.popleft()
+            spec = self.jobs.get(run.job)
+            if spec is not None:
+                attempt = self._begin(run, spec)
+                self._inflight[attempt.key] = attempt
+                return attempt
+            ForeignJobs.handing_back(run)
+            self._handed_back.append((run.id, run.attempt))
+        return None
+
+    def to_renew(self) -> list[int]:
+        """The runs whose leases the next heartbeat extends."""
+        with self._mu:
+            ids = [a.run.id for a in self._inflight.values() if not a.settled]
+            return ids + [r.id for r in self._buffer]
+
+    def drop_buffered(self, ids: set[int]) -> list[Run]:
+        """Take these runs out of those claimed ahead (cancelled before they started)."""
+        with self._mu:
+            dropped = [r for r in self._buffer if r.id in ids]
+            for run in dropped:
+                self._buffer.remove(run)
+        return dropped
+
+    def take_buffered(self) -> list[Key]:
+        with self._mu:
+            held = [(r.id, r.attempt) for r in self._buffer]
+            self._buffer.clear()
+        return held
+
+    def take_handed_back(self) -> list[Key]:
+        with self._mu:
+            runs, self._handed_back = self._handed_back, []
+        return runs
+
+    def put_back_handed_back(self, runs: list[Key]) -> None:
+        with self._mu:
+            self._handed_back[:0] = runs
+
+    def clear(self) -> None:
+        with self._mu:
+            self._inflight.clear()
