@@ -125,7 +125,8 @@ def test_wait_shows_progress_and_exits_0(cli: Cli, worker: Worker) -> None:
     worker.start()
     result = cli("launch", "steps", "--arg", "n=3", "--wait", timeout=60)
     assert result.code == 0, str(result)
-    run_id = int(result.out.strip())
+    run_id, value = map(int, result.out.splitlines())
+    assert value == 3
     assert f"run {run_id}: succeeded 3/3 step 3" in result.err
     assert cli.run_json(run_id)["result"] == 3
     code, _ = worker.stop()

@@ -347,7 +347,10 @@ class FlowWalker:
         index, count = self.flow.position(step.name) + 1, len(self.flow.steps)
 
         def progress(position: int, written: int, total: int | None) -> dict[str, Any]:
-            message = f"step {step.name} ({index}/{count}): {written} written"
+            # `done` already says how many items went through: say "written" only if it differs
+            message = f"step {step.name} ({index}/{count})"
+            if written != position:
+                message += f": {written} written"
             return {"done": position, "total": total, "message": message}
 
         return progress

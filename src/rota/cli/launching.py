@@ -48,9 +48,15 @@ def _error_line(run: Run) -> str:
 
 
 def _finish(run: Run, as_json: bool) -> None:
-    """Print the outcome of a finished run; exit 1 unless it succeeded."""
+    """Print the outcome of a finished run; exit 1 unless it succeeded.
+
+    With ``--json`` the run object only (its ``result`` in it); else the result as JSON text
+    on stdout, so a script gets it as ``exec`` and ``launch --wait`` alike print it.
+    """
     if as_json:
         print_json(run.to_json())
+    elif run.state is RunState.SUCCEEDED and run.result is not None:
+        click.echo(to_json_text(run.result))
     if run.state is not RunState.SUCCEEDED:
         note(paint(f"rota: error: {_error_line(run)}", "red", err=True))
         raise click.exceptions.Exit(EXIT_FAILED)
@@ -127,6 +133,4 @@ def exec_(
     run = app.exec(job, args)
     if not run.state.terminal:
         raise CliError(f"run {run.id} did not finish here: it is {run.state.value}", EXIT_FAILED)
-    if not as_json and run.state is RunState.SUCCEEDED and run.result is not None:
-        click.echo(to_json_text(run.result))
     _finish(run, as_json)

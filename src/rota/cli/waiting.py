@@ -26,11 +26,13 @@ class Reporter(Protocol):
     def update(self, run: Run) -> None: ...
 
 
-def describe_progress(run: Run) -> str:
+def describe_progress(run: Run, *, count: bool = True) -> str:
+    """``running 850/1000 step load (2/3)``: each fact once (``count=False`` where a progress
+    bar shows the count beside this text)."""
     p = run.progress or {}
     done, total, message = p.get("done"), p.get("total"), p.get("message")
     parts = [run.state.value]
-    if done is not None:
+    if count and done is not None:
         parts.append(f"{_num(done)}/{_num(total)}" if total is not None else _num(done))
     if message:
         parts.append(str(message))
@@ -66,7 +68,7 @@ class LineReporter:
 class RichReporter:
     """A live progress bar; indeterminate until the job reports a total."""
 
-    def __init__(self, run_id: int) -> None:
+    def __init__(self, run_id: int, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -84,7 +86,7 @@ class RichReporter:
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=console or Console(stderr=True),
         )
         self.task = self.progress.add_task("waiting", total=None)
 
@@ -104,7 +106,7 @@ class RichReporter:
             self.task,
             completed=float(done or 0),
             total=float(total) if isinstance(total, int | float) else None,
-            description=describe_progress(run),
+            description=describe_progress(run, count=False),
         )
 
 
