@@ -10,6 +10,7 @@ from rota.batch.model import BatchExecution, BatchState, StepExecution, step_jso
 from rota.cli.output import (
     Cell,
     fields,
+    none_found,
     note,
     print_json,
     short_when,
@@ -89,7 +90,7 @@ def _steps_table(e: BatchExecution) -> None:
             run = "" if p.run_id is None else f" (run {p.run_id})"
             rows.append(_step_row(f"  partition {p.partition}{run}", p.to_json(), p))
     headers = ["STEP", "STATE", "READ", "WRITTEN", "SKIPPED", "FILTERED", "COMMITS", "DURATION"]
-    table([*headers, "ERROR"], rows)
+    table([*headers, "ERROR"], rows, empty="no steps")
 
 
 def _show(e: BatchExecution, now: datetime) -> None:
@@ -147,7 +148,8 @@ def list_(
         return
     now = app.now()
     headers = ["ID", "JOB", "STATE", "RUN", "STEPS", "READ/WRITTEN", "STARTED", "FINISHED"]
-    table(headers, [_row(e, now) for e in found])
+    filters = [("--job", job), ("--state", states), ("--cursor", cursor)]
+    table(headers, [_row(e, now) for e in found], empty=none_found("batch executions", filters))
     if len(found) == limit:
         note(f"more: --cursor {found[-1].id}")
 

@@ -39,7 +39,7 @@ def jobs(session: Session, as_json: bool) -> None:
         print_json(described)
         return
     headers = ["NAME", "QUEUE", "PRIORITY", "ATTEMPTS", "TIMEOUT", "PARAMETERS", "DESCRIPTION"]
-    table(headers, [_job_row(d) for d in described])
+    table(headers, [_job_row(d) for d in described], empty="no jobs defined")
 
 
 @click.command()
@@ -65,4 +65,4 @@ def nodes(session: Session, as_json: bool) -> None:
         ]
         for n in listed
     ]
-    table(["ID", "STATE", "ROLES", "HOST", "PID", "STARTED", "LAST SEEN"], rows)
+    table(["ID", "STATE", "ROLES", "HOST", "PID", "STARTED", "LAST SEEN"], rows, empty="no nodes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -64,8 +65,29 @@ def note(message: str) -> None:
     click.echo(message, err=True)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    """An aligned table on stdout; colours apply after padding so columns stay straight."""
+def none_found(noun: str, filters: Sequence[tuple[str, Any]] = ()) -> str:
+    """What an empty list says: ``no runs``, or ``no runs match --state failed --job add``.
+
+    ``filters`` are (option, value) pairs as given; None or empty values were not given, and a
+    tuple is an option given more than once.
+    """
+    given: list[str] = []
+    for option, value in filters:
+        for one in value if isinstance(value, tuple | list) else (value,):
+            if one is not None and one != "":
+                given.append(f"{option} {shlex.quote(str(one))}")
+    return f"no {noun} match {' '.join(given)}" if given else f"no {noun}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, empty: str) -> None:
+    """An aligned table on stdout; colours apply after padding so columns stay straight.
+
+    With no rows, the line ``empty`` on stderr instead of a lone header: stdout stays empty
+    (no rows for a script to read) and a person reads why.
+    """
+    if not rows:
+        note(empty)
+        return
     plain = [[c if isinstance(c, str) else c[0] for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for texts in plain:

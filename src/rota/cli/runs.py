@@ -8,7 +8,7 @@ import click
 
 from rota import operations
 from rota.cli.errors import EXIT_FAILED, CliError
-from rota.cli.output import Cell, note, print_json, short_when, state_cell, table
+from rota.cli.output import Cell, none_found, note, print_json, short_when, state_cell, table
 from rota.cli.params import AGE, ID, Choice, IdCommand, IsoDateTime, WholeNumber
 from rota.cli.runs_show import show_run
 from rota.cli.session import Session
@@ -76,7 +76,15 @@ def list_(
         return
     now = app.now()
     headers = ["ID", "JOB", "STATE", "QUEUE", "ATTEMPT", "CREATED", "DUE / ENDED"]
-    table(headers, [_row(r, now) for r in found])
+    filters = [
+        ("--state", states),
+        ("--job", job),
+        ("--queue", queue),
+        ("--cursor", cursor),
+        ("--created-after", created_after and created_after.isoformat()),
+        ("--created-before", created_before and created_before.isoformat()),
+    ]
+    table(headers, [_row(r, now) for r in found], empty=none_found("runs", filters))
     if len(found) == limit:
         note(f"more: --cursor {found[-1].id}")
 

@@ -122,7 +122,7 @@ def _show(
         ]
         for f in fires
     ]
-    table(["FIRE TIME", "OUTCOME", "RUN", "NODE"], rows)
+    table(["FIRE TIME", "OUTCOME", "RUN", "NODE"], rows, empty="no fires")
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def list_(session: Session, as_json: bool) -> None:
         return
     now = app.now()
     headers = ["NAME", "JOB", "TRIGGER", "NEXT FIRE", "LAST FIRE", "STATE", "SOURCE"]
-    table(headers, [_row(s, s.name in pending, now) for s in found])
+    table(headers, [_row(s, s.name in pending, now) for s in found], empty="no schedules")
     if pending:
         note(PENDING_NOTE)
 
