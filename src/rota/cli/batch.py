@@ -22,13 +22,14 @@ from rota.cli.output import (
 from rota.cli.params import ID, Choice, IdCommand, WholeNumber
 from rota.cli.session import Session
 from rota.limits import MAX_PAGE
+from rota.cli.usage import Group
 
 STATES = Choice([s.value for s in BatchState], case_sensitive=False)
 EXECUTION_ID = ID
 PAGE = WholeNumber(1, MAX_PAGE, "a page size")
 
 
-@click.group()
+@click.group(cls=Group)
 def batch() -> None:
     """Batch executions: list, show, restart, stop, abandon."""
 
@@ -173,8 +174,10 @@ def show(session: Session, execution_id: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the new execution as JSON.")
 @click.pass_obj
 def restart(session: Session, execution_id: int, as_json: bool) -> None:
-    """Restart a failed or stopped execution as a new one: completed steps are skipped and
-    the failed step resumes after its last committed chunk."""
+    """Restart a failed or stopped execution as a new one.
+
+    Completed steps are skipped and the failed step resumes after its last committed chunk.
+    """
     app = session.app(jobs=True)
     created = app.batch_restart(execution_id)
     if as_json:

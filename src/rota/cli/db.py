@@ -9,6 +9,7 @@ import click
 
 from rota.cli.output import fields, note, print_json
 from rota.cli.session import Session
+from rota.cli.usage import Group
 from rota.storage import backend_of, open_store, redact
 from rota.storage.sql import load_migrations
 
@@ -22,7 +23,7 @@ def latest_version(backend: str) -> int | None:
     return found[-1][0] if found else None
 
 
-@click.group()
+@click.group(cls=Group)
 def db() -> None:
     """The database schema."""
 

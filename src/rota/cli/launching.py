@@ -74,13 +74,21 @@ def _finish(run: Run, as_json: bool) -> None:
 @click.option(
     "--priority",
     type=WholeNumber(-(2**31), 2**31 - 1),
-    help="Lower starts first (default: the job's).",
+    help="Lower starts first.",
+    show_default="the job's",
 )
-@click.option("--queue", help="Queue (default: the job's).")
+@click.option("--queue", help="The queue to wait in.", show_default="the job's")
 @click.option("--unique-key", help="While a run with this key is not finished, return it instead.")
-@click.option("--max-attempts", type=WholeNumber(1, 1_000_000), help="Attempts before it fails.")
+@click.option(
+    "--max-attempts",
+    type=WholeNumber(1, 1_000_000),
+    help="Attempts before it fails.",
+    show_default="the job's",
+)
 @click.option("--wait", is_flag=True, help="Wait until the run ends, showing its progress.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the run as JSON (with --wait: at its end)."
+)
 @click.pass_obj
 def launch(
     session: Session,
@@ -96,7 +104,11 @@ def launch(
     wait: bool,
     as_json: bool,
 ) -> None:
-    """Create a run of JOB; prints its id (or the run as JSON)."""
+    """Create a run of JOB and print its id; with --wait, wait and print its result.
+
+    With --json, the run as JSON instead (with --wait, the finished run). With --wait, exit 1
+    if the run failed.
+    """
     app = session.app(jobs=True)
     args = _args(app, job, pairs, args_json)
     given = {

@@ -26,12 +26,13 @@ from rota.cli.node import run_, scheduler, serve_
 from rota.cli.runs import runs
 from rota.cli.schedules import schedules
 from rota.cli.session import Session
+from rota.cli.usage import CONTEXT_SETTINGS, Group
 from rota.cli.worker import worker
 
 LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--app",
     "app_ref",

@@ -20,7 +20,12 @@ from rota.app import App
 from rota.cli.errors import CliError
 from rota.cli.output import note
 from rota.cli.session import Session
-from rota.cli.worker import split_names
+from rota.cli.worker import (
+    CONCURRENCY_OPTION,
+    QUEUES_OPTION,
+    SHUTDOWN_TIMEOUT_OPTION,
+    split_names,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,13 +121,9 @@ def scheduler(session: Session) -> None:
 
 @click.command("run")
 @api_options
-@click.option("--queues", "-q", metavar="A,B", help="Queues to serve (default: all).")
-@click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Runs at once.")
-@click.option(
-    "--shutdown-timeout",
-    type=click.FloatRange(min=0),
-    help="On SIGTERM/SIGINT, seconds running runs get to finish before going back to queued.",
-)
+@QUEUES_OPTION
+@CONCURRENCY_OPTION
+@SHUTDOWN_TIMEOUT_OPTION
 @click.pass_obj
 def run_(
     session: Session,

@@ -13,6 +13,7 @@ from rota.cli.params import AGE, ID, Choice, IdCommand, IsoDateTime, WholeNumber
 from rota.cli.runs_show import show_run
 from rota.cli.session import Session
 from rota.limits import MAX_PAGE
+from rota.cli.usage import Group
 from rota.runs import Run, RunState
 
 STATES = Choice([s.value for s in RunState], case_sensitive=False)
@@ -22,7 +23,7 @@ RUN_ID = ID
 PAGE = WholeNumber(1, MAX_PAGE, "a page size")
 
 
-@click.group()
+@click.group(cls=Group)
 def runs() -> None:
     """Runs: list, show, retry, cancel, purge."""
 

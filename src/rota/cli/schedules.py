@@ -16,6 +16,7 @@ import click
 from rota.app import App
 from rota.cli.output import Cell, fields, note, print_json, short_when, table, to_json_text, when
 from rota.cli.session import Session
+from rota.cli.usage import Group
 from rota.errors import ScheduleNotFound
 from rota.scheduling.definitions import schedule_json
 from rota.scheduling.service import upcoming
@@ -25,7 +26,7 @@ PENDING_NOTE = "pending: declared in the app, stored when a scheduler starts"
 FIRE_COLOURS = {"fired": "green", "triggered": "green", "missed": "red", "skipped": "yellow"}
 
 
-@click.group()
+@click.group(cls=Group)
 def schedules() -> None:
     """Schedules: list, show, pause, resume, trigger."""
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import click
 
+from rota.app import App
+from rota.cli.output import note
 from rota.cli.session import Session
 
 
@@ -15,15 +19,35 @@ def split_names(value: str | None) -> list[str] | None:
     return names or None
 
 
-@click.command()
-@click.option("--queues", "-q", metavar="A,B", help="Queues to serve (default: all).")
-@click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Runs at once.")
-@click.option("--burst", is_flag=True, help="Run every due run, then exit.")
-@click.option(
+_APP_DEFAULTS = inspect.signature(App).parameters
+QUEUES_OPTION = click.option(
+    "--queues", "-q", metavar="A,B", help="Queues to serve.", show_default="all"
+)
+CONCURRENCY_OPTION = click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(min=1),
+    help="Runs at once.",
+    show_default=(
+        f"the app's concurrency, {_APP_DEFAULTS['concurrency'].default} unless App(concurrency=N)"
+    ),
+)
+SHUTDOWN_TIMEOUT_OPTION = click.option(
     "--shutdown-timeout",
     type=click.FloatRange(min=0),
     help="On SIGTERM/SIGINT, seconds running runs get to finish before going back to queued.",
+    show_default=(
+        f"the app's shutdown_timeout, {_APP_DEFAULTS['shutdown_timeout'].default:g}s unless "
+        "App(shutdown_timeout=S)"
+    ),
 )
+
+
+@click.command()
+@QUEUES_OPTION
+@CONCURRENCY_OPTION
+@click.option("--burst", is_flag=True, help="Run every due run, then exit.")
+@SHUTDOWN_TIMEOUT_OPTION
 @click.pass_obj
 def worker(
     session: Session,
