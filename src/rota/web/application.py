@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from rota import __version__
 from rota.app import App
-from rota.web import batch, launching, metrics, runs, schedules, system
+from rota.web import batch, docs, launching, login, metrics, runs, schedules, system
 from rota.web.errors import install_error_handlers
 from rota.web.guard import MAX_BODY, PUBLIC_PATHS, Guard
 
@@ -27,7 +27,8 @@ def asgi(app: App, token: str | None = None, *, max_body: int = MAX_BODY) -> Fas
     """The REST API of ``app`` as an ASGI app, to serve or to mount in your own web app.
 
     With a token (``token=`` or env ``ROTA_API_TOKEN``) every path but ``/api/health`` needs
-    ``Authorization: Bearer <token>``. Mounted under a prefix, every path moves with it.
+    ``Authorization: Bearer <token>``; a browser logs in at ``/login`` to read ``/api/docs``.
+    Mounted under a prefix, every path moves with it.
     """
     token = resolve_token(token)
     api = FastAPI(
@@ -35,16 +36,17 @@ def asgi(app: App, token: str | None = None, *, max_body: int = MAX_BODY) -> Fas
         version=__version__,
         description="Launch and manage the runs, schedules and nodes of a rota app.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # rota.web.docs serves it, with its assets (no CDN)
         redoc_url=None,
         redirect_slashes=False,
         generate_unique_id_function=lambda route: route.name,  # operationId = function name
     )
     api.state.rota = app
+    api.state.token = token
     api.state.known_query = {}
     api.state.metrics = metrics.registry_for(app)
     install_error_handlers(api)
-    for module in (system, launching, runs, schedules, batch, metrics):
+    for module in (system, launching, runs, schedules, batch, metrics, docs, login):
         api.include_router(module.router)
     api.add_middleware(Guard, token=token, max_body=max_body)
     if token:

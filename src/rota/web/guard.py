@@ -1,5 +1,9 @@
 """The gate in front of the API: bearer token, body size, UTF-8, JSON depth, NUL characters.
 
+With a token, a request passes with ``Authorization: Bearer <token>``; the login cookie of
+``rota.web.login`` opens only GETs of the pages a browser reads (the API docs, the OpenAPI
+document and the docs' assets), never a call that acts, so no cross-site request can act.
+
 A plain ASGI middleware, so it also covers unknown paths and the OpenAPI document, and it
 rejects a request before any body byte is parsed: a 5 MB body is refused once MAX_BODY_BYTES
 (the arguments' limit plus room for options) are read, or at once when its Content-Length says
@@ -12,14 +16,22 @@ import hmac
 import re
 from collections.abc import Iterable
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rota.limits import MAX_BODY_BYTES
+from rota.web import login
+from rota.web.docs import ASSETS_PATH, DOCS_PATH, OPENAPI_PATH
 from rota.web.errors import error_response
 
 MAX_BODY = MAX_BODY_BYTES
 MAX_DEPTH = 64
-PUBLIC_PATHS = frozenset({"/api/health"})
+PUBLIC_PATHS = frozenset({"/api/health", login.LOGIN_PATH})
+BROWSER_PAGES = frozenset({DOCS_PATH, OPENAPI_PATH})
+"""Paths whose GET the login cookie opens (and every path under ``BROWSER_PREFIXES``)."""
+BROWSER_PREFIXES = (ASSETS_PATH,)
+LOGIN_PAGES = frozenset({DOCS_PATH})
+"""Pages that answer a browser without a token with the login form (not a JSON error)."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _OPEN = frozenset(b"[{")
@@ -52,6 +64,11 @@ def bearer_ok(headers: Iterable[tuple[bytes, bytes]], token: str) -> bool:
     return False
 
 
+def browser_page(path: str) -> bool:
+    """Whether the login cookie may open a GET of ``path``."""
+    return path in BROWSER_PAGES or path.startswith(BROWSER_PREFIXES)
+
+
 def relative_path(scope: Scope) -> str:
     """The path inside this app: without the prefix it is mounted under."""
     path: str = scope.get("path", "")
@@ -74,9 +91,11 @@ class Guard:
             return
         problem = self._check_head(scope)
         if problem is not None:
-            status, code, message = problem
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            await error_response(status, code, message, headers=headers)(scope, receive, send)
+            await error_response(*problem)(scope, receive, send)
+            return
+        denied = self._deny(scope)
+        if denied is not None:
+            await denied(scope, receive, send)
             return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
@@ -91,13 +110,26 @@ class Guard:
         query: bytes = scope.get("query_string", b"")
         if "\x00" in scope.get("path", "") or b"\x00" in query or b"%00" in query.lower():
             return 400, "bad_request", "NUL characters are not allowed in the path or query"
-        if (
-            self.token
-            and relative_path(scope) not in PUBLIC_PATHS
-            and not bearer_ok(scope.get("headers", ()), self.token)
-        ):
-            return 401, "unauthorized", "a valid 'Authorization: Bearer <token>' is required"
         return None
+
+    def _deny(self, scope: Scope) -> Response | None:
+        """None if the request may pass, else its 401 (for a page: the login form)."""
+        if self.token is None:
+            return None
+        path = relative_path(scope)
+        if path in PUBLIC_PATHS or bearer_ok(scope.get("headers", ()), self.token):
+            return None
+        reading = scope["method"] == "GET"
+        if reading and browser_page(path) and login.logged_in(scope, self.token):
+            return None
+        if reading and path in LOGIN_PAGES:
+            return login.form_response(scope, path)
+        return error_response(
+            401,
+            "unauthorized",
+            "a valid 'Authorization: Bearer <token>' is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
     async def _read_body(
         self, scope: Scope, receive: Receive
