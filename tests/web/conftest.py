@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,3 +130,31 @@ def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
     assert isinstance(error["message"], str) and error["message"], body
     assert "Traceback" not in response.text
     return error
+
+
+ASSET_TYPES = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
+
+
+def assert_docs_offline(client: httpx.Client, prefix: str = "") -> list[str]:
+    """The docs page names no other host, and every asset it names is served with its type.
+
+    ``client`` is based at the site's root and has the credentials (bearer token or login
+    cookie); ``prefix`` is where the app is mounted. Returns the assets' paths.
+    """
+    page = client.get(f"{prefix}/api/docs")
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "http://" not in page.text and "https://" not in page.text, page.text
+    linked = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert linked, page.text
+    for url in linked:
+        assert url.startswith(f"{prefix}/api/") and not url.startswith("//"), url
+        suffix = url[url.rindex(".") :]
+        asset = client.get(url)
+        assert asset.status_code == 200, (url, asset.status_code)
+        assert ASSET_TYPES[suffix] in asset.headers["content-type"], (url, asset.headers)
+        assert len(asset.content) > 1000, url
+    assert {u.rsplit(".", 1)[1] for u in linked} == {"js", "css", "png"}
+    assert f"url: '{prefix}/api/openapi.json'" in page.text
+    assert client.get(f"{prefix}/api/openapi.json").json()["paths"]["/api/runs"]
+    return linked

@@ -10,7 +10,7 @@ import httpx
 
 from tests.support import Process, free_port, spawn
 
-from .conftest import TOKEN
+from .conftest import TOKEN, assert_docs_offline
 from .webapp import SOURCE
 
 HOST_APP = """
@@ -66,5 +66,26 @@ def test_mounted_under_a_prefix(tmp_path: Path, database_url: str) -> None:
             assert api.get("/").status_code == 200
             assert api.get("/api/nope").json()["error"]["code"] == "not_found"
             assert api.get("/metrics").status_code == 200
+        with httpx.Client(base_url=base, headers=auth) as site_client:
+            assert_docs_offline(site_client, "/jobs-admin")
+        assert_logs_in_under_the_prefix(base)
     finally:
         site.stop()
+
+
+def assert_logs_in_under_the_prefix(base: str) -> None:
+    """The login form posts under the prefix; its cookie is scoped to it and opens the docs."""
+    with httpx.Client(base_url=base) as browser:
+        form = browser.get("/jobs-admin/api/docs")
+        assert form.status_code == 401
+        assert '<form method="post" action="/jobs-admin/login">' in form.text
+        done = browser.post("/jobs-admin/login", data={"token": TOKEN, "next": "/api/docs"})
+        assert done.status_code == 303, done.text
+        assert done.headers["location"] == "/jobs-admin/api/docs"
+        cookie = done.headers["set-cookie"]
+        assert "Path=/jobs-admin;" in cookie or cookie.endswith("Path=/jobs-admin"), cookie
+        value = cookie.split(";", 1)[0].partition("=")[2]
+        session = {"Cookie": f"rota_session={value}"}
+        with httpx.Client(base_url=base, headers=session) as logged_in:
+            assert_docs_offline(logged_in, "/jobs-admin")
+            assert logged_in.get("/jobs-admin/api/runs").status_code == 401
