@@ -13,8 +13,10 @@ from .conftest import TOKEN, Server, assert_docs_offline, error_of, start_server
 COOKIE = "rota_session"
 
 
-def log_in(server: Server, token: str, next_path: str = "/api/docs") -> httpx.Response:
-    with httpx.Client(base_url=server.url) as browser:
+def log_in(
+    server: Server, token: str, next_path: str = "/api/docs", headers: dict[str, str] | None = None
+) -> httpx.Response:
+    with httpx.Client(base_url=server.url, headers=headers) as browser:
         return browser.post(
             "/login", data={"token": token, "next": next_path}, follow_redirects=False
         )
@@ -55,7 +57,9 @@ def test_docs_open_in_a_browser_after_logging_in(server: Server) -> None:
     header = done.headers["set-cookie"].lower()
     for attribute in ("httponly", "samesite=strict", "path=/", "max-age="):
         assert attribute in header, header
-    assert "secure" not in header  # plain HTTP here; set under HTTPS
+    assert "secure" not in header  # plain HTTP here; set under HTTPS:
+    behind_tls = log_in(server, TOKEN, headers={"X-Forwarded-Proto": "https"})  # a local proxy
+    assert "; secure" in behind_tls.headers["set-cookie"].lower()
     cookie = {"Cookie": f"{COOKIE}={session_cookie(done)}"}
     with httpx.Client(base_url=server.url, headers=cookie) as browser:
         assert_docs_offline(browser)
