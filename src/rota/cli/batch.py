@@ -21,8 +21,8 @@ from rota.cli.output import (
 )
 from rota.cli.params import ID, Choice, IdCommand, WholeNumber
 from rota.cli.session import Session
-from rota.limits import MAX_PAGE
 from rota.cli.usage import Group
+from rota.limits import MAX_PAGE
 
 STATES = Choice([s.value for s in BatchState], case_sensitive=False)
 EXECUTION_ID = ID

@@ -12,8 +12,8 @@ from rota.cli.output import Cell, none_found, note, print_json, short_when, stat
 from rota.cli.params import AGE, ID, Choice, IdCommand, IsoDateTime, WholeNumber
 from rota.cli.runs_show import show_run
 from rota.cli.session import Session
-from rota.limits import MAX_PAGE
 from rota.cli.usage import Group
+from rota.limits import MAX_PAGE
 from rota.runs import Run, RunState
 
 STATES = Choice([s.value for s in RunState], case_sensitive=False)

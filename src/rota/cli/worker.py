@@ -7,7 +7,6 @@ import inspect
 import click
 
 from rota.app import App
-from rota.cli.output import note
 from rota.cli.session import Session
 
 
