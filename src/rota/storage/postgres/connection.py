@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from rota.errors import StorageUnavailable
+from rota.errors import ConfigError, RotaError, StorageUnavailable
+from rota.storage import redact
 from rota.storage.base import Inserted, InsertParams, NewRun
 from rota.storage.rows import dumps
 from rota.storage.sql import load_migrations, load_queries
@@ -19,10 +22,34 @@ from rota.storage.sql import load_migrations, load_queries
 Q = load_queries("rota.storage.postgres")
 CHANNEL = "rota_runs"
 MIGRATION_LOCK = 727_274_001  # pg_advisory_xact_lock key guarding schema upgrades
+PROBE_TIMEOUT = 5  # seconds a direct connection may take (unless the URL sets connect_timeout)
+POOL_TIMEOUT = 10.0  # seconds a caller waits for a connection from the pool
+# What libpq says when no retry can help: a bad URL, database, user or password.
+PERMANENT = (
+    "does not exist",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "no password supplied",
+    "not permitted to log in",
+    "permission denied",
+    "invalid ",
+    'missing "="',
+    "unterminated quoted string",
+)
 
 
 def ts(value: Any) -> datetime | None:
     return value if value is None or isinstance(value, datetime) else None
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def is_permanent(exc: psycopg.Error) -> bool:
+    """Whether a failed connection attempt would fail the same way however often it is tried."""
+    text = str(exc).lower()
+    return isinstance(exc, psycopg.ProgrammingError) or any(p in text for p in PERMANENT)
 
 
 def conninfo(url: str) -> str:
@@ -39,31 +66,78 @@ class PostgresBase:
     def __init__(self, url: str, max_connections: int = 10) -> None:
         self.url = url
         self._conninfo = conninfo(url)
+        try:
+            params = conninfo_to_dict(self._conninfo)
+        except psycopg.Error as exc:
+            raise ConfigError(f"bad PostgreSQL URL {self._shown()}: {one_line(exc)}") from None
+        # libpq waits forever for a silent server unless told otherwise
+        self._timeout: dict[str, Any] = (
+            {} if "connect_timeout" in params else {"connect_timeout": PROBE_TIMEOUT}
+        )
         self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] | None = None
+        self._pool_lock = threading.Lock()
         self._max = max_connections
+
+    def _shown(self) -> str:
+        return redact(self.url)
 
     # -- connections ---------------------------------------------------------------------
     def _get_pool(self) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
-        if self._pool is None:
-            self._pool = ConnectionPool(
-                self._conninfo,
-                min_size=1,
-                max_size=self._max,
-                kwargs={"autocommit": True, "row_factory": dict_row},
-                timeout=10.0,
-                open=True,
-                name="rota",
-            )
-        return self._pool
+        """The pool, opened once a direct connection has worked.
+
+        The pool only logs why it cannot connect and then times out after ``POOL_TIMEOUT``;
+        connecting once directly first gives the real cause at once, and fails for good on
+        errors that no retry can fix.
+        """
+        pool = self._pool
+        if pool is not None:
+            return pool
+        with self._pool_lock:
+            if self._pool is None:
+                failure = self._probe()
+                if failure is not None:
+                    raise self._failure(failure, first=True)
+                self._pool = ConnectionPool(
+                    self._conninfo,
+                    min_size=1,
+                    max_size=self._max,
+                    kwargs={"autocommit": True, "row_factory": dict_row, **self._timeout},
+                    timeout=POOL_TIMEOUT,
+                    open=True,
+                    name="rota",
+                )
+            return self._pool
+
+    def _probe(self) -> psycopg.Error | None:
+        """Why a direct connection fails, or None when it works."""
+        try:
+            psycopg.connect(self._conninfo, autocommit=True, **self._timeout).close()
+        except psycopg.Error as exc:
+            return exc
+        return None
+
+    def _failure(self, exc: psycopg.Error, first: bool) -> RotaError:
+        """A ``ConfigError`` if the first connection fails for good, else StorageUnavailable
+        (a node that ran keeps retrying through e.g. a password change)."""
+        if first and is_permanent(exc):
+            return ConfigError(f"cannot connect to PostgreSQL {self._shown()}: {one_line(exc)}")
+        return StorageUnavailable(f"PostgreSQL: {one_line(exc)}")
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         try:
             with self._get_pool().connection() as conn:
                 yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+        except PoolTimeout as exc:
+            # the pool's reason is "couldn't get a connection": ask the server directly why
+            cause = self._probe()
             self._drop_dead_connections()
-            raise StorageUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
+            if cause is None:
+                raise StorageUnavailable(f"PostgreSQL: {one_line(exc)}") from exc
+            raise self._failure(cause, first=False) from exc
+        except psycopg.OperationalError as exc:
+            self._drop_dead_connections()
+            raise StorageUnavailable(f"PostgreSQL: {one_line(exc)}") from exc
 
     def _drop_dead_connections(self) -> None:
         """After a server restart every idle connection is dead: test them all now, so the
@@ -88,6 +162,17 @@ class PostgresBase:
 
     # -- schema --------------------------------------------------------------------------
     def migrate(self) -> int:
+        """Create or upgrade the schema; a current one is recognised without any lock.
+
+        Upgrades run under an advisory lock and read the version again, so concurrent first
+        starts apply each migration once.
+        """
+        latest = max(
+            (number for number, _, _ in load_migrations("rota.storage.postgres")), default=0
+        )
+        current = self.schema_version()
+        if current >= latest:
+            return current
         with self._conn() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             conn.execute(

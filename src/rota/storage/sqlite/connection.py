@@ -147,7 +147,18 @@ class SQLiteBase:
 
     # -- schema --------------------------------------------------------------------------
     def migrate(self) -> int:
+        """Create or upgrade the schema; a current one is recognised without the write lock.
+
+        Taking the write lock for nothing would make a process's first rota call wait for (and
+        fail behind) any open write transaction, even its own caller's ``connection=``. Upgrades
+        run under ``BEGIN IMMEDIATE`` and read the version again, so concurrent first starts
+        apply each migration once.
+        """
         migrations = load_migrations("rota.storage.sqlite")
+        latest = max((number for number, _, _ in migrations), default=0)
+        current = self.schema_version()
+        if current >= latest:
+            return current
         with self._write() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS rota_schema ("
