@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -56,6 +57,36 @@ def read_log(path: Path) -> str:
         return path.read_text(errors="replace")
     except FileNotFoundError:
         return ""
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers: a database that
+    hangs. ``connections`` counts the clients that got through; ``close`` drops them all."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.held: list[socket.socket] = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def connections(self) -> int:
+        return len(self.held)
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            with contextlib.suppress(OSError):
+                conn, _ = self.sock.accept()
+                self.held.append(conn)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(5)
+        for conn in [*self.held, self.sock]:
+            conn.close()
 
 
 class Process:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,6 +14,13 @@ from rota import operations
 from rota.app_batch import BatchMixin
 from rota.app_schedules import SchedulesMixin
 from rota.clock import Clock, SystemClock
+from rota.cluster.lifecycle import (
+    StopRequest,
+    boot,
+    started_line,
+    stop_on_signals,
+    stopped_line,
+)
 from rota.cluster.maintenance import Maintenance
 from rota.cluster.node import NodeHeartbeat, NodeIdentity
 from rota.errors import ConfigError, StorageUnavailable, UnknownJob
@@ -98,16 +104,25 @@ class App(SchedulesMixin, BatchMixin):
                     self._store = store
         return self._store
 
-    def wait_for_store(self, what: str = "node") -> Store:
-        """The store, waiting through a database outage at start (logged once)."""
+    def wait_for_store(self, what: str = "node", stop: StopRequest | None = None) -> Store:
+        """The store, waiting through a database outage at start (logged once, with its cause).
+
+        With ``stop``, raises ``StopRequested`` as soon as a stop is requested between tries.
+        """
         outage = Outage(what, log)
         while True:
+            if stop is not None:
+                stop.check()
             try:
                 store = self.store
                 outage.ok()
                 return store
             except StorageUnavailable as exc:
-                time.sleep(outage.failed(exc))
+                delay = outage.failed(exc)
+                if stop is None:
+                    time.sleep(delay)
+                else:
+                    stop.wait(delay)
 
     def close(self) -> None:
         self.stop()
@@ -313,32 +328,41 @@ class App(SchedulesMixin, BatchMixin):
     ) -> None:
         """Run a worker node in the foreground until SIGTERM or SIGINT, then stop gracefully."""
         self.serve_forever(
-            lambda: self.start(scheduler=False, queues=queues, concurrency=concurrency)
+            lambda: self.start(scheduler=False, queues=queues, concurrency=concurrency),
+            details=self.worker_details(queues, concurrency),
         )
 
-    def serve_forever(self, start: Callable[[], None]) -> None:
-        stop = threading.Event()
+    def worker_details(
+        self, queues: Sequence[str] | None, concurrency: int | None
+    ) -> tuple[str, ...]:
+        """What a worker node's start line says about its queues and concurrency."""
+        served = queues or self.queues
+        return (
+            f"queues {','.join(served) if served else 'all'}",
+            f"concurrency {concurrency or self.concurrency}",
+        )
 
-        def on_signal(signum: int, _frame: object) -> None:
-            if stop.is_set():
-                log.warning("second signal: stopping now")
-            log.info("received %s: stopping gracefully", signal.Signals(signum).name)
-            stop.set()
+    def serve_forever(self, start: Callable[[], None], details: Sequence[str] = ()) -> None:
+        """Run a node in the foreground: ``start`` its services, stop them on SIGTERM/SIGINT.
 
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            start()
-            log.info(
-                "node %s started (database %s)",
-                self.node and self.node.id,
-                redact(self.database_url),
-            )
-            while not stop.wait(0.5):
-                pass
-        finally:
-            self.stop()
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+        The first signal stops the node gracefully (also while it waits for its database at
+        start) and this returns; a second one raises ``KeyboardInterrupt``.
+        """
+        with stop_on_signals() as stop:
+            started = False
+            try:
+                started = boot(lambda: self._boot(start, stop), stop)
+                if started:
+                    started_line(self.node, self.database_url, details)
+                    stop.wait()
+            finally:
+                self.stop()
+                stopped_line(self.node, started)
+
+    def _boot(self, start: Callable[[], None], stop: StopRequest) -> None:
+        self.wait_for_store(stop=stop)
+        stop.check()
+        start()
 
     def exec(self, job: str, args: Mapping[str, Any] | None = None, **options: Any) -> Run:
         """Run ``job`` now in this process, recorded as a run (one attempt unless told)."""

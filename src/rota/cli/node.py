@@ -1,5 +1,9 @@
 """``rota scheduler`` and ``rota run``: nodes in the foreground until SIGTERM or SIGINT.
 
+Every node command stops gracefully on the first SIGTERM or SIGINT, whatever it is doing (also
+while it waits for its database at start), and then exits 0; a second signal stops it at once
+(runs still running are left to be rescued) and it exits 130, as any interrupted command.
+
 Which services each node command runs (every node also heartbeats, so ``rota nodes`` sees it):
 
 - ``rota worker`` (worker.py): worker and maintenance;
@@ -18,14 +22,14 @@ import click
 
 from rota.app import App
 from rota.cli.errors import CliError
-from rota.cli.output import note
-from rota.cli.session import Session
-from rota.cli.worker import (
+from rota.cli.node_options import (
     CONCURRENCY_OPTION,
     QUEUES_OPTION,
     SHUTDOWN_TIMEOUT_OPTION,
     split_names,
 )
+from rota.cli.output import note
+from rota.cli.session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,11 +44,6 @@ class Listen:
     host: str
     port: int
 
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
-
 
 def serve_node(
     app: App,
@@ -57,12 +56,17 @@ def serve_node(
     api: Listen | None = None,
     token: str | None = None,
 ) -> None:
-    """Run the chosen services until SIGTERM or SIGINT, then stop gracefully (exit 0)."""
+    """Run the chosen services until SIGTERM or SIGINT, then stop gracefully (exit 0).
+
+    The node logs one INFO line when it has started (with its id, roles and database) and one
+    when it has stopped; a node with the API also prints where it serves, once it listens.
+    """
     roles = tuple(
         r
         for r, on in (("worker", worker), ("scheduler", scheduler), ("maintenance", maintenance))
         if on
     ) + (("api",) if api is not None else ())
+    details = app.worker_details(queues, concurrency) if worker else ()
 
     def start() -> None:
         app.start(
@@ -75,7 +79,7 @@ def serve_node(
         )
 
     if api is None:
-        app.serve_forever(start)
+        app.serve_forever(start, details=details)
         return
     try:
         from rota.web.server import serve
@@ -83,8 +87,16 @@ def serve_node(
         raise CliError(
             f"the REST API needs the web extra ({exc.name} is missing): pip install 'rota[web]'"
         ) from None
-    note(f"rota: serving the REST API and dashboard on {api.url}")
-    serve(app, api.host, api.port, token, before=start, after=app.stop)
+    serve(
+        app,
+        api.host,
+        api.port,
+        token,
+        before=start,
+        after=app.stop,
+        details=details,
+        on_listening=lambda url: note(f"rota: serving the REST API and dashboard on {url}"),
+    )
 
 
 def api_options(command: F) -> F:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import ipaddress
 import logging
-import signal
-from collections.abc import Callable, Iterator
+import socket
+from collections.abc import Callable, Sequence
 
 import uvicorn
 
 from rota.app import App
+from rota.cluster.lifecycle import StopRequest, boot, started_line, stop_on_signals, stopped_line
 from rota.errors import ConfigError
 from rota.web.application import TOKEN_ENV, asgi, resolve_token
 
 log = logging.getLogger("rota.web")
+BACKLOG = 2048
 
 
 def is_loopback(host: str) -> bool:
@@ -36,6 +38,43 @@ def check_exposure(host: str, token: str | None) -> None:
         )
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, or a ``ConfigError`` saying why it cannot be."""
+    bare = host.strip().strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((bare, port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        hint = " (is another server on that port?)" if exc.errno == errno.EADDRINUSE else ""
+        raise ConfigError(f"cannot serve on {host}:{port}: {reason.lower()}{hint}") from None
+    return sock
+
+
+def url_of(host: str, sock: socket.socket) -> str:
+    """The URL a listening socket serves at (its real port, also when 0 was asked for)."""
+    bare = host.strip().strip("[]")
+    shown = f"[{bare}]" if ":" in bare else bare
+    return f"http://{shown}:{sock.getsockname()[1]}/"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling when it has started to accept connections."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self._on_started()
+
+
 def serve(
     app: App,
     host: str = "127.0.0.1",
@@ -46,52 +85,54 @@ def serve(
     after: Callable[[], None] | None = None,
     access_log: bool = True,
     log_level: str = "info",
+    details: Sequence[str] = (),
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``app``'s API until SIGINT or SIGTERM (then stop gracefully).
 
     ``before``/``after`` run around serving (``rota run`` starts and stops its worker and
-    scheduler there). Raises ``ConfigError`` before listening when the address is not a
-    loopback one and there is no token (``token=`` or ``ROTA_API_TOKEN``).
+    scheduler there). Raises ``ConfigError`` before anything else when the address is not a
+    loopback one and there is no token (``token=`` or ``ROTA_API_TOKEN``), or when it cannot
+    be bound. The database may be down at start: the node waits for it, and a signal stops it
+    while it waits. ``on_listening(url)`` is called once connections are accepted.
     """
     token = resolve_token(token)
     check_exposure(host, token)
-    app.wait_for_store("API server")  # create or upgrade the schema before the first request
+    sock = listen(host, port)
+    url = url_of(host, sock)
     config = uvicorn.Config(
         asgi(app, token),
-        host=host,
-        port=port,
         access_log=access_log,
         log_level=log_level,
         server_header=False,
         timeout_graceful_shutdown=max(1, int(app.shutdown_timeout)),
     )
-    server = uvicorn.Server(config)
+
+    def announce() -> None:
+        started_line(app.node, app.database_url, (*details, f"API {url}"))
+        if on_listening is not None:
+            on_listening(url)
+
+    server = _Server(config, announce)
+    started = False
+    try:
+        with stop_on_signals() as stop:
+            stop.on_request(lambda: setattr(server, "should_exit", True))
+            try:
+                if boot(lambda: _boot(app, before, stop), stop):
+                    server.run(sockets=[sock])
+                    started = server.started
+            finally:
+                if after is not None:
+                    after()
+                stopped_line(app.node, started)
+    finally:
+        sock.close()
+
+
+def _boot(app: App, before: Callable[[], None] | None, stop: StopRequest) -> None:
+    """Create or upgrade the schema before the first request, then start the node's services."""
+    app.wait_for_store("API server", stop)
+    stop.check()
     if before is not None:
         before()
-    try:
-        with _signals_end_serving():
-            server.run()
-    finally:
-        if after is not None:
-            after()
-    if not server.started:
-        raise ConfigError(f"could not serve on {host}:{port} (is the port in use?)")
-
-
-@contextlib.contextmanager
-def _signals_end_serving() -> Iterator[None]:
-    """SIGTERM/SIGINT only end serving (then ``after`` runs and the process exits 0).
-
-    uvicorn handles them gracefully, then re-raises the signal at the handler it found on
-    start: with the default one that would kill the process (or raise KeyboardInterrupt).
-    """
-
-    def handled(signum: int, _frame: object) -> None:
-        log.debug("signal %s: the server has stopped", signum)
-
-    previous = {s: signal.signal(s, handled) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
