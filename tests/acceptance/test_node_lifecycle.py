@@ -195,3 +195,25 @@ def test_serve_says_where_it_serves_once_it_answers_there(
     assert match.group(1) == f"http://127.0.0.1:{port}/"
     assert health(match.group(1)) == 200  # already answering when it said so
     assert proc.stop(signal.SIGINT, timeout=30) == 0
+
+
+def test_a_second_signal_stops_a_draining_worker_at_once(
+    tmp_path: Path, app_file: Path, nodes: Nodes
+) -> None:
+    cli = _sqlite_cli(tmp_path, app_file)
+    worker = nodes.start(cli, "worker", "--shutdown-timeout", "60")
+    worker.wait_for(lambda: " started (database " in worker.log(), 30, "the worker to start")
+    run_id = cli.ok("launch", "block", "--arg", f"path={tmp_path / 'never'}").out.strip()
+    cli.wait_state(int(run_id), "running")
+
+    worker.send(signal.SIGTERM)  # graceful: the blocked run may take its 60 s
+    worker.wait_for(lambda: "stopping gracefully" in worker.log(), 10, "the graceful stop")
+    sent = time.monotonic()
+    worker.send(signal.SIGINT)
+    code = worker.wait_exit(15)
+    took = time.monotonic() - sent
+
+    assert code == 130, worker.tail()
+    assert took < PROMPT, f"took {took:.1f}s"
+    assert "received SIGINT again: stopping now" in worker.log()
+    assert "rota: interrupted" in worker.log()
