@@ -261,18 +261,27 @@ class App(SchedulesMixin, BatchMixin):
         )
         return Worker(self.store, self._jobs, config, self.clock)
 
-    def drain(self, queues: Sequence[str] | None = None) -> dict[str, int]:
-        """Run every due run in this process until none is left; counts by final state."""
+    def drain(
+        self, queues: Sequence[str] | None = None, stop: threading.Event | None = None
+    ) -> dict[str, int]:
+        """Run every due run in this process until none is left; counts by final state.
+
+        Once ``stop`` is set (``rota worker --burst`` sets it on SIGTERM/SIGINT) nothing more
+        is claimed: runs still running get ``shutdown_timeout`` to finish, then go back to
+        ``queued``.
+        """
         identity = NodeIdentity.new(("drain",))
         worker = self._worker(identity.id, queues, None)
         last: dict[int, str] = {}
         try:
-            while True:
-                decided = worker.run_once()
-                if not decided:
-                    break
+            while stop is None or not stop.is_set():
+                decided = worker.run_once(stop=stop)
                 for o in decided:
                     last[o.run_id] = o.state.value
+                if not decided and not (stop is not None and stop.is_set()):
+                    break
+            if stop is not None and stop.is_set():
+                worker.shutdown()
         finally:
             worker.close()
         counts: dict[str, int] = {}

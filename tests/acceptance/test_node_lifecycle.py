@@ -217,3 +217,46 @@ def test_a_second_signal_stops_a_draining_worker_at_once(
     assert took < PROMPT, f"took {took:.1f}s"
     assert "received SIGINT again: stopping now" in worker.log()
     assert "rota: interrupted" in worker.log()
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_a_burst_worker_stops_on_a_signal_and_hands_its_runs_back(
+    sig: signal.Signals, tmp_path: Path, cli: Cli, nodes: Nodes
+) -> None:
+    never = tmp_path / "never"
+    ids = [int(cli.ok("launch", "block", "--arg", f"path={never}").out) for _ in range(3)]
+    worker = nodes.start(
+        cli, "worker", "--burst", "--concurrency", "1", "--shutdown-timeout", "0.5"
+    )
+    first = cli.wait_state(ids[0], "running", timeout=30)
+    assert first["attempt"] == 1
+
+    sent = time.monotonic()
+    worker.send(sig)
+    code = worker.wait_exit(15)
+    took = time.monotonic() - sent
+
+    assert code == 0, worker.tail()
+    assert took < PROMPT + 0.5, f"took {took:.1f}s"
+    assert "burst stopped by a signal" in worker.log()
+    assert "Traceback" not in worker.log()
+    states = {i: cli.run_json(i)["state"] for i in ids}
+    assert states == {i: "queued" for i in ids}  # the running one handed back, the rest untouched
+    assert cli.run_json(ids[0])["errors"] == []  # a hand-back is no failed attempt
+
+
+def test_a_burst_worker_lets_a_running_run_finish_within_its_shutdown_timeout(
+    tmp_path: Path, cli: Cli, nodes: Nodes
+) -> None:
+    release = tmp_path / "release"
+    ids = [int(cli.ok("launch", "block", "--arg", f"path={release}").out) for _ in range(2)]
+    worker = nodes.start(cli, "worker", "--burst", "--concurrency", "1")
+    cli.wait_state(ids[0], "running", timeout=30)
+
+    worker.send(signal.SIGTERM)
+    worker.wait_for(lambda: "stopping gracefully" in worker.log(), 10, "the graceful stop")
+    release.touch()
+
+    assert worker.wait_exit(20) == 0, worker.tail()
+    assert cli.run_json(ids[0])["state"] == "succeeded"
+    assert cli.run_json(ids[1])["state"] == "queued"  # never claimed after the signal

@@ -12,6 +12,7 @@ from rota.cli.node_options import (
     split_names,
 )
 from rota.cli.session import Session
+from rota.cluster.lifecycle import stop_on_signals
 
 
 @click.command()
@@ -36,9 +37,11 @@ def worker(
     if burst:
         if concurrency is not None:
             app.concurrency = concurrency
-        counts = app.drain(names)
+        with stop_on_signals() as stop:
+            counts = app.drain(names, stop=stop.event)
         done = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing due"
-        session.note(f"burst finished: {done}")
+        ended = "stopped by a signal" if stop.requested else "finished"
+        session.note(f"burst {ended}: {done}")
         return
     serve_node(
         app, worker=True, scheduler=False, maintenance=True, queues=names, concurrency=concurrency

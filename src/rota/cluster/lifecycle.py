@@ -36,6 +36,11 @@ class StopRequest:
     def requested(self) -> bool:
         return self._event.is_set()
 
+    @property
+    def event(self) -> threading.Event:
+        """The event set with the request, for loops that poll it (``App.drain``)."""
+        return self._event
+
     def on_request(self, hook: Callable[[], None]) -> None:
         self._hooks.append(hook)
 

@@ -300,6 +300,11 @@ class Worker:
                 self._held.put_back_handed_back(runs)
                 raise
 
+    def shutdown(self) -> None:
+        """Stop a worker driven by ``run_once`` (drain) as ``stop`` stops a started one."""
+        self._stopping.set()
+        self._shutdown()
+
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.config.shutdown_timeout
         for a in self._held.snapshot():
@@ -334,18 +339,29 @@ class Worker:
             self._executors = None
 
     # -- one cycle, for tests and drain ---------------------------------------------------
-    def run_once(self, wait: float = 3600.0, only: int | None = None) -> list[Outcome]:
-        """Claim what is due (up to concurrency, or only run ``only``), run it, record it."""
+    def run_once(
+        self, wait: float = 3600.0, only: int | None = None, stop: threading.Event | None = None
+    ) -> list[Outcome]:
+        """Claim what is due (up to concurrency, or only run ``only``), run it, record it.
+
+        With ``stop``, returns within a moment of it being set, leaving what still runs to
+        ``shutdown`` (which lets it finish within the shutdown timeout, then hands it back).
+        """
         self._cycle(claim=True, only=only)
         deadline = time.monotonic() + wait
         while self._held.held and time.monotonic() < deadline:
+            if stop is not None and stop.is_set():
+                break
             # Heartbeats keep long runs' leases (and relay cancels); they also move the next
             # deadline forward, without which this loop would spin and starve the job threads.
             try:
                 self._heartbeat_if_due()
             except StorageUnavailable as exc:
                 log.warning("heartbeat failed, will retry: %s", exc)
-            self._collect(block_until=min(deadline, self._next_deadline(deadline)))
+            until = min(deadline, self._next_deadline(deadline))
+            if stop is not None:
+                until = min(until, time.monotonic() + 0.25)
+            self._collect(block_until=until)
         self._collect()  # the last attempts may have ended after the loop's last look
         decided = list(self._recorder.pending)
         self._cycle(claim=False)
