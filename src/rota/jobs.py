@@ -15,7 +15,7 @@ from rota.argtypes import check_type as check_type  # re-exported: where callers
 from rota.argtypes import from_json, needs_conversion, to_json, type_name, unsupported
 from rota.context import Context
 from rota.errors import Discard, InvalidArguments
-from rota.limits import MAX_ARGS_BYTES, MAX_ECHO, quote
+from rota.limits import MAX_ARGS_BYTES, MAX_ECHO, MAX_JSON_DEPTH, quote
 from rota.retry import Backoff, BackoffFn
 
 DEFAULT_QUEUE = "default"
@@ -206,23 +206,26 @@ def _json_size(job: str, name: str, value: Any) -> int:
 def _unstorable(value: Any) -> str | None:
     """What JSON would silently change or a database cannot store, if anything.
 
-    Object keys must be strings (JSON would turn them into strings), and text must be valid
-    Unicode without NUL characters (PostgreSQL stores neither NUL nor lone surrogates).
+    Object keys must be strings (JSON would turn them into strings), text must be valid
+    Unicode without NUL characters (PostgreSQL stores neither NUL nor lone surrogates), and
+    objects and lists nest at most MAX_JSON_DEPTH levels (the REST API's limit too).
     """
-    stack: list[object] = [value]
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             problem = text_problem(item)
             if problem:
                 return problem
+        elif isinstance(item, dict | list | tuple) and depth >= MAX_JSON_DEPTH:
+            return f"it nests deeper than {MAX_JSON_DEPTH} levels"
         elif isinstance(item, dict):
             for k, v in item.items():
                 if not isinstance(k, str):
                     return f"object keys must be strings, got {quote(cast(object, k))}"
-                stack.extend((k, v))
+                stack.extend(((k, depth), (v, depth + 1)))
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
     return None
 
 

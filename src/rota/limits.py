@@ -15,6 +15,9 @@ MAX_ARGS_BYTES = 1024 * 1024
 MAX_RESULT_BYTES = 1024 * 1024
 """A job's result, encoded as JSON, at most this many bytes; a larger one fails the attempt."""
 
+MAX_JSON_DEPTH = 64
+"""Arguments and results nest at most this many levels of objects and lists."""
+
 MAX_BODY_BYTES = MAX_ARGS_BYTES + 64 * 1024
 """A REST request body: the arguments at their limit plus room for the launch options."""
 

@@ -15,7 +15,7 @@ import pytest
 import rota
 from rota import batch
 from rota.errors import InvalidArguments, InvalidInput, RunNotFound
-from rota.limits import MAX_ID, MAX_PAGE
+from rota.limits import MAX_ID, MAX_JSON_DEPTH, MAX_PAGE
 from rota.runs import RunState
 
 TOO_BIG = [MAX_ID + 1, 2**64, 10**30]
@@ -28,6 +28,10 @@ def app(database_url: str) -> Iterator[rota.App]:
     @a.job
     def add(a: int, b: int = 0) -> int:
         return a + b
+
+    @a.job
+    def keep(value: Any = None) -> Any:
+        return value
 
     @a.batch
     def nightly(day: str) -> batch.Flow:
@@ -110,3 +114,20 @@ def test_a_50_mb_argument_is_refused_with_its_size(app: rota.App) -> None:
     with pytest.raises(InvalidArguments, match="arguments are 52428810 bytes as JSON"):
         app.enqueue("nightly", {"day": "x" * (50 * 1024 * 1024)})
     assert app.list_runs() == []
+
+
+def nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_arguments_nest_as_deep_as_the_rest_api_allows_and_no_deeper(app: rota.App) -> None:
+    keep = app.get_job("keep")
+    handle = keep.enqueue(value=nested(MAX_JSON_DEPTH))
+    assert app.drain() == {"succeeded": 1}
+    assert handle.result(timeout=5) == nested(MAX_JSON_DEPTH)
+    with pytest.raises(InvalidArguments, match=f"nests deeper than {MAX_JSON_DEPTH} levels"):
+        keep.enqueue(value=nested(MAX_JSON_DEPTH + 1))
+    assert len(app.list_runs()) == 1

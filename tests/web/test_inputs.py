@@ -14,7 +14,14 @@ import httpx
 import pytest
 
 import rota
-from rota.limits import MAX_AHEAD_SECONDS, MAX_ARGS_BYTES, MAX_BODY_BYTES, MAX_ID, MAX_PAGE
+from rota.limits import (
+    MAX_AHEAD_SECONDS,
+    MAX_ARGS_BYTES,
+    MAX_BODY_BYTES,
+    MAX_ID,
+    MAX_JSON_DEPTH,
+    MAX_PAGE,
+)
 
 from .conftest import Server, error_of
 
@@ -109,3 +116,13 @@ def test_a_huge_bad_value_is_quoted_short(checked: httpx.Client) -> None:
         error = error_of(response, response.status_code)
         assert len(response.text) < 2000, response.text[:300]
         assert "characters)" in error["message"], error
+
+
+def test_arguments_nested_to_the_shared_depth_pass_the_gate(checked: httpx.Client) -> None:
+    deep = "[" * MAX_JSON_DEPTH + "1" + "]" * MAX_JSON_DEPTH
+    body = '{"args": {"a": ' + deep + "}}"
+    answer = error_of(checked.post("/api/jobs/add/runs", content=body, headers=JSON), 422)
+    assert answer["code"] != "too_deep" and "expected int" in answer["message"]  # the job's rule
+    deeper = '{"args": {"a": [' + deep + "]}}"
+    answer = error_of(checked.post("/api/jobs/add/runs", content=deeper, headers=JSON), 400)
+    assert answer["code"] == "too_deep"

@@ -19,13 +19,14 @@ from collections.abc import Iterable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rota.limits import MAX_BODY_BYTES
+from rota.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from rota.web import login
 from rota.web.docs import ASSETS_PATH, DOCS_PATH, OPENAPI_PATH
 from rota.web.errors import error_response
 
 MAX_BODY = MAX_BODY_BYTES
-MAX_DEPTH = 64
+MAX_DEPTH = MAX_JSON_DEPTH + 2
+"""The body object and its ``args`` object hold arguments that nest MAX_JSON_DEPTH deep."""
 PUBLIC_PATHS = frozenset({"/api/health", login.LOGIN_PATH})
 BROWSER_PAGES = frozenset({DOCS_PATH, OPENAPI_PATH})
 """Paths whose GET the login cookie opens (and every path under ``BROWSER_PREFIXES``)."""

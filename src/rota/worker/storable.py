@@ -14,10 +14,9 @@ import traceback
 from datetime import datetime
 from typing import Any
 
-from rota.limits import MAX_ERROR_MESSAGE, MAX_RESULT_BYTES, MAX_TRACEBACK
+from rota.limits import MAX_ERROR_MESSAGE, MAX_JSON_DEPTH, MAX_RESULT_BYTES, MAX_TRACEBACK
 from rota.runs import ErrorEntry
 
-MAX_RESULT_DEPTH = 64
 """Arrays and objects nest at most this deep in a result (as in a REST request body)."""
 
 ESCAPED_NOTE = " [rota: characters that cannot be stored were escaped]"
@@ -83,7 +82,7 @@ def _too_deep(value: Any) -> bool:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict | list | tuple):
-            if depth >= MAX_RESULT_DEPTH:
+            if depth >= MAX_JSON_DEPTH:
                 return True
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
@@ -94,7 +93,7 @@ def _problem(value: Any) -> tuple[type[Exception], str] | None:
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except RecursionError:
-        return ValueError, f"it nests deeper than {MAX_RESULT_DEPTH} levels"
+        return ValueError, f"it nests deeper than {MAX_JSON_DEPTH} levels"
     except ValueError as exc:  # NaN, infinity, a circular reference
         return ValueError, f"not JSON ({describe(exc)})"
     except BaseException as exc:  # not a JSON type, or a hostile subclass of one
@@ -108,8 +107,8 @@ def _problem(value: Any) -> tuple[type[Exception], str] | None:
     if _ESCAPED_NUL.search(text):
         return ValueError, "a string in it contains a NUL character"
     # only a text with that many brackets can nest that deep: skip the walk for the rest
-    if text.count("[") + text.count("{") >= MAX_RESULT_DEPTH and _too_deep(value):
-        return ValueError, f"it nests deeper than {MAX_RESULT_DEPTH} levels"
+    if text.count("[") + text.count("{") >= MAX_JSON_DEPTH and _too_deep(value):
+        return ValueError, f"it nests deeper than {MAX_JSON_DEPTH} levels"
     return None
 
 
