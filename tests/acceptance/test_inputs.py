@@ -7,6 +7,7 @@ Each of these printed an internal error with a traceback, or the wrong error, or
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -95,11 +96,25 @@ HUGE_TEXT = "x" * 100_000
         (["runs", "list", "--limit", HUGE_TEXT], 2),
         (["runs", "show", HUGE_TEXT], 2),
         (["schedules", "pause", HUGE_TEXT], 3),
+        (["runs", "list", HUGE_TEXT], 2),
+        (["runs", "list", f"--{HUGE_TEXT}"], 2),
     ],
-    ids=["job", "queue", "arg name", "arg value", "delay", "state", "limit", "run id", "schedule"],
+    ids=[
+        "job",
+        "queue",
+        "arg name",
+        "arg value",
+        "delay",
+        "state",
+        "limit",
+        "run id",
+        "schedule",
+        "extra argument",
+        "unknown option",
+    ],
 )
 def test_a_huge_bad_value_is_quoted_short(cli: Cli, args: list[str], code: int) -> None:
     result = cli(*args)
     assert_user_error(result, code)
     assert len(result.err) < 1000, result.err[:300]
-    assert "(100000 characters)" in result.err or "(100002 characters)" in result.err, result.err
+    assert re.search(r"\(10000[0-4] characters\)", result.err), result.err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 import traceback
@@ -28,6 +29,7 @@ from rota.cli.schedules import schedules
 from rota.cli.session import Session
 from rota.cli.usage import CONTEXT_SETTINGS, Group
 from rota.cli.worker import worker
+from rota.limits import MAX_ECHO
 
 LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
 
@@ -108,8 +110,18 @@ def _usage_line(exc: click.ClickException) -> str:
     return message
 
 
+_LONG_WORD = re.compile(r"\S{" + str(MAX_ECHO + 1) + ",}")
+
+
+def _shorten(message: str) -> str:
+    """Cut every over-long word (a pasted value echoed back by click) to MAX_ECHO characters."""
+    return _LONG_WORD.sub(
+        lambda m: f"{m.group()[:MAX_ECHO]}... ({len(m.group())} characters)", message
+    )
+
+
 def _fail(code: int, message: str) -> int:
-    click.echo(f"rota: error: {message}", err=True)
+    click.echo(f"rota: error: {_shorten(message)}", err=True)
     return code
 
 
