@@ -395,6 +395,9 @@ def test_partitioned_step_in_one_process(database_url: str, tmp_path: Path) -> N
     assert sorted(int(x) for x in sink.read_text().split()) == list(range(40))
     shown = ex.to_json()["steps"][0]
     assert shown["read"] == 40 and len(shown["partitions"]) == 4
+    progress = app.get_run(handle.id).progress  # the parent's, once all partitions are done
+    assert progress is not None and progress["done"] == 40, progress
+    assert progress["message"] == "step load: 4/4 partitions done", progress
     assert app.jobs.get("rota.batch.partition") is None  # internal: not listed
     app.close()
 

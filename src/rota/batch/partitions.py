@@ -105,6 +105,7 @@ class PartitionManager:
             )
         for t in self._inline.values():
             t.join()
+        self._report(parts)  # the last report was taken while some partitions still ran
         finals = [_final(p) for p in parts]
         if BatchState.FAILED in finals:
             bad = [p for p in parts if _final(p) is BatchState.FAILED]
