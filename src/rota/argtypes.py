@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import types
 import typing
@@ -71,7 +72,18 @@ def _is_unchecked(ann: Any) -> bool:
 
 
 def _fields(ann: Any) -> tuple[dict[str, Any], frozenset[str]] | None:
-    """A dataclass's or TypedDict's field types and required names; None for other types."""
+    """A dataclass's or TypedDict's field types and required names; None for other types.
+
+    Cached per annotation (reading type hints is slow, and launches check every argument);
+    callers must not change what it returns.
+    """
+    try:
+        return _cached_fields(ann)
+    except TypeError:  # an unhashable annotation
+        return _read_fields(ann)
+
+
+def _read_fields(ann: Any) -> tuple[dict[str, Any], frozenset[str]] | None:
     if isinstance(ann, type) and dataclasses.is_dataclass(ann):
         hints = _hints(ann)
         init = [f for f in dataclasses.fields(ann) if f.init]
@@ -84,6 +96,9 @@ def _fields(ann: Any) -> tuple[dict[str, Any], frozenset[str]] | None:
     if typing.is_typeddict(ann):
         return _hints(ann), frozenset(getattr(ann, "__required_keys__", ()))
     return None
+
+
+_cached_fields = functools.lru_cache(maxsize=1024)(_read_fields)
 
 
 def _hints(ann: Any) -> dict[str, Any]:

@@ -168,8 +168,10 @@ def validate_args(job: str, params: Sequence[Param], args: Mapping[str, Any]) ->
     valid: dict[str, Any] = {}
     size = 2  # {}: the size of the arguments as compact UTF-8 JSON, as stored
     for name, value in args.items():
-        ann = known[name].annotation
-        value = to_json(value, ann)
+        param = known[name]
+        ann = param.annotation
+        if param.converts:
+            value = to_json(value, ann)
         problem = check_type(value, ann)
         if problem:
             raise InvalidArguments(f"job {job!r}: argument {name!r}: {problem}")
