@@ -13,35 +13,10 @@ from typing import Any, Protocol
 
 from rota.runs import ErrorEntry, Run, RunState
 from rota.storage.batch_store import BatchStore
+from rota.storage.new_runs import BatchLaunch as BatchLaunch
+from rota.storage.new_runs import NewRun as NewRun
 
 JSON = Any
-
-
-@dataclass(frozen=True, slots=True)
-class NewRun:
-    job: str
-    args: dict[str, JSON]
-    queue: str
-    priority: int
-    max_attempts: int
-    run_at: datetime
-    state: RunState  # queued or scheduled
-    unique_key: str | None = None
-    schedule: str | None = None
-    timeout: float | None = None
-    kind: str = "function"
-    batch: BatchLaunch | None = None
-    """For a batch job's run: create its execution in the same transaction, or refuse."""
-
-
-@dataclass(frozen=True, slots=True)
-class BatchLaunch:
-    """The instance a batch run executes: the launch creates an execution of it, atomically
-    checking the launch rules (``rota.batch.model.check_launch``)."""
-
-    identity: str
-    instance_args: dict[str, JSON]
-    restart_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

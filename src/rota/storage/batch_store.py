@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from rota.batch.model import BatchExecution, BatchState, StepExecution
-
-if TYPE_CHECKING:  # annotations only: base imports this module
-    from rota.storage.base import BatchLaunch, NewRun
+from rota.storage.new_runs import BatchLaunch, NewRun
 
 JSON = Any
 
