@@ -11,7 +11,8 @@ from rota.batch import operations
 from rota.batch.definition import PARTITION_JOB, BatchDefinition
 from rota.batch.model import BatchExecution, BatchState
 from rota.batch.partitions import run_partition
-from rota.batch.runner import BatchRuntime, run_batch
+from rota.batch.runner import run_batch
+from rota.batch.runtime import BatchRuntime
 from rota.clock import Clock
 from rota.context import Context
 from rota.handle import RunHandle

@@ -25,7 +25,7 @@ from rota.batch.model import (
     BatchState,
     StepExecution,
 )
-from rota.batch.runner import (
+from rota.batch.runtime import (
     LOST_LIMIT,
     BatchFailed,
     BatchRuntime,

@@ -7,8 +7,7 @@ resumes from its last committed chunk; a run whose node died resumes its own exe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from rota.batch.chunks import (
@@ -31,68 +30,22 @@ from rota.batch.model import (
     BatchState,
     StepExecution,
 )
-from rota.clock import Clock
+from rota.batch.partitions import PartitionManager
+from rota.batch.runtime import (
+    LOST_LIMIT,
+    BatchFailed,
+    BatchRuntime,
+    error_text,
+    holder_of,
+    run_errors,
+    stop_run,
+    trailing_lost,
+)
 from rota.context import Context
 from rota.errors import BatchConflict, Discard, HandBack
-from rota.jobs import JobSpec
-from rota.storage.base import Store
 from rota.storage.batch_store import BatchTransition, ChunkCommit, Holder, StepFinish, StepStart
 
 log = logging.getLogger("rota.batch")
-
-LOST_LIMIT = 3
-"""A run whose node died this many times fails its execution instead of resuming again."""
-
-
-class BatchFailed(Exception):
-    """The execution ended failed; its run fails (restart it to resume)."""
-
-
-class BatchStopped(Exception):
-    """The execution stopped on request; its run ends cancelled (restart it to resume)."""
-
-
-@dataclass(frozen=True)
-class BatchRuntime:
-    """What batch runs need from their app: the store, the job registry and the clock."""
-
-    store: Callable[[], Store]
-    jobs: Mapping[str, JobSpec]
-    clock: Clock
-    lease_seconds: float = 30.0
-
-
-def error_text(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def lost_count(store: Store, run_id: int) -> int:
-    """How many times in a row this run's node died (the last errors, all ``WorkerLost``)."""
-    return _trailing_lost(_errors(store, run_id))
-
-
-def _errors(store: Store, run_id: int) -> list[dict[str, Any]]:
-    run = store.runs_get(run_id)
-    return run.errors if run is not None else []
-
-
-def _trailing_lost(errors: list[dict[str, Any]]) -> int:
-    count = 0
-    for e in reversed(errors):
-        if e.get("type") != "WorkerLost":
-            break
-        count += 1
-    return count
-
-
-def holder_of(ctx: Context) -> Holder:
-    return Holder(ctx.run_id, ctx.attempt, ctx.node_id)
-
-
-def stop_run(ctx: Context, message: str) -> BatchStopped:
-    ctx.request_cancel()  # the attempt's outcome is then "cancelled"
-    return BatchStopped(message)
 
 
 def run_batch(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> dict[str, Any]:
@@ -130,8 +83,8 @@ def _begin(rt: BatchRuntime, definition: BatchDefinition, ctx: Context) -> Batch
     execution = store.batch_for_run(ctx.run_id)
     if execution is None:
         raise Discard(f"run {ctx.run_id} carries no batch execution")
-    errors = _errors(store, ctx.run_id)  # read once: the lost count and the outcome check
-    lost = _trailing_lost(errors)
+    errors = run_errors(store, ctx.run_id)  # read once: the lost count and the outcome check
+    lost = trailing_lost(errors)
     if execution.state in FINISHED and _outcome_unrecorded(errors, execution, ctx):
         # The attempt that ended the execution never recorded its run's outcome (its node
         # died, or handed the run back, just after): give the run that outcome now. This is
@@ -322,8 +275,6 @@ class FlowWalker:
             self._commit_tasklet(row, sctx)
             return BatchState.COMPLETED, status
         if isinstance(step, Chunk) and step.partitions is not None:
-            from rota.batch.partitions import PartitionManager
-
             previous = [
                 s for (name, part), s in self.previous.items() if name == step.name and part >= 0
             ]
