@@ -5,9 +5,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 ProgressSink = Callable[[dict[str, Any]], None]
+
+
+class LocalWorker(Protocol):
+    """The worker executing a run, as a job that waits on runs it launched sees it (a
+    partitioned batch step): it may have this worker run one of them when no other takes it."""
+
+    def run_here(self, run_id: int) -> bool:
+        """Claim the run and execute it as any run of this worker; False if not taken."""
+        ...
+
+    def running_here(self, run_id: int) -> bool:
+        """Whether an attempt of the run still executes on this worker."""
+        ...
 
 
 class Context:
@@ -22,12 +35,15 @@ class Context:
         progress_sink: ProgressSink | None = None,
         logger: logging.Logger | None = None,
         node_id: str | None = None,
+        local_worker: LocalWorker | None = None,
     ) -> None:
         self.run_id = run_id
         self.attempt = attempt
         self.job_name = job_name
         self.node_id = node_id
         """The node executing the run (None outside a worker)."""
+        self.local_worker = local_worker
+        """The worker executing the run (None outside a worker)."""
         self.logger = logger or logging.getLogger(f"rota.job.{job_name}")
         self._sink = progress_sink
         self._cancelled = threading.Event()

@@ -2,16 +2,15 @@
 any worker of the cluster executes with its own checkpoint; the step ends when all of them do.
 
 The manager waits in its own run. When no worker takes a partition within a short grace (a
-single worker that is busy, ``app.drain``, ``rota exec``), it claims and runs it itself, so a
-partitioned step never waits for capacity that does not exist.
+single worker that is busy, ``app.drain``, ``rota exec``), it has its own worker run it, lending
+it the slot it waits in, so a partitioned step never waits for capacity that does not exist.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from datetime import timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from rota.batch.chunks import AttemptLost, ChunkRunner, patiently
@@ -35,10 +34,10 @@ from rota.batch.runtime import (
     stop_run,
 )
 from rota.context import Context
-from rota.errors import Discard, HandBack
+from rota.errors import Discard, HandBack, StorageUnavailable
 from rota.jobs import check_type
 from rota.runs import RunState
-from rota.storage.base import ClaimParams, FinishParams, HeartbeatParams, NewRun, ReleaseParams
+from rota.storage.base import NewRun
 from rota.storage.batch_store import (
     BatchTransition,
     NewPartition,
@@ -67,8 +66,7 @@ class PartitionManager:
         self.rt, self.execution, self.step, self.sctx, self.ctx = rt, execution, step, sctx, ctx
         self.previous = previous
         self.store = rt.store()
-        self._inline: dict[int, threading.Thread] = {}
-        self._inline_ctx: dict[int, Context] = {}
+        self._here: set[int] = set()  # partition runs this node's worker took
 
     def run(self) -> BatchState:
         parts = self.store.batch_partitions(self.execution.id, self.step.name)
@@ -77,25 +75,20 @@ class PartitionManager:
             params = PartitionsParams(self.execution.id, self.step.name, self.rt.clock.now(), plan)
             parts = self.store.batch_partitions_create(params)
         since = time.monotonic()
-        beat = reported = 0.0
+        reported = 0.0
         while True:
             pending = [p for p in parts if not _over(p)]
             if not pending:
                 break
             if self.ctx.shutting_down:
-                # Hand the run back, and the partitions this node runs too: the others go
-                # on, and the manager resumed elsewhere finds them all.
-                self._hand_back_inline()
+                # Hand the run back; the worker hands back the partitions it runs too (it
+                # tells them it is stopping): the others go on, and the manager resumed
+                # elsewhere finds them all.
                 raise HandBack("the node is shutting down: the run goes back to the queue")
             if self.ctx.cancelled:
                 self._request_stop()
-            if time.monotonic() - since > GRACE and self.ctx.node_id:
-                for p in pending:
-                    if p.run_state == RunState.QUEUED and not self._inline_running(p.run_id):
-                        self._start_inline(p.run_id)
-            if time.monotonic() - beat > self.rt.lease_seconds / 4:
-                beat = time.monotonic()
-                self._heartbeat()
+            if time.monotonic() - since > GRACE:
+                self._run_here(pending)
             if time.monotonic() - reported > 1.0:
                 reported = time.monotonic()
                 self._report(parts)
@@ -103,8 +96,7 @@ class PartitionManager:
             parts = patiently(
                 lambda: self.store.batch_partitions(self.execution.id, self.step.name)
             )
-        for t in self._inline.values():
-            t.join()
+        self._wait_here()
         self._report(parts)  # the last report was taken while some partitions still ran
         finals = [_final(p) for p in parts]
         if BatchState.FAILED in finals:
@@ -180,70 +172,31 @@ class PartitionManager:
         message = f"step {self.step.name}: {finished}/{len(parts)} partitions done"
         self.ctx.progress(read, None, message)
 
-    def _heartbeat(self) -> None:
-        if not self._inline or not self.ctx.node_id:
+    # -- running partitions here ----------------------------------------------------------
+    def _run_here(self, pending: Iterable[StepExecution]) -> None:
+        """Have this node's worker run the partitions still queued (none outside a worker)."""
+        local = self.ctx.local_worker
+        if local is None:
             return
-        now = self.rt.clock.now()
-        lease = self._lease()
-        live = [rid for rid, t in self._inline.items() if t.is_alive()]
-        if live:
-            self.store.runs_heartbeat(HeartbeatParams(self.ctx.node_id, now, now + lease, live))
+        for p in pending:
+            if p.run_state != RunState.QUEUED or p.run_id is None:
+                continue
+            try:
+                if local.run_here(p.run_id):
+                    self._here.add(p.run_id)
+            except StorageUnavailable as exc:  # tried again at the next poll
+                log.warning("batch: running partition run %s here failed: %s", p.run_id, exc)
+                return
 
-    def _lease(self) -> timedelta:
-        return timedelta(seconds=self.rt.lease_seconds)
-
-    def _hand_back_inline(self) -> None:
-        for ctx in self._inline_ctx.values():
-            ctx.begin_shutdown()
-        for thread in self._inline.values():
-            thread.join(self.rt.lease_seconds)
-
-    def _inline_running(self, run_id: int | None) -> bool:
-        thread = self._inline.get(run_id) if run_id is not None else None
-        return thread is not None and thread.is_alive()
-
-    def _start_inline(self, run_id: int | None) -> None:
-        if run_id is None:
-            return
-        thread = threading.Thread(
-            target=self._run_inline, args=(run_id,), name=f"rota-partition-{run_id}", daemon=True
-        )
-        self._inline[run_id] = thread
-        thread.start()
-
-    def _run_inline(self, run_id: int) -> None:
-        try:
-            self._claim_and_run(run_id)
-        except Exception:  # the run stays claimed: its lease expires and it is rescued
-            log.exception("batch: running partition run %s here failed", run_id)
-
-    def _claim_and_run(self, run_id: int) -> None:
-        """Claim a partition's run that no worker took, and execute it on this thread."""
-        from rota.worker.attempt import Attempt, outcome
-
-        node_id = self.ctx.node_id
-        assert node_id is not None
-        now = self.rt.clock.now()
-        claim = ClaimParams(node_id, None, 1, now, now + self._lease(), run_id=run_id)
-        claimed = self.store.runs_claim(claim).claimed
-        if not claimed:
-            return  # another worker took it meanwhile
-        run = claimed[0]
-        spec = self.rt.jobs[run.job]
-        ctx = Context(run.id, run.attempt, run.job, node_id=node_id)
-        self._inline_ctx[run.id] = ctx
-        attempt = Attempt(run, spec, ctx, time.monotonic(), None)
-        result: Any = None
-        exc: BaseException | None = None
-        try:
-            result = spec.func(**attempt.kwargs())
-        except Exception as e:
-            exc = e
-        if isinstance(exc, HandBack):
-            self.store.runs_release(ReleaseParams(node_id, [(run.id, run.attempt)]))
-            return
-        decided = outcome(attempt, node_id, self.rt.clock.now(), result=result, exc=exc)
-        self.store.runs_finish(FinishParams([decided]))
+    def _wait_here(self) -> None:
+        """Until the partitions' attempts here have ended too, so that their runs' outcomes
+        are queued before the manager's; bounded, should one hang past its step's end."""
+        local = self.ctx.local_worker
+        deadline = time.monotonic() + self.rt.lease_seconds
+        while local is not None and time.monotonic() < deadline:
+            if not any(local.running_here(run_id) for run_id in self._here):
+                return
+            time.sleep(POLL / 10)
 
 
 def _over(p: StepExecution) -> bool:

@@ -29,11 +29,25 @@ class Executors:
         self._lock = threading.Lock()
         self._name = name
 
-    def submit(self, attempt: Attempt) -> None:
+    def submit(self, attempt: Attempt, *, spare: bool = False) -> None:
+        """Start the attempt; ``spare``: a sync one on a thread of its own, past the pool's
+        size (a run lent the slot of a job that waits on it)."""
         if attempt.spec.is_async:
             self._submit_async(attempt)
+        elif spare:
+            name = f"{self._name}-spare-{attempt.run.id}"
+            spare_thread = threading.Thread(
+                target=self._call_spare, args=(attempt,), name=name, daemon=True
+            )
+            spare_thread.start()
         else:
             self._pool.submit(attempt)
+
+    def _call_spare(self, attempt: Attempt) -> None:
+        try:
+            self._call_sync(attempt)
+        except Exception:  # as in the pool: a bug in reporting is logged, not raised
+            log.exception("reporting the end of run %s failed", attempt.run.id)
 
     def _call_sync(self, attempt: Attempt) -> None:
         try:

@@ -67,7 +67,24 @@ class Holdings:
                 self._handed_back.append(attempt.key)
             report()  # before its slot frees: run_once must see it ended
             self._inflight.pop(attempt.key, None)
-            return self._next_attempt() if follow else None
+            free = len(self._inflight) < self.concurrency  # not while lent runs fill it
+            return self._next_attempt() if follow and free else None
+
+    def adopt(self, run: Run) -> Attempt | None:
+        """An attempt for ``run``, in flight at once, past the concurrency (the caller submits
+        it); None for a job this worker lacks."""
+        spec = self.jobs.get(run.job)
+        if spec is None:
+            return None
+        with self._mu:
+            attempt = self._begin(run, spec)
+            self._inflight[attempt.key] = attempt
+        return attempt
+
+    def holds(self, run_id: int) -> bool:
+        """Whether an attempt of this run is in flight here."""
+        with self._mu:
+            return any(key[0] == run_id for key in self._inflight)
 
     def _next_attempt(self) -> Attempt | None:
         # A run of a job this worker lacks (claimed by id, say) is handed back, unattempted.

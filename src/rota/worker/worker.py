@@ -37,6 +37,7 @@ from rota.worker.executors import Executors
 from rota.worker.foreign import ForeignJobs
 from rota.worker.holdings import Holdings
 from rota.worker.listener import listen
+from rota.worker.local_runs import LocalRuns
 from rota.worker.pacing import Pacer
 from rota.worker.progress import progress_sink
 from rota.worker.recorder import Recorder, write_until
@@ -79,6 +80,15 @@ class Worker:
         self._outage = Outage("worker", log)
         self._next_heartbeat = 0.0
         self._lock = threading.Lock()
+        self._local = LocalRuns(
+            store,
+            config.node_id,
+            config.lease_seconds,
+            self.clock,
+            self._held,
+            lambda: self._executors,
+            self._stopping,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -218,6 +228,7 @@ class Worker:
             run.job,
             progress_sink=progress_sink(self.store, run),
             node_id=self.config.node_id,
+            local_worker=self._local,
         )
         return Attempt(
             run=run,
