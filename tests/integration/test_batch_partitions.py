@@ -69,6 +69,26 @@ def test_partitions_run_here_are_runs_of_that_worker(
     app.close()
 
 
+def test_exec_runs_the_partitions_past_its_single_slot(database_url: str) -> None:
+    """``app.exec`` (``rota exec``) runs one run with one slot: the step lends it to its
+    partitions, which all run there."""
+    app = rota.App(database=database_url)
+    seen: list[int] = []
+
+    @app.batch
+    def spread() -> batch.Flow:
+        return batch.Flow(
+            [batch.chunk("load", reader=every_nth(20), writer=seen.extend, size=3, partitions=4)]
+        )
+
+    run = app.exec("spread")
+    assert run.state == "succeeded", run.errors
+    assert sorted(seen) == list(range(20))
+    children = [p.run_id for p in partitions(app, run.id)]
+    assert [app.get_run(c).state for c in children if c is not None] == ["succeeded"] * 4
+    app.close()
+
+
 def test_cancelling_a_partition_run_here_stops_it(database_url: str) -> None:
     """A cancel of a partition's run reaches it through its worker's heartbeat, as it would on
     any worker: it stops at its next chunk, and so the step and the execution stop."""
