@@ -27,12 +27,13 @@ from rota.errors import ConfigError, StorageUnavailable, UnknownJob
 from rota.handle import RunHandle
 from rota.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Job, JobOptions, JobSpec, LaunchOptions
 from rota.launch import launch
+from rota.nodes import Node
 from rota.outage import Outage
 from rota.retry import Backoff, BackoffFn
 from rota.runs import Run, RunState
 from rota.scheduling.scheduler import Scheduler, SchedulerConfig
 from rota.storage import DEFAULT_URL, open_store, redact
-from rota.storage.base import Node, Store
+from rota.storage.base import Store
 from rota.worker.worker import Worker, WorkerConfig
 
 log = logging.getLogger("rota")

@@ -10,8 +10,9 @@ from rota.handle import RunHandle
 from rota.jobs import Job, JobSpec, LaunchOptions
 from rota.scheduling import service
 from rota.scheduling.definitions import ScheduleSpec
+from rota.scheduling.model import FireRecord, Schedule
 from rota.scheduling.scheduler import Scheduler
-from rota.storage.base import FireRecord, Schedule, Store
+from rota.storage.base import Store
 
 F = Callable[..., Any]
 

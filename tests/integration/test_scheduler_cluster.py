@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import rota
+from rota.scheduling.model import FireRecord
 from rota.scheduling.scheduler import Scheduler, SchedulerConfig
 from rota.storage import open_store
-from rota.storage.base import FireRecord
 from tests.integration.procs import wait_started
 from tests.support import Process, Processes, spawn, wait_until
 

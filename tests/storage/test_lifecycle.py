@@ -12,7 +12,6 @@ from rota.storage.base import (
 )
 
 from .support import (
-    T0,
     at,
     claim,
     failed,
@@ -51,29 +50,6 @@ def test_promote_moves_due_scheduled_and_retrying_runs_to_queued(store: Store) -
 
     [again] = claim(store, now=at(21), limit=1)
     assert again.id == soon  # run_at 10 before the retry's 20
-
-
-def test_next_due_is_the_earliest_future_run_at(store: Store) -> None:
-    assert store.runs_next_due(None, T0) is None
-    insert(
-        store,
-        new_run(queue="a", run_at=at(50)),
-        new_run(queue="b", run_at=at(20)),
-        new_run(queue="a", run_at=at(30)),
-    )
-    assert store.runs_next_due(None, T0) == at(20)
-    assert store.runs_next_due(["a"], T0) == at(30)
-    assert store.runs_next_due(["b", "c"], T0) == at(20)
-    assert store.runs_next_due(["c"], T0) is None
-    assert store.runs_next_due(None, at(25)) == at(30)
-    assert store.runs_next_due(None, at(50)) is None
-
-
-def test_next_due_ignores_cancelled_runs(store: Store) -> None:
-    run_id = insert_one(store, new_run(run_at=at(20)))
-    insert_one(store, new_run(run_at=at(40)))
-    store.runs_cancel(CancelParams([run_id], T0))
-    assert store.runs_next_due(None, T0) == at(40)
 
 
 # -- manual retry ---------------------------------------------------------------------------

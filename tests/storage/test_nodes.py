@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rota.storage.base import Node, Store
+from rota.nodes import Node
+from rota.storage.base import Store
 
 from .support import T0, at
 

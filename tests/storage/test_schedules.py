@@ -9,15 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from rota.runs import RunState
+from rota.scheduling.model import FireRecord, Schedule
 from rota.storage import open_store
-from rota.storage.base import (
-    FinishParams,
-    FireParams,
-    FireRecord,
-    ListParams,
-    Schedule,
-    Store,
-)
+from rota.storage.base import FinishParams, FireParams, ListParams, Store
 
 from .support import NODE, OTHER_NODE, T0, at, claim, insert, new_run, succeeded
 

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from rota.runs import RunState
-from rota.storage.base import (
-    CancelParams,
-    FinishParams,
-    FireParams,
-    FireRecord,
-    RunCount,
-    Schedule,
-    Store,
-)
+from rota.scheduling.model import FireRecord, Schedule
+from rota.storage.base import CancelParams, FinishParams, FireParams, RunCount, Store
 
 from .support import T0, at, claim, insert, new_run, succeeded
 

@@ -19,8 +19,8 @@ from rota.cli.session import Session
 from rota.cli.usage import Group
 from rota.errors import ScheduleNotFound
 from rota.scheduling.definitions import schedule_json
+from rota.scheduling.model import FireRecord, Schedule
 from rota.scheduling.service import upcoming
-from rota.storage.base import FireRecord, Schedule
 
 PENDING_NOTE = "pending: declared in the app, stored when a scheduler starts"
 FIRE_COLOURS = {"fired": "green", "triggered": "green", "missed": "red", "skipped": "yellow"}

@@ -6,11 +6,11 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from rota.clock import Clock, SystemClock
 from rota.cluster.service import PeriodicService
-from rota.storage.base import Node, NodeStore
+from rota.nodes import Node
+from rota.storage.base import NodeStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,3 @@ class NodeHeartbeat(PeriodicService):
                 self.store.node_stop(self.identity.id, self.clock.now())
             except Exception as exc:
                 self.log.warning("could not mark node %s stopped: %s", self.identity.id, exc)
-
-
-def is_alive(node: Node, now: datetime, lease_seconds: float) -> bool:
-    return node.stopped_at is None and now - node.last_seen_at < timedelta(seconds=lease_seconds)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rota.scheduling.misfire import Misfire
+from rota.scheduling.model import Schedule
 from rota.scheduling.triggers import InvalidTrigger, Trigger, make_trigger, next_fire
-from rota.storage.base import Schedule
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from rota.jobs import JobSpec, LaunchOptions
 from rota.launch import build_runs
 from rota.outage import Outage
 from rota.scheduling.misfire import Misfire, decide
+from rota.scheduling.model import FireRecord, Schedule
 from rota.scheduling.service import fire_args
 from rota.scheduling.triggers import Trigger
-from rota.storage.base import FireParams, FireRecord, NewRun, Schedule, Store
+from rota.storage.base import FireParams, NewRun, Store
 
 log = logging.getLogger("rota.scheduler")
 

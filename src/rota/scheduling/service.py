@@ -9,8 +9,9 @@ from typing import Any
 from rota.errors import InvalidArguments, ScheduleNotFound, UnknownJob
 from rota.jobs import JobSpec
 from rota.scheduling.definitions import ScheduleSpec
+from rota.scheduling.model import FireRecord, Schedule
 from rota.scheduling.triggers import Trigger, next_fire
-from rota.storage.base import FireRecord, Schedule, Store
+from rota.storage.base import Store
 
 
 def get(store: Store, name: str) -> Schedule:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from rota.nodes import Node
 from rota.runs import ErrorEntry, Run, RunState
+from rota.scheduling.model import FireRecord, Schedule
 from rota.storage.batch_store import BatchStore
 from rota.storage.new_runs import BatchLaunch as BatchLaunch
 from rota.storage.new_runs import NewRun as NewRun
@@ -163,78 +165,6 @@ class PurgeParams:
 
 
 @dataclass(frozen=True, slots=True)
-class Node:
-    id: str
-    hostname: str
-    pid: int
-    roles: list[str]
-    started_at: datetime
-    last_seen_at: datetime
-    stopped_at: datetime | None = None
-    info: dict[str, JSON] = field(default_factory=dict)
-
-    def to_json(self, now: datetime, lease_seconds: float) -> dict[str, JSON]:
-        alive = (
-            self.stopped_at is None and (now - self.last_seen_at).total_seconds() < lease_seconds
-        )
-        return {
-            "id": self.id,
-            "hostname": self.hostname,
-            "pid": self.pid,
-            "roles": self.roles,
-            "started_at": self.started_at.isoformat(),
-            "last_seen_at": self.last_seen_at.isoformat(),
-            "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
-            "state": "alive" if alive else ("stopped" if self.stopped_at else "dead"),
-            "info": self.info,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """A stored trigger that launches a job; ``trigger`` is the trigger's JSON form."""
-
-    name: str
-    job: str
-    kwargs: dict[str, JSON]
-    trigger: dict[str, JSON]
-    trigger_key: str
-    """The trigger's identity without its anchor: a changed definition resets next_fire_at."""
-    misfire: str
-    misfire_grace: float
-    overlap: bool
-    paused: bool
-    source: str  # "code" (declared with @app.periodic) or "stored" (add_schedule)
-    options: dict[str, JSON]  # launch options: queue, priority, max_attempts
-    next_fire_at: datetime | None
-    last_fire_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FireRecord:
-    """One line of a schedule's fire history."""
-
-    schedule: str
-    fire_time: datetime
-    outcome: str  # fired, missed, skipped, overlap, triggered
-    run_id: int | None = None
-    node_id: str | None = None
-    fired_at: datetime | None = None
-
-    def to_json(self) -> dict[str, JSON]:
-        return {
-            "schedule": self.schedule,
-            "fire_time": self.fire_time.isoformat(),
-            "outcome": self.outcome,
-            "run_id": self.run_id,
-            "node": self.node_id,
-            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class FireParams:
     """Compare-and-set a schedule's next fire time, and create its runs, atomically."""
 
@@ -300,7 +230,6 @@ class RunStore(Protocol):
         """Move due scheduled/retrying runs to queued (display only: claims take them anyway)."""
         ...
 
-    def runs_next_due(self, queues: Sequence[str] | None, now: datetime) -> datetime | None: ...
     def runs_foreign_jobs(self, params: ForeignParams) -> list[str]:
         """The distinct names of jobs outside ``params.jobs`` with due runs waiting."""
         ...

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from rota.batch.model import BatchExecution, BatchState, StepExecution
+from rota.nodes import Node
 from rota.runs import Run, RunState
-from rota.storage.base import Node
 
 
 def dumps(value: Any) -> str:

@@ -24,7 +24,8 @@ from typing import TypeVar
 
 from rota.app import App
 from rota.errors import UnknownJob
-from rota.storage.base import RunCount, Schedule
+from rota.scheduling.model import Schedule
+from rota.storage.base import RunCount
 from rota.worker.stats import OTHER
 
 EXTRA_QUEUES = 50

@@ -184,11 +184,6 @@ DELETE FROM rota_runs WHERE id IN (
 UPDATE rota_runs SET state = 'queued'
 WHERE state IN ('scheduled', 'retrying') AND run_at <= %(now)s;
 
--- name: runs_next_due
-SELECT min(run_at) FROM rota_runs
-WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at > %(now)s
-  AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]));
-
 -- name: runs_count_by_state
 SELECT state, count(*) FROM rota_runs GROUP BY state;
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from rota.storage.base import FireParams, FireRecord, InsertParams, Schedule
+from rota.scheduling.model import FireRecord, Schedule
+from rota.storage.base import FireParams, InsertParams
 from rota.storage.postgres.connection import PostgresBase
 from rota.storage.rows import dumps
 from rota.storage.sql import load_queries

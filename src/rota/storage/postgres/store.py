@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from rota.errors import ConfigError
+from rota.nodes import Node
 from rota.runs import Run, RunState
 from rota.storage.base import (
     CancelParams,
@@ -26,7 +27,6 @@ from rota.storage.base import (
     Inserted,
     InsertParams,
     ListParams,
-    Node,
     Outcome,
     ProgressParams,
     PurgeParams,
@@ -202,11 +202,6 @@ class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats, Postg
 
     def runs_promote(self, now: datetime) -> int:
         return self._count(Q["runs_promote"], {"now": now})
-
-    def runs_next_due(self, queues: Sequence[str] | None, now: datetime) -> datetime | None:
-        values = {"now": now, "queues": list(queues) if queues is not None else None}
-        rows = self._all(Q["runs_next_due"], values)
-        return ts(rows[0]["min"]) if rows else None
 
     def runs_foreign_jobs(self, params: ForeignParams) -> list[str]:
         values = {

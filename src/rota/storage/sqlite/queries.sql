@@ -139,15 +139,6 @@ DELETE FROM rota_runs WHERE id IN (
 UPDATE rota_runs SET state = 'queued'
 WHERE state IN ('scheduled', 'retrying') AND run_at <= :now;
 
--- name: runs_next_due
-SELECT min(run_at) FROM rota_runs INDEXED BY rota_runs_waiting_at
-WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at > :now;
-
--- name: runs_next_due_queues
-SELECT min(run_at) FROM rota_runs INDEXED BY rota_runs_waiting_at
-WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at > :now
-  AND queue IN (SELECT value FROM json_each(:queues));
-
 -- name: runs_foreign_jobs
 -- Scans at most :scan waiting due runs of other jobs, in claim order, through the claim index.
 SELECT DISTINCT job FROM (

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from rota.clock import to_epoch
-from rota.storage.base import FireParams, FireRecord, InsertParams, Schedule
+from rota.scheduling.model import FireRecord, Schedule
+from rota.storage.base import FireParams, InsertParams
 from rota.storage.rows import dumps, from_text
 from rota.storage.sql import load_queries
 from rota.storage.sqlite.connection import SQLiteBase, ep, ts

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rota.clock import to_epoch
+from rota.nodes import Node
 from rota.runs import Run, RunState
 from rota.storage.base import (
     CancelParams,
@@ -23,7 +24,6 @@ from rota.storage.base import (
     Inserted,
     InsertParams,
     ListParams,
-    Node,
     Outcome,
     ProgressParams,
     PurgeParams,
@@ -210,15 +210,6 @@ class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats, SQLiteBatch):
     def runs_promote(self, now: datetime) -> int:
         with self._write() as conn:
             return conn.execute(Q["runs_promote"], {"now": to_epoch(now)}).rowcount
-
-    def runs_next_due(self, queues: Sequence[str] | None, now: datetime) -> datetime | None:
-        if queues is None:
-            rows = self._read(Q["runs_next_due"], {"now": to_epoch(now)})
-        else:
-            rows = self._read(
-                Q["runs_next_due_queues"], {"now": to_epoch(now), "queues": dumps(list(queues))}
-            )
-        return ts(rows[0][0]) if rows else None
 
     def runs_foreign_jobs(self, params: ForeignParams) -> list[str]:
         values = {
