@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from rota.batch.model import BatchExecution, BatchState, StepExecution
-from rota.nodes import Node
 from rota.runs import Run, RunState
 
 
@@ -58,24 +57,6 @@ def run_from_row(
         node_id=row["node_id"],
         lease_expires_at=ts(row["lease_expires_at"]),
         kind=row["kind"],
-    )
-
-
-def node_from_row(
-    row: Any, ts: Callable[[Any], datetime | None], js: Callable[[Any], Any] = decoded
-) -> Node:
-    started_at = ts(row["started_at"])
-    last_seen_at = ts(row["last_seen_at"])
-    assert started_at is not None and last_seen_at is not None
-    return Node(
-        id=row["id"],
-        hostname=row["hostname"],
-        pid=int(row["pid"]),
-        roles=list(js(row["roles"])),
-        started_at=started_at,
-        last_seen_at=last_seen_at,
-        stopped_at=ts(row["stopped_at"]),
-        info=js(row["info"]) or {},
     )
 
 

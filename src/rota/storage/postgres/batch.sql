@@ -10,6 +10,12 @@ RETURNING id;
 -- Concurrent launches of one instance queue here: each reads the executions the last one wrote.
 SELECT id FROM rota_batch_instances WHERE id = %(instance_id)s::bigint FOR UPDATE;
 
+-- name: batch_key_held
+-- A live run holds this unique key: the launch returns it, so there is nothing to admit.
+SELECT id FROM rota_runs
+WHERE job = %(job)s::text AND unique_key = %(unique_key)s::text
+  AND state NOT IN ('succeeded', 'failed', 'cancelled');
+
 -- name: batch_instance_past
 SELECT e.id, e.state, r.state AS run_state,
        (SELECT count(*) FROM rota_batch_steps s JOIN rota_runs c ON c.id = s.run_id
@@ -111,7 +117,7 @@ WHERE id = %(step_id)s::bigint AND EXISTS (SELECT 1 FROM held)
   AND (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id)
       IN ('started', 'stopping')
   AND (%(expected_commits)s::bigint IS NULL OR commit_count = %(expected_commits)s::bigint)
-RETURNING (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id);
+RETURNING (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id) AS state;
 
 -- name: batch_commit_applied
 -- After a refused commit: had a first try of it committed already?

@@ -6,7 +6,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -16,6 +16,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from rota.errors import ConfigError, RotaError, StorageUnavailable
 from rota.storage import redact
 from rota.storage.base import Inserted, InsertParams, NewRun
+from rota.storage.dialect import Params, Row, SqlBackend, Tx
+from rota.storage.postgres.dialect import POSTGRES, PostgresTx
+from rota.storage.postgres.dialect import ts as ts
 from rota.storage.rows import dumps
 from rota.storage.sql import load_migrations, load_queries
 
@@ -38,10 +41,6 @@ PERMANENT = (
 )
 
 
-def ts(value: Any) -> datetime | None:
-    return value if value is None or isinstance(value, datetime) else None
-
-
 def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
@@ -60,8 +59,9 @@ def conninfo(url: str) -> str:
     return url
 
 
-class PostgresBase:
+class PostgresBase(SqlBackend):
     backend = "postgres"
+    dialect = POSTGRES
 
     def __init__(self, url: str, max_connections: int = 10) -> None:
         self.url = url
@@ -154,6 +154,25 @@ class PostgresBase:
     def _count(self, sql: Any, params: dict[str, Any]) -> int:
         with self._conn() as conn:
             return conn.execute(sql, params).rowcount
+
+    # -- what the portable verbs need (rota.storage.dialect) ----------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self._conn() as conn, conn.transaction():
+            yield PostgresTx(conn)
+
+    def fetch(self, sql: LiteralString, params: Params | None = None) -> list[Row]:
+        return self._all(sql, dict(params or {}))
+
+    def write(self, sql: LiteralString, params: Params) -> int:
+        return self._count(sql, dict(params))
+
+    def write_rows(self, sql: LiteralString, params: Params) -> list[Row]:
+        return self._all(sql, dict(params))
+
+    def insert_in(self, tx: Tx, params: InsertParams) -> list[Inserted]:
+        with tx.connection.cursor() as cur:
+            return self.insert_runs(cur, params)
 
     def close(self) -> None:
         if self._pool is not None:

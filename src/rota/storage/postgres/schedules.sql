@@ -28,7 +28,7 @@ ORDER BY next_fire_at
 LIMIT %(limit)s;
 
 -- name: schedules_next_fire
-SELECT min(next_fire_at) FROM rota_schedules WHERE NOT paused;
+SELECT min(next_fire_at) AS next_fire_at FROM rota_schedules WHERE NOT paused;
 
 -- name: schedule_cas
 UPDATE rota_schedules
@@ -55,5 +55,5 @@ DELETE FROM rota_schedules WHERE name = ANY(%(names)s::text[]);
 SELECT * FROM rota_schedule_fires WHERE schedule = %(name)s ORDER BY fire_time DESC LIMIT %(limit)s;
 
 -- name: schedule_active_runs
-SELECT count(*) FROM rota_runs
+SELECT count(*) AS n FROM rota_runs
 WHERE schedule = %(name)s AND state NOT IN ('succeeded', 'failed', 'cancelled');

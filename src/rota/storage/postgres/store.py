@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 
 from rota.errors import ConfigError
-from rota.nodes import Node
 from rota.runs import Run, RunState
 from rota.storage.base import (
     CancelParams,
@@ -34,13 +33,14 @@ from rota.storage.base import (
     RescueParams,
     RetryParams,
 )
+from rota.storage.portable.nodes import PortableNodes
+from rota.storage.portable.schedules import PortableSchedules
+from rota.storage.portable.stats import PortableStats
 from rota.storage.postgres.batch import PostgresBatch
 from rota.storage.postgres.connection import Q, ts
 from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.notifier import ListenNotifier
-from rota.storage.postgres.schedules import PostgresSchedules
-from rota.storage.postgres.stats import PostgresStats
-from rota.storage.rows import dumps, node_from_row, run_from_row
+from rota.storage.rows import dumps, run_from_row
 
 
 def _sorted_runs(rows: list[dict[str, Any]]) -> list[Run]:
@@ -66,8 +66,11 @@ def _refused(outcomes: Sequence[Outcome], done: list[dict[str, Any]]) -> list[Ou
     return [o for o in outcomes if (o.run_id, o.attempt) not in written]
 
 
-class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats, PostgresBatch):
-    """The cluster backend; the connection pool and schema live in connection.py."""
+class PostgresStore(
+    PortableSchedules, PortableNodes, PortableStats, PostgresIdempotency, PostgresBatch
+):
+    """The cluster backend; the connection pool and schema live in connection.py, the verbs
+    shared with SQLite in ``rota.storage.portable``; this class holds the runs hot path."""
 
     def notifier(self, queues: Sequence[str] | None) -> ListenNotifier:
         return ListenNotifier(self._conninfo, queues)
@@ -216,32 +219,3 @@ class PostgresStore(PostgresSchedules, PostgresIdempotency, PostgresStats, Postg
         return {
             RunState(r["state"]): int(r["count"]) for r in self._all(Q["runs_count_by_state"], {})
         }
-
-    # -- nodes ---------------------------------------------------------------------------
-    def node_register(self, node: Node) -> None:
-        self._count(
-            Q["node_register"],
-            {
-                "id": node.id,
-                "hostname": node.hostname,
-                "pid": node.pid,
-                "roles": dumps(node.roles),
-                "started_at": node.started_at,
-                "last_seen_at": node.last_seen_at,
-                "info": dumps(node.info),
-            },
-        )
-
-    def node_heartbeat(self, node_id: str, now: datetime) -> None:
-        self._count(Q["node_heartbeat"], {"id": node_id, "now": now})
-
-    def node_stop(self, node_id: str, now: datetime) -> None:
-        self._count(Q["node_stop"], {"id": node_id, "now": now})
-
-    def nodes_list(self, seen_after: datetime) -> list[Node]:
-        return [
-            node_from_row(r, ts) for r in self._all(Q["nodes_list"], {"seen_after": seen_after})
-        ]
-
-    def nodes_prune(self, seen_before: datetime) -> int:
-        return self._count(Q["nodes_prune"], {"seen_before": seen_before})

@@ -6,6 +6,12 @@ VALUES (:job, :identity, :args, :now)
 ON CONFLICT (job, identity) DO UPDATE SET job = excluded.job
 RETURNING id;
 
+-- name: batch_key_held
+-- A live run holds this unique key: the launch returns it, so there is nothing to admit.
+SELECT id FROM rota_runs
+WHERE job = :job AND unique_key = :unique_key
+  AND state NOT IN ('succeeded', 'failed', 'cancelled');
+
 -- name: batch_instance_past
 SELECT e.id, e.state, r.state AS run_state,
        (SELECT count(*) FROM rota_batch_steps s JOIN rota_runs c ON c.id = s.run_id
@@ -93,7 +99,7 @@ WHERE id = :step_id
   AND (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id)
       IN ('started', 'stopping')
   AND (:expected_commits IS NULL OR commit_count = :expected_commits)
-RETURNING (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id);
+RETURNING (SELECT state FROM rota_batch_executions WHERE id = rota_batch_steps.execution_id) AS state;
 
 -- name: batch_commit_applied
 -- After a refused commit: had a first try of it committed already?

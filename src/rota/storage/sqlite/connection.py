@@ -12,14 +12,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString
 
-from rota.clock import from_epoch, to_epoch
+from rota.clock import to_epoch
 from rota.errors import ConfigError, StorageUnavailable
 from rota.storage.base import Inserted, InsertParams, NewRun
+from rota.storage.dialect import Params, Row, SqlBackend, Tx
 from rota.storage.rows import dumps
 from rota.storage.sql import load_migrations, load_queries
+from rota.storage.sqlite.dialect import SQLITE, SQLiteTx
+from rota.storage.sqlite.dialect import ep as ep
+from rota.storage.sqlite.dialect import ts as ts
 
 Q = load_queries("rota.storage.sqlite")
 BUSY_TIMEOUT_MS = 10_000
@@ -37,14 +40,6 @@ def path_from_url(url: str) -> str:
     return path
 
 
-def ts(value: Any) -> datetime | None:
-    return None if value is None else from_epoch(float(value))
-
-
-def ep(value: datetime | None) -> float | None:
-    return None if value is None else to_epoch(value)
-
-
 def _split_statements(script: str) -> list[str]:
     statements, current = [], ""
     for line in script.splitlines(keepends=True):
@@ -60,8 +55,9 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteBase:
+class SQLiteBase(SqlBackend):
     backend = "sqlite"
+    dialect = SQLITE
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -136,6 +132,27 @@ class SQLiteBase:
     def _read(self, sql: str, params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
         with self._translate():
             return self._conn().execute(sql, params or {}).fetchall()
+
+    # -- what the portable verbs need (rota.storage.dialect) ----------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self._write() as conn:
+            yield SQLiteTx(conn)
+
+    def fetch(self, sql: LiteralString, params: Params | None = None) -> list[Row]:
+        with self._translate():
+            return SQLiteTx(self._conn()).rows(sql, params or {})
+
+    def write(self, sql: LiteralString, params: Params) -> int:
+        with self._write() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def write_rows(self, sql: LiteralString, params: Params) -> list[Row]:
+        with self._write() as conn:
+            return SQLiteTx(conn).rows(sql, params)
+
+    def insert_in(self, tx: Tx, params: InsertParams) -> list[Inserted]:
+        return self.insert_runs(tx.connection, params, to_epoch(params.now))
 
     def close(self) -> None:
         with self._lock:

@@ -1,7 +1,8 @@
 """The embedded backend: one SQLite file in WAL mode, shared by many processes.
 
 The store is assembled from parts: connection.py (connections, transactions, schema),
-schedules.py, notifier.py; this module holds the runs and nodes verbs.
+notifier.py, and the verbs written once for both backends (``rota.storage.portable``) over
+this backend's dialect (dialect.py); this module holds the runs verbs, the hot path.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from rota.clock import to_epoch
-from rota.nodes import Node
 from rota.runs import Run, RunState
 from rota.storage.base import (
     CancelParams,
@@ -31,14 +31,15 @@ from rota.storage.base import (
     RescueParams,
     RetryParams,
 )
-from rota.storage.rows import dumps, from_text, node_from_row, run_from_row
+from rota.storage.portable.nodes import PortableNodes
+from rota.storage.portable.schedules import PortableSchedules
+from rota.storage.portable.stats import PortableStats
+from rota.storage.rows import dumps, from_text, run_from_row
 from rota.storage.sqlite.batch import SQLiteBatch
 from rota.storage.sqlite.connection import Q, ep, ts
 from rota.storage.sqlite.connection import path_from_url as path_from_url
 from rota.storage.sqlite.idempotency import SQLiteIdempotency
 from rota.storage.sqlite.notifier import DataVersionNotifier
-from rota.storage.sqlite.schedules import SQLiteSchedules
-from rota.storage.sqlite.stats import SQLiteStats
 
 
 def _outcome_params(o: Outcome) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def _outcome_params(o: Outcome) -> dict[str, Any]:
     }
 
 
-class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats, SQLiteBatch):
+class SQLiteStore(PortableSchedules, PortableNodes, PortableStats, SQLiteIdempotency, SQLiteBatch):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
     def notifier(self, queues: Sequence[str] | None) -> DataVersionNotifier:
@@ -222,35 +223,3 @@ class SQLiteStore(SQLiteSchedules, SQLiteIdempotency, SQLiteStats, SQLiteBatch):
 
     def runs_count_by_state(self) -> dict[RunState, int]:
         return {RunState(r[0]): int(r[1]) for r in self._read(Q["runs_count_by_state"])}
-
-    # -- nodes ---------------------------------------------------------------------------
-    def node_register(self, node: Node) -> None:
-        with self._write() as conn:
-            conn.execute(
-                Q["node_register"],
-                {
-                    "id": node.id,
-                    "hostname": node.hostname,
-                    "pid": node.pid,
-                    "roles": dumps(node.roles),
-                    "started_at": to_epoch(node.started_at),
-                    "last_seen_at": to_epoch(node.last_seen_at),
-                    "info": dumps(node.info),
-                },
-            )
-
-    def node_heartbeat(self, node_id: str, now: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(Q["node_heartbeat"], {"id": node_id, "now": to_epoch(now)})
-
-    def node_stop(self, node_id: str, now: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(Q["node_stop"], {"id": node_id, "now": to_epoch(now)})
-
-    def nodes_list(self, seen_after: datetime) -> list[Node]:
-        rows = self._read(Q["nodes_list"], {"seen_after": to_epoch(seen_after)})
-        return [node_from_row(r, ts, from_text) for r in rows]
-
-    def nodes_prune(self, seen_before: datetime) -> int:
-        with self._write() as conn:
-            return conn.execute(Q["nodes_prune"], {"seen_before": to_epoch(seen_before)}).rowcount

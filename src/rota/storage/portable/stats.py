@@ -1,20 +1,19 @@
-"""Aggregate counts for metrics on PostgreSQL, each one GROUP BY over a covering index."""
+"""Aggregate counts for metrics, each one GROUP BY answered from an index (both backends)."""
 
 from __future__ import annotations
 
 from rota.runs import RunState
 from rota.storage.base import FireCount, RunCount
-from rota.storage.postgres.connection import PostgresBase
-from rota.storage.sql import load_queries
-
-T = load_queries("rota.storage.postgres", "stats.sql")
+from rota.storage.dialect import SqlBackend
 
 
-class PostgresStats(PostgresBase):
+class PortableStats(SqlBackend):
+    """``StatsStore`` over the backend's ``stats.sql``."""
+
     def runs_count_by_state_queue(self) -> list[RunCount]:
-        rows = self._all(T["runs_count_by_state_queue"], {})
+        rows = self.fetch(self.dialect.queries("stats.sql")["runs_count_by_state_queue"])
         return [RunCount(RunState(r["state"]), r["queue"], int(r["n"])) for r in rows]
 
     def schedule_fire_counts(self) -> list[FireCount]:
-        rows = self._all(T["schedule_fire_counts"], {})
+        rows = self.fetch(self.dialect.queries("stats.sql")["schedule_fire_counts"])
         return [FireCount(r["schedule"], r["outcome"], int(r["n"])) for r in rows]
