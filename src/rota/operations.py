@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from rota.errors import InvalidInput, RunNotFound
 from rota.limits import MAX_AGE_SECONDS, MAX_ID, MAX_PAGE, quote
 from rota.runs import Run, RunState
-from rota.storage.base import CancelParams, ListParams, PurgeParams, RetryParams, Store
+from rota.storage.base import CancelParams, ListParams, PurgeParams, RetryParams, RunStore
 
 BULK_BATCH = 1000
 
@@ -39,7 +39,7 @@ def check_age(value: object) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def get_run(store: Store, run_id: int) -> Run:
+def get_run(store: RunStore, run_id: int) -> Run:
     run = store.runs_get(check_id(run_id))
     if run is None:
         raise RunNotFound(run_id)
@@ -47,7 +47,7 @@ def get_run(store: Store, run_id: int) -> Run:
 
 
 def list_runs(
-    store: Store,
+    store: RunStore,
     *,
     states: Sequence[RunState] = (),
     job: str | None = None,
@@ -64,7 +64,7 @@ def list_runs(
     )
 
 
-def cancel(store: Store, run_ids: Sequence[int], now: datetime) -> dict[int, RunState]:
+def cancel(store: RunStore, run_ids: Sequence[int], now: datetime) -> dict[int, RunState]:
     """Cancel waiting runs at once and ask running ones to stop; unknown ids raise."""
     run_ids = [check_id(rid) for rid in run_ids]
     changed = store.runs_cancel(CancelParams(tuple(run_ids), now))
@@ -77,7 +77,7 @@ def cancel(store: Store, run_ids: Sequence[int], now: datetime) -> dict[int, Run
     return result
 
 
-def retry(store: Store, run_ids: Sequence[int], now: datetime) -> list[int]:
+def retry(store: RunStore, run_ids: Sequence[int], now: datetime) -> list[int]:
     """Put failed or cancelled runs back to queued; returns those that were."""
     run_ids = [check_id(rid) for rid in run_ids]
     for rid in run_ids:
@@ -86,7 +86,7 @@ def retry(store: Store, run_ids: Sequence[int], now: datetime) -> list[int]:
 
 
 def retry_matching(
-    store: Store, state: RunState, job: str | None, now: datetime, batch: int = BULK_BATCH
+    store: RunStore, state: RunState, job: str | None, now: datetime, batch: int = BULK_BATCH
 ) -> int:
     """Retry every run in ``state`` (of ``job``), in bounded batches; returns how many."""
     total, before = 0, None
@@ -99,7 +99,7 @@ def retry_matching(
 
 
 def purge(
-    store: Store, states: Sequence[RunState], older_than: timedelta | None, now: datetime
+    store: RunStore, states: Sequence[RunState], older_than: timedelta | None, now: datetime
 ) -> int:
     """Delete terminal runs in ``states`` finished before ``now - older_than``, in batches."""
     bad = [s for s in states if not s.terminal]
@@ -114,7 +114,7 @@ def purge(
             return total
 
 
-def delete(store: Store, run_id: int) -> bool:
+def delete(store: RunStore, run_id: int) -> bool:
     """Delete one terminal run; False if it is not terminal."""
     get_run(store, run_id)
     return store.runs_delete(run_id)

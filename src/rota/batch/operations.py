@@ -14,11 +14,11 @@ from rota.batch.model import (
 from rota.errors import BatchConflict, ExecutionNotFound
 from rota.operations import check_id, check_page
 from rota.runs import RunState
-from rota.storage.base import CancelParams, Store
-from rota.storage.batch_store import BatchListParams, BatchTransition
+from rota.storage.base import BatchRunStore, CancelParams
+from rota.storage.batch_store import BatchListParams, BatchStore, BatchTransition
 
 
-def get(store: Store, execution_id: int) -> BatchExecution:
+def get(store: BatchStore, execution_id: int) -> BatchExecution:
     found = store.batch_get(check_id(execution_id, "execution id"))
     if found is None:
         raise ExecutionNotFound(execution_id)
@@ -26,7 +26,7 @@ def get(store: Store, execution_id: int) -> BatchExecution:
 
 
 def list_executions(
-    store: Store,
+    store: BatchStore,
     *,
     job: str | None = None,
     states: Sequence[BatchState] = (),
@@ -43,7 +43,7 @@ def current_state(e: BatchExecution) -> BatchState:
     return e.current_state
 
 
-def check_restart(store: Store, execution: BatchExecution) -> None:
+def check_restart(store: BatchStore, execution: BatchExecution) -> None:
     """Only the latest execution of an instance, failed or stopped, can be restarted."""
     state = current_state(execution)
     if state not in RESTARTABLE:
@@ -60,7 +60,7 @@ def check_restart(store: Store, execution: BatchExecution) -> None:
         )
 
 
-def stop(store: Store, execution_id: int, now: datetime) -> BatchExecution:
+def stop(store: BatchRunStore, execution_id: int, now: datetime) -> BatchExecution:
     """Stop at the next chunk boundary; an execution whose run has not started stops at once."""
     execution = get(store, execution_id)
     state = current_state(execution)
@@ -92,7 +92,7 @@ def stop(store: Store, execution_id: int, now: datetime) -> BatchExecution:
     return get(store, execution_id)
 
 
-def abandon(store: Store, execution_id: int, now: datetime) -> BatchExecution:
+def abandon(store: BatchRunStore, execution_id: int, now: datetime) -> BatchExecution:
     """Mark a failed or stopped execution never to be restarted (its instance neither)."""
     execution = get(store, execution_id)
     state = current_state(execution)

@@ -14,7 +14,7 @@ from typing import Any
 from rota.clock import Clock
 from rota.context import Context
 from rota.jobs import JobSpec
-from rota.storage.base import Store
+from rota.storage.base import BatchRunStore, RunStore
 from rota.storage.batch_store import Holder
 
 LOST_LIMIT = 3
@@ -33,7 +33,7 @@ class BatchStopped(Exception):
 class BatchRuntime:
     """What batch runs need from their app: the store, the job registry and the clock."""
 
-    store: Callable[[], Store]
+    store: Callable[[], BatchRunStore]
     jobs: Mapping[str, JobSpec]
     clock: Clock
     lease_seconds: float = 30.0
@@ -44,12 +44,12 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def run_errors(store: Store, run_id: int) -> list[dict[str, Any]]:
+def run_errors(store: RunStore, run_id: int) -> list[dict[str, Any]]:
     run = store.runs_get(run_id)
     return run.errors if run is not None else []
 
 
-def lost_count(store: Store, run_id: int) -> int:
+def lost_count(store: RunStore, run_id: int) -> int:
     """How many times in a row this run's node died (the last errors, all ``WorkerLost``)."""
     return trailing_lost(run_errors(store, run_id))
 

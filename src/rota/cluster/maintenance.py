@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from rota.clock import Clock, SystemClock
 from rota.cluster.service import PeriodicService
-from rota.storage.base import RescueParams, Store
+from rota.storage.base import IdempotencyStore, NodeStore, RescueParams, RunStore
+from rota.storage.batch_store import BatchStore
 
 log = logging.getLogger("rota.maintenance")
+
+
+class MaintenanceStore(RunStore, BatchStore, NodeStore, IdempotencyStore, Protocol):
+    """What one maintenance pass rescues, promotes, reconciles and prunes."""
 
 
 class Maintenance(PeriodicService):
@@ -22,7 +28,7 @@ class Maintenance(PeriodicService):
 
     def __init__(
         self,
-        store: Store,
+        store: MaintenanceStore,
         lease_seconds: float,
         clock: Clock | None = None,
         node_retention: timedelta = timedelta(days=1),

@@ -23,7 +23,7 @@ from rota.scheduling.misfire import Misfire, decide
 from rota.scheduling.model import FireRecord, Schedule
 from rota.scheduling.service import fire_args
 from rota.scheduling.triggers import Trigger
-from rota.storage.base import FireParams, NewRun, Store
+from rota.storage.base import FireParams, NewRun, ScheduleStore
 
 log = logging.getLogger("rota.scheduler")
 
@@ -38,7 +38,7 @@ class SchedulerConfig:
 class Scheduler:
     def __init__(
         self,
-        store: Store,
+        store: ScheduleStore,
         jobs: Mapping[str, JobSpec],
         config: SchedulerConfig,
         clock: Clock | None = None,

@@ -11,17 +11,19 @@ from rota.jobs import JobSpec
 from rota.scheduling.definitions import ScheduleSpec
 from rota.scheduling.model import FireRecord, Schedule
 from rota.scheduling.triggers import Trigger, next_fire
-from rota.storage.base import Store
+from rota.storage.base import ScheduleStore
 
 
-def get(store: Store, name: str) -> Schedule:
+def get(store: ScheduleStore, name: str) -> Schedule:
     schedule = store.schedule_get(name)
     if schedule is None:
         raise ScheduleNotFound(name)
     return schedule
 
 
-def save(store: Store, jobs: Mapping[str, JobSpec], spec: ScheduleSpec, now: datetime) -> Schedule:
+def save(
+    store: ScheduleStore, jobs: Mapping[str, JobSpec], spec: ScheduleSpec, now: datetime
+) -> Schedule:
     """Add or replace a schedule; its job and arguments are checked now, not at fire time."""
     job = jobs.get(spec.job)
     if job is None:
@@ -39,7 +41,7 @@ def save(store: Store, jobs: Mapping[str, JobSpec], spec: ScheduleSpec, now: dat
     return get(store, spec.name)
 
 
-def sync_code_schedules(store: Store, specs: Sequence[ScheduleSpec], now: datetime) -> None:
+def sync_code_schedules(store: ScheduleStore, specs: Sequence[ScheduleSpec], now: datetime) -> None:
     """Store the schedules declared in code, and drop code schedules no longer declared."""
     for spec in specs:
         store.schedules_upsert(spec.to_schedule(now))
@@ -49,13 +51,13 @@ def sync_code_schedules(store: Store, specs: Sequence[ScheduleSpec], now: dateti
         store.schedules_delete(gone)
 
 
-def pause(store: Store, name: str, now: datetime) -> Schedule:
+def pause(store: ScheduleStore, name: str, now: datetime) -> Schedule:
     schedule = get(store, name)
     store.schedule_set_paused(name, True, schedule.next_fire_at, now)
     return get(store, name)
 
 
-def resume(store: Store, name: str, now: datetime) -> Schedule:
+def resume(store: ScheduleStore, name: str, now: datetime) -> Schedule:
     """Resume from now on: the fire times that passed while paused do not run."""
     schedule = get(store, name)
     upcoming = next_fire(Trigger.from_json(schedule.trigger), now)
@@ -63,7 +65,7 @@ def resume(store: Store, name: str, now: datetime) -> Schedule:
     return get(store, name)
 
 
-def remove(store: Store, name: str) -> None:
+def remove(store: ScheduleStore, name: str) -> None:
     get(store, name)
     store.schedules_delete([name])
 
@@ -84,7 +86,7 @@ def upcoming(schedule: Schedule, count: int, now: datetime) -> list[datetime]:
     return out
 
 
-def fires(store: Store, name: str, limit: int = 20) -> list[FireRecord]:
+def fires(store: ScheduleStore, name: str, limit: int = 20) -> list[FireRecord]:
     get(store, name)
     return store.schedule_fires(name, limit)
 

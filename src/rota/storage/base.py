@@ -279,6 +279,10 @@ class Notifier(Protocol):
     def close(self) -> None: ...
 
 
+class BatchRunStore(BatchStore, RunStore, Protocol):
+    """What batch executions work with: their own rows, and the runs that carry them."""
+
+
 class Store(RunStore, NodeStore, ScheduleStore, IdempotencyStore, StatsStore, BatchStore, Protocol):
     url: str
     backend: str

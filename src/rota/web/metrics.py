@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
@@ -32,7 +33,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from rota.app import App
-from rota.storage.base import FireCount
+from rota.storage.base import FireCount, ScheduleStore, StatsStore
 from rota.web import metric_labels as labels
 from rota.web.deps import reject_unknown_query
 from rota.web.errors import responses
@@ -41,6 +42,10 @@ from rota.worker.stats import BUCKETS, STATS, Histogram
 log = logging.getLogger("rota.web")
 MISFIRES = frozenset({"missed", "skipped"})
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
+
+
+class MetricsStore(StatsStore, ScheduleStore, Protocol):
+    """What a scrape reads: the stored counts, and the schedules that label them."""
 
 
 class RotaCollector(Collector):
@@ -54,7 +59,7 @@ class RotaCollector(Collector):
     def _stored(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("rota_database_up", "1 if the database answered this scrape")
         try:
-            store = self.app.store
+            store: MetricsStore = self.app.store
             runs = store.runs_count_by_state_queue()
             fires = store.schedule_fire_counts()
             schedule = labels.schedule_rule(self.app, store.schedules_list())

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rota.runs import Run
-from rota.storage.base import ForeignParams, Store
+from rota.storage.base import ForeignParams, RunStore
 
 log = logging.getLogger("rota.worker")
 
@@ -22,7 +22,7 @@ LOOK_EVERY = 60.0
 
 
 class ForeignJobs:
-    def __init__(self, store: Store, queues: Sequence[str] | None) -> None:
+    def __init__(self, store: RunStore, queues: Sequence[str] | None) -> None:
         self.store, self.queues = store, queues
         self._warned: set[str] = set()
         self._next_look = 0.0

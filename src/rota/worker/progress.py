@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from rota.runs import Run
-from rota.storage.base import ProgressParams, Store
+from rota.storage.base import ProgressParams, RunStore
 from rota.worker.storable import storable_text
 
 log = logging.getLogger("rota.worker")
 
 
-def progress_sink(store: Store, run: Run) -> Callable[[dict[str, Any]], None]:
+def progress_sink(store: RunStore, run: Run) -> Callable[[dict[str, Any]], None]:
     """Record the attempt's progress; a failure to record it is never the job's failure."""
 
     def sink(progress: dict[str, Any]) -> None:

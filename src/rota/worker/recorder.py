@@ -16,14 +16,14 @@ from collections.abc import Callable
 from rota.errors import StorageUnavailable
 from rota.outage import Outage
 from rota.runs import ErrorEntry, RunState
-from rota.storage.base import ClaimParams, ClaimResult, FinishParams, Outcome, Store
+from rota.storage.base import ClaimParams, ClaimResult, FinishParams, Outcome, RunStore
 from rota.worker.storable import error_entry
 
 log = logging.getLogger("rota.worker")
 
 
 class Recorder:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: RunStore) -> None:
         self.store = store
         self.pending: list[Outcome] = []  # only the worker's loop thread touches it
 
