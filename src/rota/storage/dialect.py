@@ -51,7 +51,7 @@ class Dialect:
     def queries(self, filename: str) -> dict[str, LiteralString]:
         return _queries(self.package, filename)
 
-    def times(self, value: Any) -> datetime:
+    def read_time_not_null(self, value: Any) -> datetime:
         """A stored time that is never NULL."""
         found = self.read_time(value)
         if found is None:  # pragma: no cover - NOT NULL columns

@@ -15,8 +15,8 @@ def node_from_row(row: Row, d: Dialect) -> Node:
         hostname=row["hostname"],
         pid=int(row["pid"]),
         roles=list(d.read_json(row["roles"])),
-        started_at=d.times(row["started_at"]),
-        last_seen_at=d.times(row["last_seen_at"]),
+        started_at=d.read_time_not_null(row["started_at"]),
+        last_seen_at=d.read_time_not_null(row["last_seen_at"]),
         stopped_at=d.read_time(row["stopped_at"]),
         info=d.read_json(row["info"]) or {},
     )

@@ -35,7 +35,7 @@ def schedule_from_row(row: Row, d: Dialect) -> Schedule:
 def fire_from_row(row: Row, d: Dialect) -> FireRecord:
     return FireRecord(
         schedule=row["schedule"],
-        fire_time=d.times(row["fire_time"]),
+        fire_time=d.read_time_not_null(row["fire_time"]),
         outcome=row["outcome"],
         run_id=None if row["run_id"] is None else int(row["run_id"]),
         node_id=row["node_id"],
