@@ -23,12 +23,12 @@ from rota.cluster.lifecycle import (
 )
 from rota.cluster.maintenance import Maintenance
 from rota.cluster.node import NodeHeartbeat, NodeIdentity
-from rota.errors import ConfigError, StorageUnavailable, UnknownJob
+from rota.errors import ConfigError, UnknownJob
 from rota.handle import RunHandle
 from rota.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Job, JobOptions, JobSpec, LaunchOptions
 from rota.launch import launch
 from rota.nodes import Node
-from rota.outage import Outage
+from rota.outage import Outage, ride_out, unavailable
 from rota.retry import Backoff, BackoffFn
 from rota.runs import Run, RunState
 from rota.scheduling.scheduler import Scheduler, SchedulerConfig
@@ -110,20 +110,14 @@ class App(SchedulesMixin, BatchMixin):
 
         With ``stop``, raises ``StopRequested`` as soon as a stop is requested between tries.
         """
-        outage = Outage(what, log)
-        while True:
+
+        def opened() -> Store:
             if stop is not None:
                 stop.check()
-            try:
-                store = self.store
-                outage.ok()
-                return store
-            except StorageUnavailable as exc:
-                delay = outage.failed(exc)
-                if stop is None:
-                    time.sleep(delay)
-                else:
-                    stop.wait(delay)
+            return self.store
+
+        pause = time.sleep if stop is None else stop.wait
+        return ride_out(opened, Outage(what, log), retry=unavailable, pause=pause)
 
     def close(self) -> None:
         self.stop()

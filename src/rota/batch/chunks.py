@@ -17,7 +17,8 @@ from rota.batch.flow import Chunk
 from rota.batch.model import BatchState, StepExecution
 from rota.clock import Clock
 from rota.context import Context
-from rota.errors import HandBack, StorageUnavailable
+from rota.errors import HandBack
+from rota.outage import Outage, ride_out, unavailable
 from rota.storage.batch_store import BatchStore, ChunkCommit, Holder
 
 log = logging.getLogger("rota.batch")
@@ -43,17 +44,8 @@ PATIENCE = 60.0
 def patiently(call: Callable[[], T]) -> T:
     """``call()``, retried with backoff while the database is unavailable (a short outage
     must not fail a long step), for up to ``PATIENCE`` seconds."""
-    deadline = time.monotonic() + PATIENCE
-    delay = 0.1
-    while True:
-        try:
-            return call()
-        except StorageUnavailable as exc:
-            if time.monotonic() + delay > deadline:
-                raise
-            log.warning("batch: database unavailable, retrying in %.1fs: %s", delay, exc)
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    outage = Outage("batch", log)
+    return ride_out(call, outage, until=time.monotonic() + PATIENCE, retry=unavailable)
 
 
 def check_shutdown(run: Context | None) -> None:

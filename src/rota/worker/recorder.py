@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable
 
 from rota.errors import StorageUnavailable
-from rota.outage import Outage
+from rota.outage import Outage, ride_out
 from rota.runs import ErrorEntry, RunState
 from rota.storage.base import ClaimParams, ClaimResult, FinishParams, Outcome, RunStore
 from rota.worker.storable import error_entry
@@ -108,14 +107,11 @@ def stand_in_outcome(o: Outcome, exc: Exception) -> Outcome:
 
 
 def write_until(write: Callable[[], object], deadline: float, outage: Outage) -> None:
-    """Retry a write of a stopping worker until it succeeds or ``deadline`` (monotonic)."""
-    while True:
-        try:
-            write()
-            outage.ok()
-            return
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                log.error("shutdown: giving up a write the database refused: %s", exc)
-                return
-            time.sleep(outage.failed(exc))
+    """Retry a write of a stopping worker until it succeeds or ``deadline`` (monotonic).
+
+    Any error is retried, not only an outage: a stopping worker has no later chance to write.
+    """
+    try:
+        ride_out(write, outage, until=deadline, retry=lambda _exc: True)
+    except Exception as exc:
+        log.error("shutdown: giving up a write the database refused: %s", exc)

@@ -21,7 +21,7 @@ from rota.clock import Clock, SystemClock
 from rota.context import Context
 from rota.errors import HandBack, StorageUnavailable
 from rota.jobs import JobSpec
-from rota.outage import Outage
+from rota.outage import Outage, is_outage
 from rota.runs import Run, RunState
 from rota.storage.base import (
     ClaimParams,
@@ -377,15 +377,3 @@ class Worker:
         decided = list(self._recorder.pending)
         self._cycle(claim=False)
         return decided
-
-
-_NOT_OUTAGES = frozenset({"DataError", "IntegrityError", "ProgrammingError", "NotSupportedError"})
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether a failed cycle is the database's doing (retried quietly) rather than a bug."""
-    if isinstance(exc, StorageUnavailable):
-        return True
-    if type(exc).__module__.partition(".")[0] not in ("sqlite3", "psycopg", "psycopg_pool"):
-        return False
-    return not any(c.__name__ in _NOT_OUTAGES for c in type(exc).__mro__)
