@@ -15,6 +15,7 @@ from rota.nodes import Node
 from rota.runs import ErrorEntry, Run, RunState
 from rota.scheduling.model import FireRecord, Schedule
 from rota.storage.batch_store import BatchStore
+from rota.storage.leader_store import LeaderStore
 from rota.storage.new_runs import BatchLaunch as BatchLaunch
 from rota.storage.new_runs import NewRun as NewRun
 
@@ -283,7 +284,16 @@ class BatchRunStore(BatchStore, RunStore, Protocol):
     """What batch executions work with: their own rows, and the runs that carry them."""
 
 
-class Store(RunStore, NodeStore, ScheduleStore, IdempotencyStore, StatsStore, BatchStore, Protocol):
+class Store(
+    RunStore,
+    NodeStore,
+    ScheduleStore,
+    IdempotencyStore,
+    StatsStore,
+    BatchStore,
+    LeaderStore,
+    Protocol,
+):
     url: str
     backend: str
 

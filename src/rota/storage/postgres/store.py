@@ -39,6 +39,7 @@ from rota.storage.portable.stats import PortableStats
 from rota.storage.postgres.batch import PostgresBatch
 from rota.storage.postgres.connection import Q, ts
 from rota.storage.postgres.idempotency import PostgresIdempotency
+from rota.storage.postgres.leader import PostgresLeader
 from rota.storage.postgres.notifier import ListenNotifier
 from rota.storage.rows import dumps, run_from_row
 
@@ -67,7 +68,12 @@ def _refused(outcomes: Sequence[Outcome], done: list[dict[str, Any]]) -> list[Ou
 
 
 class PostgresStore(
-    PortableSchedules, PortableNodes, PortableStats, PostgresIdempotency, PostgresBatch
+    PortableSchedules,
+    PortableNodes,
+    PortableStats,
+    PostgresIdempotency,
+    PostgresBatch,
+    PostgresLeader,
 ):
     """The cluster backend; the connection pool and schema live in connection.py, the verbs
     shared with SQLite in ``rota.storage.portable``; this class holds the runs hot path."""

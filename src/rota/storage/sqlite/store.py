@@ -39,6 +39,7 @@ from rota.storage.sqlite.batch import SQLiteBatch
 from rota.storage.sqlite.connection import Q, ep, ts
 from rota.storage.sqlite.connection import path_from_url as path_from_url
 from rota.storage.sqlite.idempotency import SQLiteIdempotency
+from rota.storage.sqlite.leader import SQLiteLeader
 from rota.storage.sqlite.notifier import DataVersionNotifier
 
 
@@ -55,7 +56,9 @@ def _outcome_params(o: Outcome) -> dict[str, Any]:
     }
 
 
-class SQLiteStore(PortableSchedules, PortableNodes, PortableStats, SQLiteIdempotency, SQLiteBatch):
+class SQLiteStore(
+    PortableSchedules, PortableNodes, PortableStats, SQLiteIdempotency, SQLiteBatch, SQLiteLeader
+):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
     def notifier(self, queues: Sequence[str] | None) -> DataVersionNotifier:
