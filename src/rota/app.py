@@ -14,6 +14,7 @@ from rota import operations
 from rota.app_batch import BatchMixin
 from rota.app_schedules import SchedulesMixin
 from rota.clock import Clock, SystemClock
+from rota.cluster.identity import NodeIdentity
 from rota.cluster.lifecycle import (
     StopRequest,
     boot,
@@ -21,8 +22,8 @@ from rota.cluster.lifecycle import (
     stop_on_signals,
     stopped_line,
 )
-from rota.cluster.maintenance import Maintenance
-from rota.cluster.node import NodeHeartbeat, NodeIdentity
+from rota.cluster.node import Node as ClusterNode
+from rota.cluster.node import NodeConfig
 from rota.errors import ConfigError, UnknownJob
 from rota.handle import RunHandle
 from rota.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Job, JobOptions, JobSpec, LaunchOptions
@@ -31,10 +32,10 @@ from rota.nodes import Node
 from rota.outage import Outage, ride_out, unavailable
 from rota.retry import Backoff, BackoffFn
 from rota.runs import Run, RunState
-from rota.scheduling.scheduler import Scheduler, SchedulerConfig
+from rota.scheduling.scheduler import Scheduler
 from rota.storage import DEFAULT_URL, open_store, redact
 from rota.storage.base import Store
-from rota.worker.worker import Worker, WorkerConfig
+from rota.worker.worker import Worker
 
 log = logging.getLogger("rota")
 F = Callable[..., Any]
@@ -72,8 +73,7 @@ class App(SchedulesMixin, BatchMixin):
         self._public_jobs: dict[str, JobSpec] = {}
         self._store: Store | None = None
         self._store_lock = threading.Lock()
-        self._services: list[Any] = []
-        self._local_workers: list[Worker] = []
+        self._node: ClusterNode | None = None  # the services app.start() runs
         self._schedulers: list[Scheduler] = []
         self._code_schedules = {}
         self.node: NodeIdentity | None = None
@@ -214,8 +214,9 @@ class App(SchedulesMixin, BatchMixin):
         return await asyncio.to_thread(self.enqueue, job, args, **options)
 
     def _wake_local(self) -> None:
-        for w in self._local_workers:
-            w.wake()
+        node = self._node
+        if node is not None:
+            node.wake_workers()
 
     # -- run operations -------------------------------------------------------------------
     def get_run(self, run_id: int) -> Run:
@@ -243,17 +244,25 @@ class App(SchedulesMixin, BatchMixin):
         return self.store.nodes_list(self.clock.now() - window)
 
     # -- execution ------------------------------------------------------------------------
-    def _worker(
-        self, node_id: str, queues: Iterable[str] | None, concurrency: int | None
-    ) -> Worker:
-        config = WorkerConfig(
-            node_id=node_id,
+    def _node_config(
+        self,
+        queues: Iterable[str] | None = None,
+        concurrency: int | None = None,
+        **roles: Any,
+    ) -> NodeConfig:
+        return NodeConfig(
             queues=tuple(queues) if queues else self.queues,
             concurrency=concurrency or self.concurrency,
             lease_seconds=self.lease_seconds,
             poll_interval=self.poll_interval,
             shutdown_timeout=self.shutdown_timeout,
+            **roles,
         )
+
+    def _worker(
+        self, node_id: str, queues: Iterable[str] | None, concurrency: int | None
+    ) -> Worker:
+        config = self._node_config(queues, concurrency).worker_config(node_id)
         return Worker(self.store, self._jobs, config, self.clock)
 
     def drain(
@@ -295,37 +304,30 @@ class App(SchedulesMixin, BatchMixin):
         roles: Sequence[str] = (),
     ) -> None:
         """Run the chosen services in background threads of this process (embedded mode)."""
-        if self._services:
+        if self._node is not None:
             return
         store = self.wait_for_store()
-        chosen = (("worker", worker), ("scheduler", scheduler), ("maintenance", maintenance))
-        names = tuple(roles) or tuple(r for r, on in chosen if on)
-        self.node = NodeIdentity.new(names)
-        services: list[Any] = [NodeHeartbeat(store, self.node, self.lease_seconds, self.clock)]
-        if worker:
-            w = self._worker(self.node.id, queues, concurrency)
-            self._local_workers.append(w)
-            services.append(w)
+        config = self._node_config(
+            queues,
+            concurrency,
+            worker=worker,
+            scheduler=scheduler,
+            maintenance=maintenance,
+            roles=tuple(roles),
+        )
         if scheduler:
             self.sync_schedules()
-            sched = Scheduler(
-                store, self._jobs, SchedulerConfig(self.node.id), self.clock, self._wake_local
-            )
-            self._schedulers.append(sched)
-            services.append(sched)
-        if maintenance:
-            services.append(Maintenance(store, self.lease_seconds, self.clock))
-        for s in services:
-            s.start()
-        self._services = services
+        node = ClusterNode(store, self._jobs, config, self.clock)
+        self._node, self.node = node, node.identity
+        self._schedulers = [node.scheduler] if node.scheduler is not None else []
+        node.start()
 
     def stop(self) -> None:
         """Stop the services started by ``start``: running runs get ``shutdown_timeout``."""
-        services, self._services = self._services, []
-        for s in reversed(services):
-            s.stop()
-        self._local_workers.clear()
-        self._schedulers.clear()
+        node, self._node = self._node, None
+        if node is not None:
+            node.stop()
+        self._schedulers = []
 
     def run_worker(
         self, queues: Sequence[str] | None = None, concurrency: int | None = None

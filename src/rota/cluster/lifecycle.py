@@ -14,7 +14,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
-from rota.cluster.node import NodeIdentity
+from rota.cluster.identity import NodeIdentity
 from rota.storage import redact
 
 log = logging.getLogger("rota")

@@ -1,73 +1,97 @@
-"""Cluster housekeeping: rescue runs of dead nodes, promote due runs, forget old nodes and
-expired idempotency keys.
+"""Maintenance: the rescuer, the reconciler and the pruner, run by one elected node at a time.
 
-Any number of nodes may run this at once: every step is a single guarded UPDATE or DELETE, so
-two rescuers never rescue the same run twice.
+Every node with the maintenance role runs this service, but only the one holding the
+``maintenance`` lease runs the tasks, each on its own beat: N nodes do not all rescan. The
+others try to take the lease every quarter of a lease, so a killed leader is replaced within
+about one lease, and a stopping leader resigns so that another takes over at its next try.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from rota.clock import Clock, SystemClock
-from rota.cluster.service import PeriodicService
-from rota.storage.base import IdempotencyStore, NodeStore, RescueParams, RunStore
-from rota.storage.batch_store import BatchStore
+from rota.cluster.leader import LeaderConfig, Leadership
+from rota.cluster.pruner import NODE_RETENTION, Pruner
+from rota.cluster.reconciler import Reconciler
+from rota.cluster.rescuer import Rescuer
+from rota.service import Loop
+from rota.storage.base import Store
 
 log = logging.getLogger("rota.maintenance")
+LEASE_NAME = "maintenance"
 
 
-class MaintenanceStore(RunStore, BatchStore, NodeStore, IdempotencyStore, Protocol):
-    """What one maintenance pass rescues, promotes, reconciles and prunes."""
+class Task(Protocol):
+    name: str
+    interval: float
+
+    def run_once(self) -> int: ...
 
 
-class Maintenance(PeriodicService):
-    name = "maintenance"
+@dataclass(frozen=True, slots=True)
+class MaintenanceConfig:
+    node_id: str
+    lease_seconds: float
+    node_retention: timedelta = NODE_RETENTION
 
-    def __init__(
-        self,
-        store: MaintenanceStore,
-        lease_seconds: float,
-        clock: Clock | None = None,
-        node_retention: timedelta = timedelta(days=1),
-    ) -> None:
-        super().__init__()
-        self.store = store
-        self.clock = clock or SystemClock()
-        self.interval = max(0.2, min(5.0, lease_seconds / 4))
-        self.node_retention = node_retention
+    @property
+    def interval(self) -> float:
+        """The beat of the rescuer and the reconciler: a fraction of a lease, at most 5 s."""
+        return max(0.2, min(5.0, self.lease_seconds / 4))
 
-    def run_once(self) -> int:
-        """One pass; returns how many runs were rescued."""
-        now = self.clock.now()
-        rescued = 0
-        params = RescueParams(now=now)
-        while True:
-            batch = self.store.runs_rescue(params)
-            for run in batch:
-                self.log.warning(
-                    "rescued run %s (%s) attempt %s from dead node %s: now %s",
-                    run.id,
-                    run.job,
-                    run.attempt,
-                    run.node_id,
-                    run.state.value,
-                )
-            rescued += len(batch)
-            if len(batch) < params.limit:
-                break
-        self.store.runs_promote(now)
-        ended = self.store.batch_reconcile(now)
-        if ended:
-            self.log.info("ended %s batch execution(s) whose run had ended", ended)
-        self.store.nodes_prune(now - self.node_retention)
-        self._prune_idempotency(now)
-        return rescued
+    @property
+    def prune_interval(self) -> float:
+        return max(1.0, min(60.0, self.lease_seconds))
 
-    def _prune_idempotency(self, now: datetime, batch: int = 1000, batches: int = 20) -> None:
-        """Forget expired idempotency keys in short transactions; a backlog takes a few passes."""
-        for _ in range(batches):
-            if self.store.idempotency_prune(now, batch) < batch:
-                return
+
+class Maintenance:
+    def __init__(self, store: Store, config: MaintenanceConfig, clock: Clock | None = None):
+        self.config = config
+        clock = clock or SystemClock()
+        self.leadership = Leadership(
+            store, LeaderConfig(LEASE_NAME, config.node_id, config.lease_seconds), clock
+        )
+        self.tasks: Sequence[Task] = (
+            Rescuer(store, config.interval, clock),
+            Reconciler(store, config.interval, clock),
+            Pruner(store, config.prune_interval, clock, config.node_retention),
+        )
+        self._due = {t.name: 0.0 for t in self.tasks}  # monotonic
+        self._loop = Loop("maintenance", self._step, log)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
+        self.leadership.resign()
+
+    def run_once(self) -> bool:
+        """Take or renew the lease and, if this node leads, run every task; True if it led."""
+        if not self.leadership.run_once():
+            return False
+        for task in self.tasks:
+            task.run_once()
+        return True
+
+    def _step(self) -> float:
+        if self.leadership.due:
+            self.leadership.run_once()
+        if not self.leadership.leading:
+            self._due = dict.fromkeys(self._due, 0.0)  # all at once when it leads again
+            return self._until(self.leadership.next_try)
+        for task in self.tasks:
+            if time.monotonic() >= self._due[task.name]:
+                task.run_once()
+                self._due[task.name] = time.monotonic() + task.interval
+        return self._until(min(self.leadership.next_try, *self._due.values()))
+
+    @staticmethod
+    def _until(deadline: float) -> float:
+        return max(0.0, deadline - time.monotonic())

@@ -1,72 +1,117 @@
-"""A node's identity in the cluster, and the heartbeat that keeps it visibly alive."""
+"""A node: one process's part of the cluster, composing the services of its role.
+
+``rota run`` is worker, scheduler and maintenance (with the API served by the CLI around it),
+``rota worker`` worker and maintenance, ``rota scheduler`` the scheduler; ``app.start()``
+runs what the app chooses. Every node has an identity and a heartbeat, so ``rota nodes`` sees
+it. The node owns the order: the heartbeat first (the node is visible before it works), then
+worker, scheduler and maintenance; it stops in reverse, so maintenance resigns its lease at
+once and the worker's running runs get their shutdown timeout before the node says it stopped.
+"""
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from rota.clock import Clock, SystemClock
-from rota.cluster.service import PeriodicService
-from rota.nodes import Node
-from rota.storage.base import NodeStore
+from rota.cluster.heartbeat import Heartbeat, HeartbeatConfig
+from rota.cluster.identity import NodeIdentity
+from rota.cluster.maintenance import Maintenance, MaintenanceConfig
+from rota.jobs import JobSpec
+from rota.scheduling.scheduler import Scheduler, SchedulerConfig
+from rota.service import Service
+from rota.storage.base import Store
+from rota.worker.worker import Worker, WorkerConfig
 
 
 @dataclass(frozen=True, slots=True)
-class NodeIdentity:
-    id: str
-    hostname: str
-    pid: int
-    roles: tuple[str, ...] = field(default=())
+class NodeConfig:
+    worker: bool = True
+    scheduler: bool = True
+    maintenance: bool = True
+    roles: tuple[str, ...] = ()
+    """What ``rota nodes`` shows (default: the services chosen)."""
+    queues: tuple[str, ...] | None = None
+    concurrency: int = 8
+    lease_seconds: float = 30.0
+    poll_interval: float = 1.0
+    shutdown_timeout: float = 30.0
 
-    @classmethod
-    def new(cls, roles: tuple[str, ...] = ()) -> NodeIdentity:
-        host = socket.gethostname()
-        return cls(f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}", host, os.getpid(), roles)
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        chosen = (
+            ("worker", self.worker),
+            ("scheduler", self.scheduler),
+            ("maintenance", self.maintenance),
+        )
+        return self.roles or tuple(name for name, on in chosen if on)
+
+    def worker_config(self, node_id: str) -> WorkerConfig:
+        return WorkerConfig(
+            node_id=node_id,
+            queues=self.queues,
+            concurrency=self.concurrency,
+            lease_seconds=self.lease_seconds,
+            poll_interval=self.poll_interval,
+            shutdown_timeout=self.shutdown_timeout,
+        )
 
 
-class NodeHeartbeat(PeriodicService):
-    """Registers the node, beats while it lives, and marks it stopped on a clean exit."""
-
-    name = "heartbeat"
-
+class Node:
     def __init__(
         self,
-        store: NodeStore,
-        identity: NodeIdentity,
-        lease_seconds: float,
+        store: Store,
+        jobs: Mapping[str, JobSpec],
+        config: NodeConfig,
         clock: Clock | None = None,
-        info: dict[str, object] | None = None,
     ) -> None:
-        super().__init__()
-        self.store, self.identity = store, identity
-        self.clock = clock or SystemClock()
-        self.interval = max(0.2, lease_seconds / 4)
-        self.info = info or {}
-        self._registered = False
+        self.config = config
+        clock = clock or SystemClock()
+        self.identity = NodeIdentity.new(config.role_names)
+        node_id = self.identity.id
+        self.heartbeat = Heartbeat(
+            store, HeartbeatConfig(self.identity, config.lease_seconds), clock
+        )
+        self.worker = (
+            Worker(store, jobs, config.worker_config(node_id), clock) if config.worker else None
+        )
+        self.scheduler = (
+            Scheduler(store, jobs, SchedulerConfig(node_id), clock, self.wake_workers)
+            if config.scheduler
+            else None
+        )
+        self.maintenance = (
+            Maintenance(store, MaintenanceConfig(node_id, config.lease_seconds), clock)
+            if config.maintenance
+            else None
+        )
+        self._started: Sequence[Service] = ()
 
-    def run_once(self) -> None:
-        now = self.clock.now()
-        if not self._registered:
-            self.store.node_register(
-                Node(
-                    id=self.identity.id,
-                    hostname=self.identity.hostname,
-                    pid=self.identity.pid,
-                    roles=list(self.identity.roles),
-                    started_at=now,
-                    last_seen_at=now,
-                    info=dict(self.info),
-                )
-            )
-            self._registered = True
-        else:
-            self.store.node_heartbeat(self.identity.id, now)
+    @property
+    def services(self) -> list[Service]:
+        """The node's services in start order."""
+        chosen = (self.heartbeat, self.worker, self.scheduler, self.maintenance)
+        return [s for s in chosen if s is not None]
 
-    def on_stop(self) -> None:
-        if self._registered:
-            try:
-                self.store.node_stop(self.identity.id, self.clock.now())
-            except Exception as exc:
-                self.log.warning("could not mark node %s stopped: %s", self.identity.id, exc)
+    def start(self) -> None:
+        """Start every service (a second call does nothing)."""
+        if self._started:
+            return
+        started: list[Service] = []
+        try:
+            for service in self.services:
+                service.start()
+                started.append(service)
+        finally:
+            self._started = tuple(started)
+
+    def stop(self) -> None:
+        """Stop the services in reverse order; the worker's runs get their shutdown timeout."""
+        started, self._started = self._started, ()
+        for service in reversed(started):
+            service.stop()
+
+    def wake_workers(self) -> None:
+        """New runs may be due now (a launch in this process, a schedule fired)."""
+        if self.worker is not None:
+            self.worker.wake()

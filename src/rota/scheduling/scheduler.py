@@ -9,7 +9,6 @@ next fire time (not a coarse poll), and at most ``max_sleep`` to notice other no
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -18,11 +17,11 @@ from rota.clock import Clock, SystemClock
 from rota.errors import BatchConflict, LaunchError, StorageUnavailable
 from rota.jobs import JobSpec, LaunchOptions
 from rota.launch import build_runs
-from rota.outage import Outage
 from rota.scheduling.misfire import Misfire, decide
 from rota.scheduling.model import FireRecord, Schedule
 from rota.scheduling.service import fire_args
 from rota.scheduling.triggers import Trigger
+from rota.service import Loop
 from rota.storage.base import FireParams, NewRun, ScheduleStore
 
 log = logging.getLogger("rota.scheduler")
@@ -47,47 +46,24 @@ class Scheduler:
         self.store, self.jobs, self.config = store, jobs, config
         self.clock = clock or SystemClock()
         self.on_fire = on_fire
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._outage = Outage("scheduler", log)
         self._unknown_jobs: set[str] = set()
         self._broken: dict[str, datetime | None] = {}  # name -> updated_at when it failed
+        self._loop = Loop("scheduler", self._step, log)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="rota-scheduler", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(10)
+        self._loop.stop()
 
     def wake(self) -> None:
         """Look again now (a schedule was added, resumed or changed)."""
-        self._wake.set()
+        self._loop.wake()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                self.run_once()
-                wait = self._seconds_to_next()
-                self._outage.ok()
-            except Exception as exc:
-                if not isinstance(exc, StorageUnavailable):
-                    log.exception("scheduler pass failed")
-                wait = self._outage.failed(exc)
-            self._wake.wait(wait)
+    def _step(self) -> float:
+        self.run_once()
+        return self._seconds_to_next()
 
     def _seconds_to_next(self) -> float:
         upcoming = self.store.schedules_next_fire()

@@ -8,7 +8,6 @@ cancels, timeouts, the outage-safe outcome queue, stats and the run log).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -31,7 +30,7 @@ class LocalRuns:
         clock: Clock,
         held: Holdings,
         executors: Callable[[], Executors | None],
-        stopping: threading.Event,
+        stopping: Callable[[], bool],
     ) -> None:
         self.store, self.clock = store, clock
         self.node_id, self.lease_seconds = node_id, lease_seconds
@@ -41,7 +40,7 @@ class LocalRuns:
         """Claim ``run_id`` for this worker and start it now; False if it was not taken here
         (another node took it first, or this worker is stopping). On the asking job's thread."""
         executors = self._executors()
-        if executors is None or self._stopping.is_set():
+        if executors is None or self._stopping():
             return False
         now = self.clock.now()
         lease = now + timedelta(seconds=self.lease_seconds)
@@ -55,7 +54,7 @@ class LocalRuns:
         if attempt is None:  # a job this worker lacks: back to the queue, unattempted
             self.store.runs_release(ReleaseParams(self.node_id, [(run.id, run.attempt)]))
             return False
-        if self._stopping.is_set():  # the worker began stopping meanwhile: hand it back soon
+        if self._stopping():  # the worker began stopping meanwhile: hand it back soon
             attempt.ctx.begin_shutdown()
         runlog.started(attempt)
         executors.submit(attempt, spare=True)

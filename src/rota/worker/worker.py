@@ -21,8 +21,8 @@ from rota.clock import Clock, SystemClock
 from rota.context import Context
 from rota.errors import HandBack, StorageUnavailable
 from rota.jobs import JobSpec
-from rota.outage import Outage, is_outage
 from rota.runs import Run, RunState
+from rota.service import Loop
 from rota.storage.base import (
     ClaimParams,
     HeartbeatParams,
@@ -36,7 +36,7 @@ from rota.worker.attempt import Attempt, outcome, timeout_outcome
 from rota.worker.executors import Executors
 from rota.worker.foreign import ForeignJobs
 from rota.worker.holdings import Holdings
-from rota.worker.listener import listen
+from rota.worker.listener import Listener
 from rota.worker.local_runs import LocalRuns
 from rota.worker.pacing import Pacer
 from rota.worker.progress import progress_sink
@@ -73,13 +73,11 @@ class Worker:
         self._foreign = ForeignJobs(store, config.queues)
         self._held = Holdings(config.concurrency, jobs, self._attempt)
         self._pacer = Pacer(config.concurrency, config.max_prefetch)
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
         self._executors: Executors | None = None
-        self._outage = Outage("worker", log)
         self._next_heartbeat = 0.0
-        self._lock = threading.Lock()
+        self._poll_at = 0.0
+        self._loop = Loop("worker", self._step, log, on_exit=self._shutdown)
+        self._listener = Listener(self._open_notifier, self._loop.wake)
         self._local = LocalRuns(
             store,
             config.node_id,
@@ -87,74 +85,42 @@ class Worker:
             self.clock,
             self._held,
             lambda: self._executors,
-            self._stopping,
+            lambda: self._loop.stopping,
         )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        with self._lock:
-            if self._threads:
-                return
-            self._stopping.clear()
-            self._threads = [
-                threading.Thread(target=self._run, name="rota-worker", daemon=True),
-                threading.Thread(
-                    target=listen,
-                    args=(self._open_notifier, self._stopping, self._wake),
-                    name="rota-notifier",
-                    daemon=True,
-                ),
-            ]
-            for t in self._threads:
-                t.start()
+        if not self._loop.running:
+            self._loop.start()
+            self._listener.start()
 
     def _open_notifier(self) -> Notifier:
         return self.store.notifier(self.config.queues)
 
     def stop(self) -> None:
         """Claim nothing more, let running runs finish, hand back the rest; idempotent."""
-        self._stopping.set()
-        self._wake.set()
-        with self._lock:
-            threads, self._threads = self._threads, []
-        for t in threads:
-            t.join(self.config.shutdown_timeout + 30)
+        self._listener.request_stop()
+        self._loop.stop(self.config.shutdown_timeout + 30)
+        self._listener.stop()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     @property
     def busy(self) -> int:
         return self._held.busy
 
     # -- the loop -------------------------------------------------------------------------
-    def _run(self) -> None:
-        poll_at = 0.0
-        try:
-            while not self._stopping.is_set():
-                self._wake.clear()
-                try:
-                    full = self._cycle(claim=True)
-                    self._heartbeat_if_due()
-                    self._outage.ok()
-                except Exception as exc:
-                    self._wake.wait(self._failed(exc))
-                    continue
-                if full:
-                    continue
-                now = time.monotonic()
-                if now >= poll_at:
-                    poll_at = now + self.config.poll_interval
-                self._wake.wait(max(0.0, self._next_deadline(poll_at) - now))
-        finally:
-            self._shutdown()
-
-    def _failed(self, exc: Exception) -> float:
-        """How long to wait after a failed cycle; only the database's failures are outages."""
-        if is_outage(exc):
-            return self._outage.failed(exc)
-        log.exception("worker cycle failed (a bug, not a database outage); trying again in 5s")
-        return 5.0
+    def _step(self) -> float:
+        """One pass of the loop: seconds to wait before the next (0 when the claim was full)."""
+        full = self._cycle(claim=True)
+        self._heartbeat_if_due()
+        if full:
+            return 0.0
+        now = time.monotonic()
+        if now >= self._poll_at:
+            self._poll_at = now + self.config.poll_interval
+        return max(0.0, self._next_deadline(self._poll_at) - now)
 
     def _next_deadline(self, poll_at: float) -> float:
         until = min(poll_at, self._next_heartbeat)
@@ -259,11 +225,11 @@ class Worker:
             attempt,
             handed_back,
             lambda: self._ended.put((attempt, o)),
-            follow=not self._stopping.is_set(),
+            follow=not self._loop.stopping,
         )
         if following is not None:
             self._submit(following)
-        self._wake.set()
+        self._loop.wake()
 
     def _settle_timeouts(self) -> None:
         now = time.monotonic()
@@ -313,7 +279,7 @@ class Worker:
 
     def shutdown(self) -> None:
         """Stop a worker driven by ``run_once`` (drain) as ``stop`` stops a started one."""
-        self._stopping.set()
+        self._loop.request_stop()
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -323,24 +289,24 @@ class Worker:
         held = self._held.take_buffered()
         if held:  # claimed ahead but never started: hand back at once
             ahead = ReleaseParams(self.config.node_id, held)
-            write_until(lambda: self.store.runs_release(ahead), deadline, self._outage)
+            write_until(lambda: self.store.runs_release(ahead), deadline, self._loop.outage)
         while self._held.busy and time.monotonic() < deadline:
             self._collect(block_until=min(deadline, time.monotonic() + 0.5))
-            write_until(lambda: self._cycle(claim=False), deadline, self._outage)
-            write_until(self._heartbeat_if_due, deadline, self._outage)
+            write_until(lambda: self._cycle(claim=False), deadline, self._loop.outage)
+            write_until(self._heartbeat_if_due, deadline, self._loop.outage)
         self._collect()
-        write_until(lambda: self._cycle(claim=False), deadline + 10, self._outage)
+        write_until(lambda: self._cycle(claim=False), deadline + 10, self._loop.outage)
         left = self._held.snapshot()
         unfinished = [(a.run.id, a.run.attempt) for a in left if not a.settled]
 
         for a in left:
             a.ctx.request_cancel(shutdown=True)
             a.cancel()
-        write_until(self._release_handed_back, deadline + 10, self._outage)
+        write_until(self._release_handed_back, deadline + 10, self._loop.outage)
         if unfinished:
             log.warning("shutdown: handing %d unfinished run(s) back to the queue", len(unfinished))
             release = ReleaseParams(self.config.node_id, unfinished)
-            write_until(lambda: self.store.runs_release(release), deadline + 10, self._outage)
+            write_until(lambda: self.store.runs_release(release), deadline + 10, self._loop.outage)
         self._held.clear()
         self.close()
 
