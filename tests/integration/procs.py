@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import rota
+from tests.acceptance.conftest import rota_command
 from tests.support import Process, Processes, spawn, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,16 @@ app = build_app(
 )
 app.run_worker(concurrency={concurrency!r})
 logging.getLogger("worker-script").info("run_worker returned")
+"""
+
+
+NODE_APP = """\
+import sys
+
+sys.path.insert(0, {root!r})
+from tests.integration.jobapp import build_app
+
+app = build_app({database!r}, {marks!r}, lease_seconds={lease!r})
 """
 
 
@@ -72,6 +83,25 @@ class Procs(Processes):
         proc = WorkerProcess(name, popen, log_path)
         self.add(proc)
         return proc
+
+    def spawn_node(self, *args: str, lease_seconds: float = 2.0) -> Process:
+        """The installed ``rota`` command (``rota worker``, ...) on the app of ``jobapp.py``."""
+        name = f"{args[0]}{len(self.spawned) + 1}"
+        app_file = self.workdir / f"{name}_app.py"
+        app_file.write_text(
+            NODE_APP.format(
+                root=str(ROOT),
+                database=self.database,
+                marks=str(self.marks),
+                lease=float(lease_seconds),
+            )
+        )
+        log_path = self.workdir / f"{name}.log"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("ROTA_DATABASE_URL", None)
+        argv = [*rota_command(), "--app", str(app_file), *args]
+        popen = spawn(argv, log_path, cwd=self.workdir, env=env)
+        return self.add(Process(name, popen, log_path))
 
 
 class Marks:
