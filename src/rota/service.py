@@ -57,10 +57,6 @@ class Loop:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
-
     def start(self) -> None:
         with self._lock:
             if self._thread is not None:
@@ -85,11 +81,6 @@ class Loop:
     def wake(self) -> None:
         self._wake.set()
 
-    def wait(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` unless woken or stopped; True if stopped."""
-        self._wake.wait(seconds)
-        return self._stopping.is_set()
-
     def _run(self) -> None:
         try:
             while not self._stopping.is_set():
@@ -99,7 +90,7 @@ class Loop:
                     self.outage.ok()
                 except Exception as exc:
                     pause = self._failed(exc)
-                if pause > 0:
+                if pause > 0 and not self._stopping.is_set():
                     self._wake.wait(pause)
         finally:
             if self._on_exit is not None:

@@ -29,7 +29,9 @@ class HeartbeatConfig:
 class Heartbeat:
     """Registers the node, beats while it lives, and marks it stopped on a clean exit."""
 
-    def __init__(self, store: NodeStore, config: HeartbeatConfig, clock: Clock | None = None):
+    def __init__(
+        self, store: NodeStore, config: HeartbeatConfig, clock: Clock | None = None
+    ) -> None:
         self.store, self.config = store, config
         self.clock = clock or SystemClock()
         self._registered = False

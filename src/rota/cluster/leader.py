@@ -35,7 +35,9 @@ class LeaderConfig:
 
 
 class Leadership:
-    def __init__(self, store: LeaderStore, config: LeaderConfig, clock: Clock | None = None):
+    def __init__(
+        self, store: LeaderStore, config: LeaderConfig, clock: Clock | None = None
+    ) -> None:
         self.store, self.config = store, config
         self.clock = clock or SystemClock()
         self._held_until = 0.0  # monotonic: trusted until then

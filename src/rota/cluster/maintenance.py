@@ -51,7 +51,7 @@ class MaintenanceConfig:
 
 
 class Maintenance:
-    def __init__(self, store: Store, config: MaintenanceConfig, clock: Clock | None = None):
+    def __init__(self, store: Store, config: MaintenanceConfig, clock: Clock | None = None) -> None:
         self.config = config
         clock = clock or SystemClock()
         self.leadership = Leadership(

@@ -90,9 +90,8 @@ class Worker:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        if not self._loop.running:
-            self._loop.start()
-            self._listener.start()
+        self._loop.start()
+        self._listener.start()
 
     def _open_notifier(self) -> Notifier:
         return self.store.notifier(self.config.queues)
