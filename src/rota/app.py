@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -245,18 +246,15 @@ class App(SchedulesMixin, BatchMixin):
 
     # -- execution ------------------------------------------------------------------------
     def _node_config(
-        self,
-        queues: Iterable[str] | None = None,
-        concurrency: int | None = None,
-        **roles: Any,
+        self, queues: Iterable[str] | None = None, concurrency: int | None = None
     ) -> NodeConfig:
+        """The app's settings for a node (its roles are ``NodeConfig``'s defaults)."""
         return NodeConfig(
             queues=tuple(queues) if queues else self.queues,
             concurrency=concurrency or self.concurrency,
             lease_seconds=self.lease_seconds,
             poll_interval=self.poll_interval,
             shutdown_timeout=self.shutdown_timeout,
-            **roles,
         )
 
     def _worker(
@@ -307,9 +305,8 @@ class App(SchedulesMixin, BatchMixin):
         if self._node is not None:
             return
         store = self.wait_for_store()
-        config = self._node_config(
-            queues,
-            concurrency,
+        config = dataclasses.replace(
+            self._node_config(queues, concurrency),
             worker=worker,
             scheduler=scheduler,
             maintenance=maintenance,
