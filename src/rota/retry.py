@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from rota.runs import RunState
+from rota.runs import Event, RunState, transition
 
 MAX_DELAY = 10 * 365 * 86400.0
 """The longest wait before a retry (as for a launch's delay): later times overflow datetime."""
@@ -58,9 +58,15 @@ def decide_failure(
     policy: Backoff | BackoffFn | None = None,
     rand: Callable[[], float] = random.random,
 ) -> FailDecision:
-    """What a failed attempt leads to: ``retrying`` after a delay, or ``failed``."""
-    if discard or attempt >= max_attempts:
-        return FailDecision(RunState.FAILED, timedelta(0))
+    """What a failed attempt leads to: ``retrying`` after a delay, or ``failed``.
+
+    The state is the transition table's (``rota.runs``); this adds the delay, computed (and a
+    user's backoff function called) only when there is a next attempt.
+    """
+    event = Event.DISCARD if discard else Event.FAIL
+    state = transition(RunState.RUNNING, event, exhausted=attempt >= max_attempts)
+    if state is not RunState.RETRYING:
+        return FailDecision(state, timedelta(0))
     if retry_after is not None:
         return FailDecision(RunState.RETRYING, _seconds(retry_after))
     if policy is None or isinstance(policy, Backoff):

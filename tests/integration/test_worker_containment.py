@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 import rota
-from rota.runs import ErrorEntry, RunState
+from rota.runs import ErrorEntry, Event
 from rota.storage.base import ClaimParams, Outcome
 from rota.worker.recorder import Recorder
 from rota.worker.worker import Worker, WorkerConfig
@@ -40,8 +40,8 @@ def test_an_outcome_the_database_refuses_is_replaced_not_retried_forever(
     now = app.now()
     # an outcome that slipped past the worker's checks: text no database can store
     entry = ErrorEntry(bad.attempt, "ValueError", "file \udcff", "", now)
-    recorder.add(Outcome(bad.id, bad.attempt, "node-x", RunState.FAILED, now, error=entry))
-    recorder.add(Outcome(good.id, good.attempt, "node-x", RunState.SUCCEEDED, now, result=4))
+    recorder.add(Outcome.of(bad, "node-x", Event.DISCARD, now, error=entry))
+    recorder.add(Outcome.of(good, "node-x", Event.SUCCEED, now, result=4))
     later = app.enqueue("add", {"a": 3, "b": 3}).id
 
     with caplog.at_level(logging.INFO):

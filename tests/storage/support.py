@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rota.runs import ErrorEntry, Run, RunState
+from rota.runs import ErrorEntry, Event, Run, RunState
 from rota.storage.base import (
     ClaimParams,
     InsertParams,
@@ -102,40 +102,20 @@ def error(
 
 
 def succeeded(run: Run, now: datetime, result: Any = None, node: str = NODE) -> Outcome:
-    return Outcome(
-        run_id=run.id,
-        attempt=run.attempt,
-        node_id=node,
-        state=RunState.SUCCEEDED,
-        finished_at=now,
-        result=result,
-    )
+    return Outcome.of(run, node, Event.SUCCEED, now, result=result)
 
 
 def retrying(run: Run, now: datetime, next_at: datetime, node: str = NODE) -> Outcome:
-    return Outcome(
-        run_id=run.id,
-        attempt=run.attempt,
-        node_id=node,
-        state=RunState.RETRYING,
-        finished_at=now,
-        error=error(run.attempt, now),
-        run_at=next_at,
-    )
+    """A failed attempt with attempts left (the table decides: ``run`` must have some)."""
+    o = Outcome.of(run, node, Event.FAIL, now, error=error(run.attempt, now), delay=next_at - now)
+    assert o.state is RunState.RETRYING, "the run has no attempt left"
+    return o
 
 
 def failed(run: Run, now: datetime, node: str = NODE) -> Outcome:
-    return Outcome(
-        run_id=run.id,
-        attempt=run.attempt,
-        node_id=node,
-        state=RunState.FAILED,
-        finished_at=now,
-        error=error(run.attempt, now, "Discard", "not worth retrying"),
-    )
+    entry = error(run.attempt, now, "Discard", "not worth retrying")
+    return Outcome.of(run, node, Event.DISCARD, now, error=entry)
 
 
 def cancelled(run: Run, now: datetime, node: str = NODE) -> Outcome:
-    return Outcome(
-        run_id=run.id, attempt=run.attempt, node_id=node, state=RunState.CANCELLED, finished_at=now
-    )
+    return Outcome.of(run, node, Event.STOP, now)

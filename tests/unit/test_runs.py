@@ -7,38 +7,59 @@ import itertools
 import pytest
 
 from rota.runs import (
+    CLAIMABLE,
+    PENDING,
     TERMINAL,
-    WAITING,
     Event,
     InvalidTransition,
     RunState,
     allowed,
     states_accepting,
     transition,
+    transitions,
 )
 
 S, E = RunState, Event
 
 # The state diagram of the contract, written out independently of the implementation.
 EXPECTED = {
+    (S.WAITING, E.RELEASE): S.QUEUED,
+    (S.WAITING, E.UPSTREAM_FAILED): S.CANCELLED,
     (S.SCHEDULED, E.DUE): S.QUEUED,
     (S.RETRYING, E.DUE): S.QUEUED,
     (S.QUEUED, E.CLAIM): S.RUNNING,
     (S.SCHEDULED, E.CLAIM): S.RUNNING,
     (S.RETRYING, E.CLAIM): S.RUNNING,
     (S.RUNNING, E.SUCCEED): S.SUCCEEDED,
-    (S.RUNNING, E.FAIL_RETRY): S.RETRYING,
-    (S.RUNNING, E.FAIL_FINAL): S.FAILED,
+    (S.RUNNING, E.FAIL): S.RETRYING,
+    (S.RUNNING, E.DISCARD): S.FAILED,
+    (S.RUNNING, E.SNOOZE): S.SCHEDULED,
+    (S.RUNNING, E.STOP): S.CANCELLED,
+    (S.RUNNING, E.HAND_BACK): S.QUEUED,
+    (S.RUNNING, E.RESCUE): S.QUEUED,
+    (S.WAITING, E.CANCEL): S.CANCELLED,
     (S.QUEUED, E.CANCEL): S.CANCELLED,
     (S.SCHEDULED, E.CANCEL): S.CANCELLED,
     (S.RETRYING, E.CANCEL): S.CANCELLED,
-    (S.RUNNING, E.CANCEL): S.CANCELLED,
-    (S.RUNNING, E.RESCUE_RETRY): S.QUEUED,
-    (S.RUNNING, E.RESCUE_FINAL): S.FAILED,
+    (S.RUNNING, E.CANCEL): S.RUNNING,  # a request: the run ends by STOP
     (S.FAILED, E.RETRY): S.QUEUED,
     (S.CANCELLED, E.RETRY): S.QUEUED,
 }
+EXHAUSTED = {(S.RUNNING, E.FAIL): S.FAILED, (S.RUNNING, E.RESCUE): S.FAILED}
 FORBIDDEN = [pair for pair in itertools.product(S, E) if pair not in EXPECTED]
+
+
+def test_the_table_is_the_expected_one() -> None:
+    rows = {(s, e, x): to for s, e, x, to in transitions()}
+    assert rows == {(s, e, False): to for (s, e), to in EXPECTED.items()} | {
+        (s, e, True): to for (s, e), to in EXHAUSTED.items()
+    }
+
+
+@pytest.mark.parametrize(("state", "event"), list(EXHAUSTED), ids=lambda x: str(x))
+def test_exhausted_attempts_end_failed(state: RunState, event: Event) -> None:
+    assert transition(state, event, exhausted=True) is S.FAILED
+    assert transition(state, E.SUCCEED, exhausted=True) is S.SUCCEEDED  # only FAIL and RESCUE
 
 
 @pytest.mark.parametrize(("state", "event"), list(EXPECTED), ids=lambda x: str(x))
@@ -64,7 +85,10 @@ def test_forbidden_transition(state: RunState, event: Event) -> None:
         (S.QUEUED, E.SUCCEED),  # a run ends only from running
         (S.QUEUED, E.DUE),
         (S.RUNNING, E.CLAIM),  # never claimed twice
-        (S.QUEUED, E.RESCUE_RETRY),
+        (S.QUEUED, E.RESCUE),
+        (S.WAITING, E.CLAIM),  # a workflow step starts only once released
+        (S.WAITING, E.DUE),
+        (S.QUEUED, E.SNOOZE),
     ],
 )
 def test_notable_forbidden_transitions(state: RunState, event: Event) -> None:
@@ -81,6 +105,7 @@ def test_terminal_states_accept_only_retry() -> None:
 
 def test_state_properties_and_string_values() -> None:
     assert [s.value for s in S] == [
+        "waiting",
         "scheduled",
         "queued",
         "running",
@@ -92,13 +117,14 @@ def test_state_properties_and_string_values() -> None:
     assert S.SUCCEEDED == "succeeded"  # a str enum: handle.state() == "succeeded" holds
     assert S("failed") is S.FAILED
     assert {s for s in S if s.terminal} == {S.SUCCEEDED, S.FAILED, S.CANCELLED}
-    assert {s for s in S if s.waiting} == {S.SCHEDULED, S.QUEUED, S.RETRYING} == WAITING
-    assert not S.RUNNING.terminal and not S.RUNNING.waiting
+    assert {s for s in S if s.pending} == {S.WAITING, S.SCHEDULED, S.QUEUED, S.RETRYING} == PENDING
+    assert not S.RUNNING.terminal and not S.RUNNING.pending
 
 
 def test_states_accepting_builds_the_sql_guards() -> None:
-    assert states_accepting(E.CLAIM) == WAITING
-    assert states_accepting(E.CANCEL) == WAITING | {S.RUNNING}
+    assert states_accepting(E.CLAIM) == CLAIMABLE == {S.SCHEDULED, S.QUEUED, S.RETRYING}
+    assert states_accepting(E.CANCEL) == PENDING | {S.RUNNING}
     assert states_accepting(E.RETRY) == {S.FAILED, S.CANCELLED}
     assert states_accepting(E.SUCCEED) == {S.RUNNING}
     assert states_accepting(E.DUE) == {S.SCHEDULED, S.RETRYING}
+    assert states_accepting(E.RELEASE) == {S.WAITING} == states_accepting(E.UPSTREAM_FAILED)

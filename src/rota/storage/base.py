@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rota.nodes import Node
-from rota.runs import ErrorEntry, Run, RunState
+from rota.runs import Outcome as Outcome  # the end of an attempt: decided by rota.runs
+from rota.runs import Run, RunState
 from rota.scheduling.model import FireRecord, Schedule
 from rota.storage.batch_store import BatchStore
 from rota.storage.leader_store import LeaderStore
@@ -49,20 +50,6 @@ class Inserted:
     id: int
     created: bool
     """False when a non-terminal run with the same job and unique key was returned instead."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The end of one attempt, recorded only while the worker still holds that attempt."""
-
-    run_id: int
-    attempt: int
-    node_id: str
-    state: RunState  # succeeded, retrying, failed or cancelled
-    finished_at: datetime
-    result: JSON = None
-    error: ErrorEntry | None = None
-    run_at: datetime | None = None  # when retrying: the next attempt's time
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,7 @@ from rota.context import Context
 from rota.errors import Discard, Retry
 from rota.jobs import JobSpec
 from rota.retry import decide_failure
-from rota.runs import ErrorEntry, Run, RunState
-from rota.storage.base import Outcome
+from rota.runs import ErrorEntry, Event, Outcome, Run
 from rota.worker.storable import check_result, describe, error_entry
 
 log = logging.getLogger("rota.worker")
@@ -118,7 +117,7 @@ def failed_outcome(
         entry = error_entry(run.attempt, exc if exc is not None else bug, now, note=what)
     except BaseException:  # the last resort: nothing of the job's, only plain text
         entry = ErrorEntry(run.attempt, "RotaError", "rota could not record this outcome", "", now)
-    return Outcome(run.id, run.attempt, node_id, RunState.FAILED, now, error=entry)
+    return Outcome.of(run, node_id, Event.DISCARD, now, error=entry)
 
 
 def _decide(
@@ -132,27 +131,25 @@ def _decide(
     run = attempt.run
     if isinstance(exc, JobExit):
         exc = exc.original
-
-    def make(state: RunState, **rest: Any) -> Outcome:
-        return Outcome(run.id, run.attempt, node_id, state, now, **rest)
-
     if cancelled or (exc is not None and isinstance(exc, asyncio.CancelledError)):
-        return make(RunState.CANCELLED)
+        return Outcome.of(run, node_id, Event.STOP, now)
     if exc is None:
         exc = check_result(result)
         if exc is None:
-            return make(RunState.SUCCEEDED, result=result)
+            return Outcome.of(run, node_id, Event.SUCCEED, now, result=result)
+    entry = error_entry(run.attempt, exc, now)
     if attempt.ctx.cancelled and not isinstance(exc, JobTimeout):
-        return make(RunState.CANCELLED, error=error_entry(run.attempt, exc, now))
-    decision = decide_failure(
+        return Outcome.of(run, node_id, Event.STOP, now, error=entry)
+    discard = isinstance(exc, Discard)
+    failure = decide_failure(  # the backoff; the state is the table's, decided again below
         run.attempt,
         run.max_attempts,
-        discard=isinstance(exc, Discard),
+        discard=discard,
         retry_after=exc.after if isinstance(exc, Retry) else None,
         policy=attempt.spec.options.backoff,
     )
-    run_at = now + decision.delay if decision.state is RunState.RETRYING else None
-    return make(decision.state, error=error_entry(run.attempt, exc, now), run_at=run_at)
+    event = Event.DISCARD if discard else Event.FAIL
+    return Outcome.of(run, node_id, event, now, error=entry, delay=failure.delay)
 
 
 def timeout_outcome(attempt: Attempt, node_id: str, now: datetime) -> Outcome:

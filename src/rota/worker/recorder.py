@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from rota.errors import StorageUnavailable
 from rota.outage import Outage, ride_out
-from rota.runs import ErrorEntry, RunState
+from rota.runs import ErrorEntry, Event, RunState, decide
 from rota.storage.base import ClaimParams, ClaimResult, FinishParams, Outcome, RunStore
 from rota.worker.storable import error_entry
 
@@ -91,18 +91,19 @@ def stand_in_outcome(o: Outcome, exc: Exception) -> Outcome:
     """``o`` without what could not be stored: a failure (a retry stays a retry) saying why."""
     note = f"rota could not store this attempt's {o.state.value} outcome"
     try:
-        entry = error_entry(o.attempt, exc, o.finished_at, note=note)
+        entry = error_entry(o.attempt, exc, o.ended_at, note=note)
     except Exception:
-        entry = ErrorEntry(o.attempt, "RotaError", note, "", o.finished_at)
-    keep = o.state in (RunState.RETRYING, RunState.CANCELLED)
-    return Outcome(
-        o.run_id,
-        o.attempt,
-        o.node_id,
-        o.state if keep else RunState.FAILED,
-        o.finished_at,
-        error=entry,
-        run_at=o.run_at if keep else None,
+        entry = ErrorEntry(o.attempt, "RotaError", note, "", o.ended_at)
+    if o.state not in (RunState.RETRYING, RunState.CANCELLED, RunState.SCHEDULED):
+        then = decide(
+            RunState.RUNNING, Event.DISCARD, attempt=o.attempt, max_attempts=None, now=o.ended_at
+        )
+        o = dataclasses.replace(o, then=then)
+    return dataclasses.replace(
+        o,
+        then=dataclasses.replace(o.then, error=entry),
+        if_cancelled=dataclasses.replace(o.if_cancelled, error=entry),
+        result=None,
     )
 
 

@@ -21,7 +21,7 @@ from rota.clock import Clock, SystemClock
 from rota.context import Context
 from rota.errors import HandBack, StorageUnavailable
 from rota.jobs import JobSpec
-from rota.runs import Run, RunState
+from rota.runs import Event, Run
 from rota.service import Loop
 from rota.storage.base import (
     ClaimParams,
@@ -258,9 +258,7 @@ class Worker:
         )
         wanted = set(cancel)
         for run in self._held.drop_buffered(wanted):
-            self._recorder.add(
-                Outcome(run.id, run.attempt, self.config.node_id, RunState.CANCELLED, wall)
-            )
+            self._recorder.add(Outcome.of(run, self.config.node_id, Event.STOP, wall))
         for a in self._held.snapshot():
             if a.run.id in wanted and not a.ctx.cancelled:
                 a.ctx.request_cancel()

@@ -42,19 +42,26 @@ LIMIT %(limit)s;
 -- name: runs_finish_and_claim
 -- One statement, one round trip: record finished attempts, then claim. Both parts see the
 -- same snapshot, which is safe: finished rows are running rows, claimed rows are waiting ones.
+-- The finish writes the decisions of rota.runs; the row's cancel flag picks the one made for
+-- a cancel requested meanwhile (v.c_*), as in runs_finish.
 WITH finished AS (
     UPDATE rota_runs r
-    SET state = CASE WHEN r.cancel_requested THEN 'cancelled' ELSE v.state END,
-        finished_at = CASE WHEN r.cancel_requested OR v.state <> 'retrying' THEN v.finished_at END,
+    SET state = CASE WHEN r.cancel_requested THEN v.c_state ELSE v.state END,
+        attempt = CASE WHEN r.cancel_requested THEN v.c_attempt ELSE v.next_attempt END,
+        finished_at = CASE WHEN r.cancel_requested THEN v.c_finished_at ELSE v.finished_at END,
+        run_at = COALESCE(CASE WHEN r.cancel_requested THEN v.c_run_at ELSE v.run_at END,
+                          r.run_at),
         result = v.result::jsonb,
         errors = CASE WHEN v.error IS NULL THEN r.errors
                       ELSE r.errors || jsonb_build_array(v.error::jsonb) END,
-        run_at = COALESCE(v.run_at, r.run_at),
         lease_expires_at = NULL
     FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
-                %(states)s::text[], %(finished)s::timestamptz[], %(results)s::text[],
-                %(errors)s::text[], %(run_ats)s::timestamptz[])
-         AS v(id, attempt, node_id, state, finished_at, result, error, run_at)
+                %(states)s::text[], %(next_attempts)s::int[], %(finished)s::timestamptz[],
+                %(run_ats)s::timestamptz[], %(c_states)s::text[], %(c_attempts)s::int[],
+                %(c_finished)s::timestamptz[], %(c_run_ats)s::timestamptz[],
+                %(results)s::text[], %(errors)s::text[])
+         AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
+              c_attempt, c_finished_at, c_run_at, result, error)
     WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
       AND r.node_id = v.node_id AND r.state = 'running'
     RETURNING r.id
@@ -96,28 +103,35 @@ WHERE id = %(run_id)s AND state IN ('queued', 'scheduled', 'retrying')
 RETURNING *;
 
 -- name: runs_finish
--- A cancel requested while the attempt ran wins over its outcome.
+-- Writes the decisions of rota.runs while the attempt is held. A cancel requested meanwhile
+-- wins: the row's flag picks the decision made for that case (v.c_*), in this same UPDATE.
 UPDATE rota_runs r
-SET state = CASE WHEN r.cancel_requested THEN 'cancelled' ELSE v.state END,
-    finished_at = CASE WHEN r.cancel_requested OR v.state <> 'retrying' THEN v.finished_at END,
+SET state = CASE WHEN r.cancel_requested THEN v.c_state ELSE v.state END,
+    attempt = CASE WHEN r.cancel_requested THEN v.c_attempt ELSE v.next_attempt END,
+    finished_at = CASE WHEN r.cancel_requested THEN v.c_finished_at ELSE v.finished_at END,
+    run_at = COALESCE(CASE WHEN r.cancel_requested THEN v.c_run_at ELSE v.run_at END,
+                      r.run_at),
     result = v.result::jsonb,
     errors = CASE WHEN v.error IS NULL THEN r.errors
                   ELSE r.errors || jsonb_build_array(v.error::jsonb) END,
-    run_at = COALESCE(v.run_at, r.run_at),
     lease_expires_at = NULL
-FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[], %(states)s::text[],
-            %(finished)s::timestamptz[], %(results)s::text[], %(errors)s::text[],
-            %(run_ats)s::timestamptz[])
-     AS v(id, attempt, node_id, state, finished_at, result, error, run_at)
+FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
+            %(states)s::text[], %(next_attempts)s::int[], %(finished)s::timestamptz[],
+            %(run_ats)s::timestamptz[], %(c_states)s::text[], %(c_attempts)s::int[],
+            %(c_finished)s::timestamptz[], %(c_run_ats)s::timestamptz[],
+            %(results)s::text[], %(errors)s::text[])
+     AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
+          c_attempt, c_finished_at, c_run_at, result, error)
 WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
   AND r.node_id = v.node_id AND r.state = 'running'
 RETURNING r.id, r.attempt;
 
 -- name: runs_release
--- A node stopping gracefully hands back what it could not finish; the attempt is not counted.
+-- A node stopping gracefully hands back what it could not finish (rota.runs: hand_back).
 UPDATE rota_runs r
-SET state = 'queued', attempt = r.attempt - 1, lease_expires_at = NULL, started_at = NULL
-FROM unnest(%(ids)s::bigint[], %(attempts)s::int[]) AS v(id, attempt)
+SET state = v.state, attempt = v.next_attempt, lease_expires_at = NULL, started_at = NULL
+FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(states)s::text[],
+            %(next_attempts)s::int[]) AS v(id, attempt, state, next_attempt)
 WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
   AND r.node_id = %(node_id)s AND r.state = 'running';
 
@@ -126,47 +140,40 @@ UPDATE rota_runs SET lease_expires_at = %(lease_until)s
 WHERE id = ANY(%(ids)s::bigint[]) AND node_id = %(node_id)s AND state = 'running'
 RETURNING id, cancel_requested;
 
--- name: runs_rescue
+-- name: runs_expired
+SELECT * FROM rota_runs
+WHERE state = 'running' AND lease_expires_at < %(now)s
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: runs_lock
+SELECT * FROM rota_runs WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE;
+
+-- name: runs_apply
+-- Writes decisions of rota.runs, each only if its row is still as it was read (compare-and-set).
 UPDATE rota_runs r
-SET state = CASE WHEN r.cancel_requested THEN 'cancelled'
-                 WHEN r.attempt >= r.max_attempts AND r.kind <> 'batch' THEN 'failed'
-                 ELSE 'queued' END,
-    finished_at = CASE WHEN r.cancel_requested OR (r.attempt >= r.max_attempts AND r.kind <> 'batch')
-                       THEN %(now)s END,
-    errors = r.errors || jsonb_build_array(jsonb_build_object(
-        'attempt', r.attempt, 'type', 'WorkerLost',
-        'message', 'node ' || COALESCE(r.node_id, '?') || ' stopped heartbeating; its lease expired',
-        'traceback', '', 'at', %(now_iso)s::text)),
-    lease_expires_at = NULL
-FROM (
-    SELECT id FROM rota_runs
-    WHERE state = 'running' AND lease_expires_at < %(now)s
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED) expired
-WHERE r.id = expired.id
+SET state = v.state, attempt = v.attempt, max_attempts = COALESCE(v.max_attempts, r.max_attempts),
+    run_at = COALESCE(v.run_at, r.run_at), finished_at = v.finished_at,
+    cancel_requested = v.cancel_requested,
+    lease_expires_at = CASE WHEN v.clear_lease THEN NULL ELSE r.lease_expires_at END,
+    errors = CASE WHEN v.error IS NULL THEN r.errors
+                  ELSE r.errors || jsonb_build_array(v.error::jsonb) END
+FROM unnest(%(ids)s::bigint[], %(states)s::text[], %(attempts)s::int[],
+            %(max_attempts)s::int[], %(run_ats)s::timestamptz[], %(finished)s::timestamptz[],
+            %(cancels)s::bool[], %(clear_leases)s::bool[], %(errors)s::text[],
+            %(was_states)s::text[], %(was_attempts)s::int[], %(was_cancels)s::bool[],
+            %(was_nodes)s::text[])
+     AS v(id, state, attempt, max_attempts, run_at, finished_at, cancel_requested, clear_lease,
+          error, was_state, was_attempt, was_cancel, was_node)
+WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.state = v.was_state
+  AND r.attempt = v.was_attempt AND r.cancel_requested = v.was_cancel
+  AND r.node_id IS NOT DISTINCT FROM v.was_node
+  AND (%(expired_at)s::timestamptz IS NULL OR r.lease_expires_at < %(expired_at)s::timestamptz)
 RETURNING r.*;
 
 -- name: runs_progress
 UPDATE rota_runs SET progress = %(progress)s::jsonb
 WHERE id = %(id)s AND attempt = %(attempt)s AND state = 'running';
-
--- name: runs_cancel_waiting
-UPDATE rota_runs SET state = 'cancelled', finished_at = %(now)s
-WHERE id = ANY(%(ids)s::bigint[]) AND state IN ('queued', 'scheduled', 'retrying')
-RETURNING id, state;
-
--- name: runs_cancel_running
-UPDATE rota_runs SET cancel_requested = true
-WHERE id = ANY(%(ids)s::bigint[]) AND state = 'running'
-RETURNING id, state;
-
--- name: runs_retry
--- A manual retry gives the run a fresh budget of attempts.
-UPDATE rota_runs
-SET state = 'queued', run_at = %(now)s, finished_at = NULL, cancel_requested = false,
-    lease_expires_at = NULL, max_attempts = attempt + max_attempts
-WHERE id = ANY(%(ids)s::bigint[]) AND state IN ('failed', 'cancelled')
-RETURNING id;
 
 -- name: runs_delete
 DELETE FROM rota_runs

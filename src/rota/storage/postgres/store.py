@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from rota.errors import ConfigError
-from rota.runs import Run, RunState
+from rota.runs import Event, Run, RunState
 from rota.storage.base import (
     CancelParams,
     ClaimParams,
@@ -42,6 +42,7 @@ from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.leader import PostgresLeader
 from rota.storage.postgres.notifier import ListenNotifier
 from rota.storage.rows import dumps, run_from_row
+from rota.storage.writes import Write, hand_back, writes
 
 
 def _sorted_runs(rows: list[dict[str, Any]]) -> list[Run]:
@@ -50,21 +51,59 @@ def _sorted_runs(rows: list[dict[str, Any]]) -> list[Run]:
 
 
 def _finish_arrays(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    then = [o.then for o in outcomes]
+    cancelled = [o.if_cancelled for o in outcomes]
     return {
         "ids": [o.run_id for o in outcomes],
         "attempts": [o.attempt for o in outcomes],
         "node_ids": [o.node_id for o in outcomes],
-        "states": [o.state.value for o in outcomes],
-        "finished": [o.finished_at for o in outcomes],
+        "states": [d.state.value for d in then],
+        "next_attempts": [d.attempt for d in then],
+        "finished": [d.finished_at for d in then],
+        "run_ats": [d.run_at for d in then],
+        "c_states": [d.state.value for d in cancelled],
+        "c_attempts": [d.attempt for d in cancelled],
+        "c_finished": [d.finished_at for d in cancelled],
+        "c_run_ats": [d.run_at for d in cancelled],
         "results": [None if o.result is None else dumps(o.result) for o in outcomes],
-        "errors": [None if o.error is None else dumps(o.error.to_json()) for o in outcomes],
-        "run_ats": [o.run_at for o in outcomes],
+        "errors": [None if d.error is None else dumps(d.error.to_json()) for d in then],
+    }
+
+
+def _write_arrays(todo: Sequence[Write], expired_at: datetime | None = None) -> dict[str, Any]:
+    return {
+        "ids": [w.id for w in todo],
+        "states": [w.state.value for w in todo],
+        "attempts": [w.attempt for w in todo],
+        "max_attempts": [w.max_attempts for w in todo],
+        "run_ats": [w.run_at for w in todo],
+        "finished": [w.finished_at for w in todo],
+        "cancels": [w.cancel_requested for w in todo],
+        "clear_leases": [w.clear_lease for w in todo],
+        "errors": [None if w.error is None else dumps(w.error.to_json()) for w in todo],
+        "was_states": [w.was_state.value for w in todo],
+        "was_attempts": [w.was_attempt for w in todo],
+        "was_cancels": [w.was_cancel_requested for w in todo],
+        "was_nodes": [w.was_node_id for w in todo],
+        "expired_at": expired_at,
     }
 
 
 def _refused(outcomes: Sequence[Outcome], done: list[dict[str, Any]]) -> list[Outcome]:
     written = {(int(r["id"]), int(r["attempt"])) for r in done}
     return [o for o in outcomes if (o.run_id, o.attempt) not in written]
+
+
+def _apply(
+    conn: psycopg.Connection[dict[str, Any]],
+    todo: Sequence[Write],
+    expired_at: datetime | None = None,
+) -> list[Run]:
+    """Write each decision under its guard; returns the runs written, as they now are."""
+    if not todo:
+        return []
+    rows = conn.execute(Q["runs_apply"], _write_arrays(todo, expired_at)).fetchall()
+    return [run_from_row(r, ts) for r in rows]
 
 
 class PostgresStore(
@@ -148,11 +187,14 @@ class PostgresStore(
         return _refused(params.outcomes, done)
 
     def runs_release(self, params: ReleaseParams) -> int:
+        back = [hand_back(a) for _, a in params.runs]
         return self._count(
             Q["runs_release"],
             {
                 "ids": [r for r, _ in params.runs],
                 "attempts": [a for _, a in params.runs],
+                "states": [d.state.value for d in back],
+                "next_attempts": [d.attempt for d in back],
                 "node_id": params.node_id,
             },
         )
@@ -171,11 +213,15 @@ class PostgresStore(
         return [int(r["id"]) for r in rows if r["cancel_requested"]]
 
     def runs_rescue(self, params: RescueParams) -> list[Run]:
-        rows = self._all(
-            Q["runs_rescue"],
-            {"now": params.now, "now_iso": params.now.isoformat(), "limit": params.limit},
-        )
-        return [run_from_row(r, ts) for r in rows]
+        values = {"now": params.now, "limit": params.limit}
+        with self._conn() as conn, conn.transaction():
+            expired = [run_from_row(r, ts) for r in conn.execute(Q["runs_expired"], values)]
+            return _apply(conn, writes(expired, Event.RESCUE, params.now), params.now)
+
+    def _decide_and_apply(self, run_ids: Sequence[int], event: Event, now: datetime) -> list[Run]:
+        with self._conn() as conn, conn.transaction():
+            rows = conn.execute(Q["runs_lock"], {"ids": list(run_ids)}).fetchall()
+            return _apply(conn, writes([run_from_row(r, ts) for r in rows], event, now))
 
     def runs_progress(self, params: ProgressParams) -> bool:
         values = {
@@ -186,15 +232,12 @@ class PostgresStore(
         return self._count(Q["runs_progress"], values) == 1
 
     def runs_cancel(self, params: CancelParams) -> dict[int, RunState]:
-        values = {"ids": list(params.run_ids), "now": params.now}
-        with self._conn() as conn, conn.transaction():
-            rows = conn.execute(Q["runs_cancel_waiting"], values).fetchall()
-            rows += conn.execute(Q["runs_cancel_running"], values).fetchall()
-        return {int(r["id"]): RunState(r["state"]) for r in rows}
+        return {
+            r.id: r.state for r in self._decide_and_apply(params.run_ids, Event.CANCEL, params.now)
+        }
 
     def runs_retry(self, params: RetryParams) -> list[int]:
-        rows = self._all(Q["runs_retry"], {"ids": list(params.run_ids), "now": params.now})
-        return [int(r["id"]) for r in rows]
+        return [r.id for r in self._decide_and_apply(params.run_ids, Event.RETRY, params.now)]
 
     def runs_delete(self, run_id: int) -> bool:
         return self._count(Q["runs_delete"], {"id": run_id}) == 1

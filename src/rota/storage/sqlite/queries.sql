@@ -61,20 +61,22 @@ WHERE id = :run_id AND state IN ('queued', 'scheduled', 'retrying')
 RETURNING *;
 
 -- name: runs_finish
--- A cancel requested while the attempt ran wins over its outcome.
+-- Writes the decisions of rota.runs while the attempt is held. A cancel requested meanwhile
+-- wins: the row's flag picks the decision made for that case (:c_*), in this same UPDATE.
 UPDATE rota_runs
-SET state = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE :state END,
-    finished_at = CASE WHEN cancel_requested = 1 OR :state <> 'retrying' THEN :finished_at END,
+SET state = CASE WHEN cancel_requested = 1 THEN :c_state ELSE :state END,
+    attempt = CASE WHEN cancel_requested = 1 THEN :c_attempt ELSE :next_attempt END,
+    finished_at = CASE WHEN cancel_requested = 1 THEN :c_finished_at ELSE :finished_at END,
+    run_at = COALESCE(CASE WHEN cancel_requested = 1 THEN :c_run_at ELSE :run_at END, run_at),
     result = :result,
     errors = CASE WHEN :error IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(:error)) END,
-    run_at = COALESCE(:run_at, run_at),
     lease_expires_at = NULL
 WHERE id = :id AND attempt = :attempt AND node_id = :node_id AND state = 'running';
 
 -- name: runs_release
--- A node stopping gracefully hands back what it could not finish; the attempt is not counted.
+-- A node stopping gracefully hands back what it could not finish (rota.runs: hand_back).
 UPDATE rota_runs
-SET state = 'queued', attempt = attempt - 1, lease_expires_at = NULL, started_at = NULL
+SET state = :state, attempt = :next_attempt, lease_expires_at = NULL, started_at = NULL
 WHERE id = :id AND attempt = :attempt AND node_id = :node_id AND state = 'running';
 
 -- name: runs_heartbeat
@@ -82,46 +84,30 @@ UPDATE rota_runs SET lease_expires_at = :lease_until
 WHERE id IN (SELECT value FROM json_each(:ids)) AND node_id = :node_id AND state = 'running'
 RETURNING id, cancel_requested;
 
--- name: runs_rescue
+-- name: runs_expired
+SELECT * FROM rota_runs
+WHERE state = 'running' AND lease_expires_at < :now
+LIMIT :limit;
+
+-- name: runs_by_ids
+SELECT * FROM rota_runs WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: runs_apply
+-- Writes a decision of rota.runs, only if the row is still as it was read (compare-and-set).
 UPDATE rota_runs
-SET state = CASE WHEN cancel_requested = 1 THEN 'cancelled'
-                 WHEN attempt >= max_attempts AND kind <> 'batch' THEN 'failed'
-                 ELSE 'queued' END,
-    finished_at = CASE WHEN cancel_requested = 1 OR (attempt >= max_attempts AND kind <> 'batch')
-                       THEN :now END,
-    errors = json_insert(errors, '$[#]', json_object(
-        'attempt', attempt, 'type', 'WorkerLost',
-        'message', 'node ' || COALESCE(node_id, '?') || ' stopped heartbeating; its lease expired',
-        'traceback', '', 'at', :now_iso)),
-    lease_expires_at = NULL
-WHERE id IN (
-    SELECT id FROM rota_runs
-    WHERE state = 'running' AND lease_expires_at < :now
-    LIMIT :limit)
+SET state = :state, attempt = :attempt, max_attempts = COALESCE(:max_attempts, max_attempts),
+    run_at = COALESCE(:run_at, run_at), finished_at = :finished_at,
+    cancel_requested = :cancel_requested,
+    lease_expires_at = CASE WHEN :clear_lease THEN NULL ELSE lease_expires_at END,
+    errors = CASE WHEN :error IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(:error)) END
+WHERE id = :id AND state = :was_state AND attempt = :was_attempt
+  AND cancel_requested = :was_cancel_requested AND node_id IS :was_node_id
+  AND (:expired_at IS NULL OR lease_expires_at < :expired_at)
 RETURNING *;
 
 -- name: runs_progress
 UPDATE rota_runs SET progress = :progress
 WHERE id = :id AND attempt = :attempt AND state = 'running';
-
--- name: runs_cancel_waiting
-UPDATE rota_runs SET state = 'cancelled', finished_at = :now
-WHERE id IN (SELECT value FROM json_each(:ids))
-  AND state IN ('queued', 'scheduled', 'retrying')
-RETURNING id, state;
-
--- name: runs_cancel_running
-UPDATE rota_runs SET cancel_requested = 1
-WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'running'
-RETURNING id, state;
-
--- name: runs_retry
--- A manual retry gives the run a fresh budget of attempts.
-UPDATE rota_runs
-SET state = 'queued', run_at = :now, finished_at = NULL, cancel_requested = 0,
-    lease_expires_at = NULL, max_attempts = attempt + max_attempts
-WHERE id IN (SELECT value FROM json_each(:ids)) AND state IN ('failed', 'cancelled')
-RETURNING id;
 
 -- name: runs_delete
 DELETE FROM rota_runs

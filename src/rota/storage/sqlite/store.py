@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from rota.clock import to_epoch
-from rota.runs import Run, RunState
+from rota.runs import Event, Run, RunState
 from rota.storage.base import (
     CancelParams,
     ClaimParams,
@@ -41,18 +41,55 @@ from rota.storage.sqlite.connection import path_from_url as path_from_url
 from rota.storage.sqlite.idempotency import SQLiteIdempotency
 from rota.storage.sqlite.leader import SQLiteLeader
 from rota.storage.sqlite.notifier import DataVersionNotifier
+from rota.storage.writes import Write, hand_back, writes
 
 
 def _outcome_params(o: Outcome) -> dict[str, Any]:
+    then, cancelled = o.then, o.if_cancelled
     return {
         "id": o.run_id,
         "attempt": o.attempt,
         "node_id": o.node_id,
-        "state": o.state.value,
-        "finished_at": to_epoch(o.finished_at),
+        "state": then.state.value,
+        "next_attempt": then.attempt,
+        "finished_at": ep(then.finished_at),
+        "run_at": ep(then.run_at),
+        "c_state": cancelled.state.value,
+        "c_attempt": cancelled.attempt,
+        "c_finished_at": ep(cancelled.finished_at),
+        "c_run_at": ep(cancelled.run_at),
         "result": None if o.result is None else dumps(o.result),
-        "error": None if o.error is None else dumps(o.error.to_json()),
-        "run_at": ep(o.run_at),
+        "error": None if then.error is None else dumps(then.error.to_json()),
+    }
+
+
+def _write_params(w: Write, expired_at: datetime | None = None) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "state": w.state.value,
+        "attempt": w.attempt,
+        "max_attempts": w.max_attempts,
+        "run_at": ep(w.run_at),
+        "finished_at": ep(w.finished_at),
+        "cancel_requested": w.cancel_requested,
+        "clear_lease": w.clear_lease,
+        "error": None if w.error is None else dumps(w.error.to_json()),
+        "was_state": w.was_state.value,
+        "was_attempt": w.was_attempt,
+        "was_cancel_requested": w.was_cancel_requested,
+        "was_node_id": w.was_node_id,
+        "expired_at": ep(expired_at),
+    }
+
+
+def _release_params(node_id: str, run_id: int, attempt: int) -> dict[str, Any]:
+    d = hand_back(attempt)
+    return {
+        "id": run_id,
+        "attempt": attempt,
+        "node_id": node_id,
+        "state": d.state.value,
+        "next_attempt": d.attempt,
     }
 
 
@@ -136,9 +173,7 @@ class SQLiteStore(
     def runs_release(self, params: ReleaseParams) -> int:
         with self._write() as conn:
             return sum(
-                conn.execute(
-                    Q["runs_release"], {"id": rid, "attempt": att, "node_id": params.node_id}
-                ).rowcount
+                conn.execute(Q["runs_release"], _release_params(params.node_id, rid, att)).rowcount
                 for rid, att in params.runs
             )
 
@@ -157,16 +192,28 @@ class SQLiteStore(
         return [int(r[0]) for r in rows if r[1]]
 
     def runs_rescue(self, params: RescueParams) -> list[Run]:
+        now = to_epoch(params.now)
         with self._write() as conn:
-            rows = conn.execute(
-                Q["runs_rescue"],
-                {
-                    "now": to_epoch(params.now),
-                    "now_iso": params.now.isoformat(),
-                    "limit": params.limit,
-                },
-            ).fetchall()
-        return [run_from_row(r, ts, from_text) for r in rows]
+            rows = conn.execute(Q["runs_expired"], {"now": now, "limit": params.limit})
+            expired = [run_from_row(r, ts, from_text) for r in rows.fetchall()]
+            return self._apply(conn, writes(expired, Event.RESCUE, params.now), params.now)
+
+    def _apply(
+        self, conn: sqlite3.Connection, todo: Sequence[Write], expired_at: datetime | None = None
+    ) -> list[Run]:
+        """Write each decision under its guard; returns the runs written, as they now are."""
+        done = []
+        for w in todo:
+            row = conn.execute(Q["runs_apply"], _write_params(w, expired_at)).fetchone()
+            if row is not None:
+                done.append(run_from_row(row, ts, from_text))
+        return done
+
+    def _decide_and_apply(self, run_ids: Sequence[int], event: Event, now: datetime) -> list[Run]:
+        with self._write() as conn:
+            rows = conn.execute(Q["runs_by_ids"], {"ids": dumps(list(run_ids))}).fetchall()
+            found = [run_from_row(r, ts, from_text) for r in rows]
+            return self._apply(conn, writes(found, event, now))
 
     def runs_progress(self, params: ProgressParams) -> bool:
         with self._write() as conn:
@@ -181,20 +228,12 @@ class SQLiteStore(
             return cur.rowcount == 1
 
     def runs_cancel(self, params: CancelParams) -> dict[int, RunState]:
-        ids = dumps(list(params.run_ids))
-        with self._write() as conn:
-            rows = conn.execute(Q["runs_cancel_waiting"], {"ids": ids, "now": to_epoch(params.now)})
-            done = {int(r[0]): RunState(r[1]) for r in rows.fetchall()}
-            rows = conn.execute(Q["runs_cancel_running"], {"ids": ids})
-            done.update({int(r[0]): RunState(r[1]) for r in rows.fetchall()})
-        return done
+        return {
+            r.id: r.state for r in self._decide_and_apply(params.run_ids, Event.CANCEL, params.now)
+        }
 
     def runs_retry(self, params: RetryParams) -> list[int]:
-        with self._write() as conn:
-            rows = conn.execute(
-                Q["runs_retry"], {"ids": dumps(list(params.run_ids)), "now": to_epoch(params.now)}
-            ).fetchall()
-        return [int(r[0]) for r in rows]
+        return [r.id for r in self._decide_and_apply(params.run_ids, Event.RETRY, params.now)]
 
     def runs_delete(self, run_id: int) -> bool:
         with self._write() as conn:
