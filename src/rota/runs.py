@@ -264,6 +264,8 @@ def decide(
     execution restarts from its last commit). ``node_id``: the lost node, for a rescue's entry.
     Raises InvalidTransition for a pair the table forbids.
     """
+    if event is Event.SNOOZE:
+        error = None  # a snooze adds no errors entry, even when a cancel wins over it
     if event in ENDS_ATTEMPT and cancel_requested and state is RunState.RUNNING:
         if event is Event.RESCUE and error is None:
             error = worker_lost(attempt, node_id, now)
