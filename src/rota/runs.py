@@ -110,6 +110,8 @@ _EXHAUSTED: dict[tuple[RunState, Event], RunState] = {
 """Where the pairs that use up an attempt lead when the run has no attempt left."""
 ENDS_ATTEMPT = frozenset({_E.SUCCEED, _E.FAIL, _E.DISCARD, _E.SNOOZE, _E.RESCUE})
 """The events a cancel request wins over (they end the attempt; STOP takes their place)."""
+_BUDGETED = frozenset({_E.FAIL, _E.RESCUE, _E.RETRY})  # decided by the attempt budget
+_UNUSED = frozenset({_E.SNOOZE, _E.HAND_BACK})  # the attempt is not counted
 
 
 class InvalidTransition(ValueError):
@@ -270,17 +272,17 @@ def decide(
         if event is Event.RESCUE and error is None:
             error = worker_lost(attempt, node_id, now)
         event = Event.STOP
-    if event in (Event.FAIL, Event.RESCUE, Event.RETRY) and max_attempts is None:
+    if max_attempts is None and event in _BUDGETED:
         raise ValueError(f"event {event.value} needs the run's max_attempts")
     exhausted = max_attempts is not None and attempt >= max_attempts
     if event is Event.RESCUE:
         exhausted = exhausted and kind != "batch"
         error = error if error is not None else worker_lost(attempt, node_id, now)
     new = transition(state, event, exhausted=exhausted)
-    finished_at = now if new.terminal else None
+    finished_at = now if new in TERMINAL else None
     if event is Event.CLAIM:
         return Decision(new, attempt + 1, cancel_requested=cancel_requested)
-    if event in (Event.SNOOZE, Event.HAND_BACK):
+    if event in _UNUSED:
         run_at = now + delay if event is Event.SNOOZE else None
         return Decision(new, attempt - 1, run_at=run_at, cancel_requested=cancel_requested)
     if event is Event.RETRY:
@@ -334,19 +336,28 @@ class Outcome:
         delay: timedelta = timedelta(0),
     ) -> Outcome:
         """How ``run``'s attempt held by ``node_id`` ended: both decisions, from the table."""
-
-        def decision(cancel: bool) -> Decision:
-            return decide(
-                RunState.RUNNING,
-                event,
-                attempt=run.attempt,
-                max_attempts=run.max_attempts,
-                now=now,
-                error=error,
-                delay=delay,
-                cancel_requested=cancel,
-                kind=run.kind,
-                node_id=node_id,
-            )
-
-        return cls(run.id, run.attempt, node_id, now, decision(False), decision(True), result)
+        attempt, budget, kind = run.attempt, run.max_attempts, run.kind
+        then = decide(
+            RunState.RUNNING,
+            event,
+            attempt=attempt,
+            max_attempts=budget,
+            now=now,
+            error=error,
+            delay=delay,
+            kind=kind,
+            node_id=node_id,
+        )
+        cancelled = decide(
+            RunState.RUNNING,
+            event,
+            attempt=attempt,
+            max_attempts=budget,
+            now=now,
+            error=error,
+            delay=delay,
+            kind=kind,
+            node_id=node_id,
+            cancel_requested=True,
+        )
+        return cls(run.id, attempt, node_id, now, then, cancelled, result)

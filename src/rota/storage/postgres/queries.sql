@@ -41,9 +41,11 @@ LIMIT %(limit)s;
 
 -- name: runs_finish_and_claim
 -- One statement, one round trip: record finished attempts, then claim. Both parts see the
--- same snapshot, which is safe: finished rows are running rows, claimed rows are waiting ones.
+-- same snapshot, which is safe: finished rows are running rows, claimed rows are claimable ones.
 -- The finish writes the decisions of rota.runs; the row's cancel flag picks the one made for
--- a cancel requested meanwhile (v.c_*), as in runs_finish.
+-- a cancel requested meanwhile (v.c_*), as in runs_finish. The claim is the claim event of
+-- rota.runs: its guard is the table's CLAIMABLE states, and its values (running, attempt + 1)
+-- are computed here because the rows are chosen at write time.
 WITH finished AS (
     UPDATE rota_runs r
     SET state = CASE WHEN r.cancel_requested THEN v.c_state ELSE v.state END,
@@ -96,6 +98,7 @@ SELECT DISTINCT job FROM (
 ORDER BY job;
 
 -- name: runs_claim_id
+-- The claim event of one run (see runs_finish_and_claim).
 UPDATE rota_runs
 SET state = 'running', attempt = attempt + 1, started_at = %(now)s,
     lease_expires_at = %(lease_until)s, node_id = %(node_id)s
@@ -188,6 +191,7 @@ DELETE FROM rota_runs WHERE id IN (
     LIMIT %(limit)s);
 
 -- name: runs_promote
+-- The due event of rota.runs (scheduled/retrying -> queued).
 UPDATE rota_runs SET state = 'queued'
 WHERE state IN ('scheduled', 'retrying') AND run_at <= %(now)s;
 

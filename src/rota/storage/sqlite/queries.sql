@@ -29,6 +29,8 @@ ORDER BY id DESC
 LIMIT :limit;
 
 -- name: runs_claim
+-- The claim event of rota.runs: its guard is the table's CLAIMABLE states, and the new
+-- values (running, attempt + 1) are computed here because the rows are chosen at write time.
 UPDATE rota_runs
 SET state = 'running', attempt = attempt + 1, started_at = :now,
     lease_expires_at = :lease_until, node_id = :node_id
@@ -54,6 +56,7 @@ WHERE id IN (
 RETURNING *;
 
 -- name: runs_claim_id
+-- The claim event of one run (see runs_claim).
 UPDATE rota_runs
 SET state = 'running', attempt = attempt + 1, started_at = :now,
     lease_expires_at = :lease_until, node_id = :node_id
@@ -122,6 +125,7 @@ DELETE FROM rota_runs WHERE id IN (
     LIMIT :limit);
 
 -- name: runs_promote
+-- The due event of rota.runs (scheduled/retrying -> queued).
 UPDATE rota_runs SET state = 'queued'
 WHERE state IN ('scheduled', 'retrying') AND run_at <= :now;
 
