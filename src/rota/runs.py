@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 JSON = Any
 
@@ -221,9 +221,12 @@ class Run:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What an event does to a run: the explicit values a store writes, as they are."""
+class Decision(NamedTuple):
+    """What an event does to a run: the explicit values a store writes, as they are.
+
+    A NamedTuple rather than a frozen dataclass: as immutable, and four times cheaper to
+    build, which counts on the worker's hot path (two per finished attempt).
+    """
 
     state: RunState
     attempt: int
@@ -294,13 +297,13 @@ def decide(
     return Decision(new, attempt, None, finished_at, run_at, error, cancel_requested)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """The end of one attempt, recorded only while the worker still holds that attempt.
 
     ``then`` is written normally; ``if_cancelled`` instead when a cancel was requested while
     the attempt ran (the store picks by the row's flag in the same guarded UPDATE). Both carry
-    the same error entry, and the result is stored either way.
+    the same error entry, and the result is stored either way. A NamedTuple, as Decision: one
+    is built per finished attempt.
     """
 
     run_id: int

@@ -98,11 +98,10 @@ def stand_in_outcome(o: Outcome, exc: Exception) -> Outcome:
         then = decide(
             RunState.RUNNING, Event.DISCARD, attempt=o.attempt, max_attempts=None, now=o.ended_at
         )
-        o = dataclasses.replace(o, then=then)
-    return dataclasses.replace(
-        o,
-        then=dataclasses.replace(o.then, error=entry),
-        if_cancelled=dataclasses.replace(o.if_cancelled, error=entry),
+        o = o._replace(then=then)
+    return o._replace(
+        then=o.then._replace(error=entry),
+        if_cancelled=o.if_cancelled._replace(error=entry),
         result=None,
     )
 

@@ -58,9 +58,9 @@ WITH finished AS (
                       ELSE r.errors || jsonb_build_array(v.error::jsonb) END,
         lease_expires_at = NULL
     FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
-                %(states)s::text[], %(next_attempts)s::int[], %(finished)s::timestamptz[],
-                %(run_ats)s::timestamptz[], %(c_states)s::text[], %(c_attempts)s::int[],
-                %(c_finished)s::timestamptz[], %(c_run_ats)s::timestamptz[],
+                %(states)s::text[], %(next_attempts)s::int[], %(finished)s::text[]::timestamptz[],
+                %(run_ats)s::text[]::timestamptz[], %(c_states)s::text[], %(c_attempts)s::int[],
+                %(c_finished)s::text[]::timestamptz[], %(c_run_ats)s::text[]::timestamptz[],
                 %(results)s::text[], %(errors)s::text[])
          AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
               c_attempt, c_finished_at, c_run_at, result, error)
@@ -119,9 +119,9 @@ SET state = CASE WHEN r.cancel_requested THEN v.c_state ELSE v.state END,
                   ELSE r.errors || jsonb_build_array(v.error::jsonb) END,
     lease_expires_at = NULL
 FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
-            %(states)s::text[], %(next_attempts)s::int[], %(finished)s::timestamptz[],
-            %(run_ats)s::timestamptz[], %(c_states)s::text[], %(c_attempts)s::int[],
-            %(c_finished)s::timestamptz[], %(c_run_ats)s::timestamptz[],
+            %(states)s::text[], %(next_attempts)s::int[], %(finished)s::text[]::timestamptz[],
+            %(run_ats)s::text[]::timestamptz[], %(c_states)s::text[], %(c_attempts)s::int[],
+            %(c_finished)s::text[]::timestamptz[], %(c_run_ats)s::text[]::timestamptz[],
             %(results)s::text[], %(errors)s::text[])
      AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
           c_attempt, c_finished_at, c_run_at, result, error)

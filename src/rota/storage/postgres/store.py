@@ -50,6 +50,11 @@ def _sorted_runs(rows: list[dict[str, Any]]) -> list[Run]:
     return sorted(runs, key=lambda r: (r.priority, r.run_at, r.id))
 
 
+def _iso(d: datetime | None) -> str | None:
+    """A time sent as text: psycopg dumps a list of strings several times faster."""
+    return None if d is None else d.isoformat()
+
+
 def _finish_arrays(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     then = [o.then for o in outcomes]
     cancelled = [o.if_cancelled for o in outcomes]
@@ -59,12 +64,12 @@ def _finish_arrays(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "node_ids": [o.node_id for o in outcomes],
         "states": [d.state.value for d in then],
         "next_attempts": [d.attempt for d in then],
-        "finished": [d.finished_at for d in then],
-        "run_ats": [d.run_at for d in then],
+        "finished": [_iso(d.finished_at) for d in then],
+        "run_ats": [_iso(d.run_at) for d in then],
         "c_states": [d.state.value for d in cancelled],
         "c_attempts": [d.attempt for d in cancelled],
-        "c_finished": [d.finished_at for d in cancelled],
-        "c_run_ats": [d.run_at for d in cancelled],
+        "c_finished": [_iso(d.finished_at) for d in cancelled],
+        "c_run_ats": [_iso(d.run_at) for d in cancelled],
         "results": [None if o.result is None else dumps(o.result) for o in outcomes],
         "errors": [None if d.error is None else dumps(d.error.to_json()) for d in then],
     }
