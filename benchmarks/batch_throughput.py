@@ -156,7 +156,7 @@ def run_rota(url: str, path: Path, rows: int, size: int, mode: str, workdir: Pat
     t0 = time.perf_counter()
     outcome = app.drain()
     seconds = time.perf_counter() - t0
-    execution = app.batch_execution_for_run(handle.id)
+    execution = app.batches.for_run(handle.id)
     app.close()
     if outcome != {"succeeded": 1} or execution is None:
         raise SystemExit(f"FAILED rota {mode} size {size}: {outcome} {execution}")

@@ -106,9 +106,9 @@ def bench_drain(url: str, n: int, concurrency: int, tmp: Path) -> None:
         noop.enqueue_many([{"i": i} for i in range(start, min(n, start + 1000))])
     proc = start_worker(url, concurrency, tmp)
     try:
-        runs = app.list_runs(limit=1)
+        runs = app.runs.list(limit=1)
         t0 = time.perf_counter()
-        while not app.list_runs(states=[RunState.RUNNING, RunState.SUCCEEDED], limit=1):
+        while not app.runs.list(states=[RunState.RUNNING, RunState.SUCCEEDED], limit=1):
             time.sleep(0.005)
         t0 = time.perf_counter()
         t1 = wait_done(app, n, 600)

@@ -80,7 +80,7 @@ if __name__ == "__main__":
     except rota.BatchConflict as exc:  # imported already: a completed instance never reruns
         sys.exit(f"not imported again: {exc}")
     app.drain()
-    execution = app.batch_execution_for_run(handle.id)
+    execution = app.batches.for_run(handle.id)
     assert execution is not None
     print(f"execution {execution.id}: {execution.state.value}")
     for s in execution.steps:

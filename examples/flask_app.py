@@ -45,7 +45,7 @@ def order_receipt(order_id: int) -> tuple[dict[str, int], int]:
 
 @web.get("/runs/<int:run_id>")
 def show_run(run_id: int) -> dict[str, object]:
-    run = web.extensions["rota"].get_run(run_id)
+    run = web.extensions["rota"].runs.get(run_id)
     return {"id": run.id, "state": run.state.value, "result": run.result}
 
 

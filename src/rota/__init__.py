@@ -4,7 +4,9 @@ Define jobs on an ``App``, launch them from code, the CLI, REST or a schedule, a
 a worker, standalone or embedded in a web application.
 """
 
-from rota.app import App
+from typing import Any
+
+from rota.app import App, set_asgi_factory
 from rota.context import Context
 from rota.errors import (
     BatchConflict,
@@ -26,8 +28,25 @@ from rota.handle import RunHandle
 from rota.jobs import Job
 from rota.retry import Backoff
 from rota.runs import Run, RunState
+from rota.version import __version__
 
-__version__ = "0.1.0"
+
+def _web_asgi(app: App, token: str | None) -> Any:
+    """``App.asgi``'s builder: the web layer, imported only when asked (``rota[web]``).
+
+    Installed here, at the top of the package, because the web layer imports ``App``: were
+    ``App`` to import it back, the two would form an import cycle.
+    """
+    try:
+        from rota.web import asgi
+    except ImportError as exc:
+        raise ConfigError(
+            f"the web API is not installed ({exc.name} is missing): pip install 'rota[web]'"
+        ) from exc
+    return asgi(app, token)
+
+
+set_asgi_factory(_web_asgi)
 
 __all__ = [
     "App",

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, overload
 
-from rota import operations
-from rota.app_batch import BatchMixin
-from rota.app_schedules import SchedulesMixin
+from rota.batch.definition import PARTITION_JOB
+from rota.batch.registration import batch_spec, partition_spec
+from rota.batch.runtime import BatchRuntime
 from rota.clock import Clock, SystemClock
 from rota.cluster.identity import NodeIdentity
 from rota.cluster.lifecycle import (
@@ -29,21 +28,38 @@ from rota.errors import ConfigError, UnknownJob
 from rota.handle import RunHandle
 from rota.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Job, JobOptions, JobSpec, LaunchOptions
 from rota.launch import launch
-from rota.nodes import Node
 from rota.outage import Outage, ride_out, unavailable
 from rota.retry import Backoff, BackoffFn
-from rota.runs import Run, RunState
+from rota.scheduling.model import Schedule
 from rota.scheduling.scheduler import Scheduler
-from rota.storage import DEFAULT_URL, open_store, redact
+from rota.storage import redact
 from rota.storage.base import Store
+from rota.storage.lazy import LazyStore
+from rota.usecases.batches_facade import Batches
+from rota.usecases.nodes_facade import Nodes
+from rota.usecases.runs_facade import Runs
+from rota.usecases.schedules_facade import Schedules
 from rota.worker.worker import Worker
 
 log = logging.getLogger("rota")
 F = Callable[..., Any]
+AsgiFactory = Callable[["App", str | None], Any]
+_asgi_factory: AsgiFactory | None = None
 
 
-class App(SchedulesMixin, BatchMixin):
+def set_asgi_factory(factory: AsgiFactory) -> None:
+    """Install what ``App.asgi`` builds its ASGI app with: ``rota/__init__.py`` installs the
+    web layer's. The web layer imports ``App``, so ``App`` does not import it back."""
+    global _asgi_factory
+    _asgi_factory = factory
+
+
+class App:
     """A rota application: define jobs on it, launch them, and run its worker.
+
+    The app is a registry (jobs, batch jobs, schedules) with its configuration; the
+    operations live behind ``app.runs``, ``app.schedules``, ``app.batches`` and ``app.nodes``
+    (``rota.usecases``), and the contract's verbs below delegate to them.
 
     ``database`` wins over the CLI's ``--database``, which wins over ``ROTA_DATABASE_URL``;
     with none of them the app uses ``sqlite:///rota.db`` in the working directory.
@@ -62,8 +78,7 @@ class App(SchedulesMixin, BatchMixin):
         clock: Clock | None = None,
     ) -> None:
         self.name = name
-        self._database = database
-        self._fallback_database: str | None = None
+        self._database = LazyStore(database)
         self.lease_seconds = float(lease_seconds)
         self.shutdown_timeout = float(shutdown_timeout)
         self.concurrency = int(concurrency)
@@ -72,39 +87,30 @@ class App(SchedulesMixin, BatchMixin):
         self.clock: Clock = clock or SystemClock()
         self._jobs: dict[str, JobSpec] = {}  # with rota's internal jobs
         self._public_jobs: dict[str, JobSpec] = {}
-        self._store: Store | None = None
-        self._store_lock = threading.Lock()
         self._node: ClusterNode | None = None  # the services app.start() runs
         self._schedulers: list[Scheduler] = []
-        self._code_schedules = {}
         self.node: NodeIdentity | None = None
+        store = self._database.get
+        self.runs = Runs(store, self.clock, self.enqueue, self._run_here)
+        self.schedules = Schedules(
+            store, self.clock, self._jobs, self.launch, self._wake_schedulers
+        )
+        self.batches = Batches(store, self.clock, self.launch)
+        self.nodes = Nodes(store, self.clock)
 
     # -- configuration --------------------------------------------------------------------
     @property
     def database_url(self) -> str:
-        return (
-            self._database
-            or self._fallback_database
-            or os.environ.get("ROTA_DATABASE_URL")
-            or DEFAULT_URL
-        )
+        return self._database.url
 
     def use_database(self, url: str) -> None:
         """Set the URL the CLI's ``--database`` gives; an explicit ``App(database=)`` wins."""
-        if self._store is not None and url != self.database_url and not self._database:
-            raise ConfigError("the database cannot change once the app has opened it")
-        self._fallback_database = url
+        self._database.use_fallback(url)
 
     @property
     def store(self) -> Store:
         """The opened store, its schema created or upgraded on first use."""
-        if self._store is None:
-            with self._store_lock:
-                if self._store is None:
-                    store = open_store(self.database_url)
-                    store.migrate()
-                    self._store = store
-        return self._store
+        return self._database.get()
 
     def wait_for_store(self, what: str = "node", stop: StopRequest | None = None) -> Store:
         """The store, waiting through a database outage at start (logged once, with its cause).
@@ -122,9 +128,7 @@ class App(SchedulesMixin, BatchMixin):
 
     def close(self) -> None:
         self.stop()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self._database.close()
 
     # -- jobs -----------------------------------------------------------------------------
     @overload
@@ -167,10 +171,6 @@ class App(SchedulesMixin, BatchMixin):
 
         return register(func) if func is not None else register
 
-    def _define_job(self, func: F, options: dict[str, Any]) -> Job:
-        job: Job = self.job(**options)(func)
-        return job
-
     def register(self, spec: JobSpec) -> Job:
         if spec.name in self._jobs and self._jobs[spec.name].func is not spec.func:
             raise ValueError(f"a job named {spec.name!r} is already defined in this app")
@@ -188,6 +188,112 @@ class App(SchedulesMixin, BatchMixin):
         if spec is None:
             raise UnknownJob(name)
         return Job(spec, self)
+
+    @overload
+    def batch(self, func: F, /) -> Job: ...
+    @overload
+    def batch(
+        self,
+        func: None = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str = DEFAULT_QUEUE,
+        max_attempts: int = 1,
+        priority: int = 0,
+        restart_limit: int | None = None,
+        identifying: Sequence[str] | None = None,
+    ) -> Callable[[F], Job]: ...
+
+    def batch(
+        self,
+        func: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str = DEFAULT_QUEUE,
+        max_attempts: int = 1,
+        priority: int = 0,
+        restart_limit: int | None = None,
+        identifying: Sequence[str] | None = None,
+    ) -> Job | Callable[[F], Job]:
+        """Define a batch job: ``func(**args)`` returns its ``batch.Flow``.
+
+        Its arguments identify the instance (``identifying=`` names a subset; the others do
+        not). A failed execution is restarted on purpose, so runs get one attempt by default.
+        """
+        options = JobOptions(queue, max_attempts, priority)
+        runtime = BatchRuntime(lambda: self.store, self._jobs, self.clock, self.lease_seconds)
+
+        def register(f: F) -> Job:
+            spec = batch_spec(f, name or f.__name__, options, runtime, restart_limit, identifying)
+            if PARTITION_JOB not in self._jobs:
+                self._jobs[PARTITION_JOB] = partition_spec(runtime)
+            return self.register(spec)
+
+        return register(func) if func is not None else register
+
+    # -- schedules ------------------------------------------------------------------------
+    def periodic(
+        self,
+        func: F | None = None,
+        /,
+        *,
+        cron: str | None = None,
+        every: float | timedelta | None = None,
+        at: datetime | None = None,
+        timezone: str = "UTC",
+        name: str | None = None,
+        misfire: str = "run_once",
+        misfire_grace: float = 1.0,
+        overlap: bool = True,
+        **job_options: Any,
+    ) -> Job | Callable[[F], Job]:
+        """A parameterless job plus its schedule, stored when the scheduler starts."""
+
+        def register(f: F) -> Job:
+            job: Job = self.job(**job_options)(f)
+            self.schedules.declare(
+                job.spec,
+                name=name or job.name,
+                cron=cron,
+                every=every,
+                at=at,
+                timezone=timezone,
+                misfire=misfire,
+                misfire_grace=misfire_grace,
+                overlap=overlap,
+            )
+            return job
+
+        return register(func) if func is not None else register
+
+    def add_schedule(
+        self,
+        name: str,
+        job: Job | str,
+        cron: str | None = None,
+        every: float | timedelta | None = None,
+        at: datetime | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        timezone: str = "UTC",
+        misfire: str = "run_once",
+        **options: Any,
+    ) -> Schedule:
+        """Add or replace a stored schedule at run time (it survives restarts).
+
+        Further options (``misfire_grace``, ``overlap``, ``queue``, ``priority``,
+        ``max_attempts``, ``fire_time_arg``) as in ``app.schedules.add``.
+        """
+        return self.schedules.add(name, job, cron, every, at, kwargs, timezone, misfire, **options)
+
+    def sync_schedules(self) -> None:
+        """Store the schedules declared with ``@app.periodic`` (done when a scheduler starts)."""
+        self.schedules.sync()
+
+    def _wake_schedulers(self) -> None:
+        for s in self._schedulers:
+            s.wake()
 
     # -- launching: the one path ----------------------------------------------------------
     def launch(
@@ -218,31 +324,6 @@ class App(SchedulesMixin, BatchMixin):
         node = self._node
         if node is not None:
             node.wake_workers()
-
-    # -- run operations -------------------------------------------------------------------
-    def get_run(self, run_id: int) -> Run:
-        return operations.get_run(self.store, run_id)
-
-    def list_runs(self, **filters: Any) -> list[Run]:
-        return operations.list_runs(self.store, **filters)
-
-    def cancel(self, run_id: int) -> RunState:
-        return operations.cancel(self.store, [run_id], self.clock.now())[run_id]
-
-    def cancel_many(self, run_ids: Sequence[int]) -> dict[int, RunState]:
-        return operations.cancel(self.store, run_ids, self.clock.now())
-
-    def retry(self, run_ids: Sequence[int]) -> list[int]:
-        return operations.retry(self.store, run_ids, self.clock.now())
-
-    def delete_run(self, run_id: int) -> bool:
-        return operations.delete(self.store, run_id)
-
-    def purge(self, states: Sequence[RunState], older_than: timedelta | None = None) -> int:
-        return operations.purge(self.store, states, older_than, self.clock.now())
-
-    def nodes(self, window: timedelta = timedelta(hours=1)) -> list[Node]:
-        return self.store.nodes_list(self.clock.now() - window)
 
     # -- execution ------------------------------------------------------------------------
     def _node_config(
@@ -367,33 +448,23 @@ class App(SchedulesMixin, BatchMixin):
         stop.check()
         start()
 
-    def exec(self, job: str, args: Mapping[str, Any] | None = None, **options: Any) -> Run:
-        """Run ``job`` now in this process, recorded as a run (one attempt unless told)."""
-        options.setdefault("max_attempts", 1)
-        handle = self.enqueue(job, args, **options)
+    def _run_here(self, run_id: int) -> None:
+        """Run one launched run in this process now, on a one-slot worker (``runs.exec``)."""
         identity = NodeIdentity.new(("exec",))
         worker = self._worker(identity.id, None, 1)
         try:
-            worker.run_once(only=handle.id)
+            worker.run_once(only=run_id)
         finally:
             worker.close()
-        return self.get_run(handle.id)
-
-    def now(self) -> datetime:
-        return self.clock.now()
 
     def asgi(self, token: str | None = None) -> Any:
         """The REST API (and dashboard) as an ASGI app, to mount in your web app (rota[web]).
 
         ``token`` (else env ``ROTA_API_TOKEN``) protects every path but ``/api/health``.
         """
-        try:
-            from rota.web import asgi
-        except ImportError as exc:
-            raise ConfigError(
-                f"the web API is not installed ({exc.name} is missing): pip install 'rota[web]'"
-            ) from exc
-        return asgi(self, token)
+        if _asgi_factory is None:  # not reached: importing rota.app runs rota/__init__.py
+            raise ConfigError("no web layer is installed")
+        return _asgi_factory(self, token)
 
     def __repr__(self) -> str:
         return f"<rota.App {self.name} {redact(self.database_url)} jobs={len(self._jobs)}>"

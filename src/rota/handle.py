@@ -10,20 +10,29 @@ from rota.runs import Run, RunState
 
 
 class RunAccess(Protocol):
-    def get_run(self, run_id: int) -> Run: ...
+    """The run verbs a handle uses (``app.runs``)."""
+
+    def get(self, run_id: int) -> Run: ...
     def cancel(self, run_id: int) -> RunState: ...
 
 
+class HasRuns(Protocol):
+    """An app: a handle is made from the app that launched the run (``RunHandle(app, id)``)."""
+
+    @property
+    def runs(self) -> RunAccess: ...
+
+
 class RunHandle:
-    def __init__(self, app: RunAccess, run_id: int, created: bool = True) -> None:
-        self._app = app
+    def __init__(self, app: HasRuns, run_id: int, created: bool = True) -> None:
+        self._runs = app.runs
         self.id = run_id
         self.created = created
         """False when a unique key returned an existing run."""
 
     def run(self) -> Run:
         """The run as stored now."""
-        return self._app.get_run(self.id)
+        return self._runs.get(self.id)
 
     def state(self) -> RunState:
         return self.run().state
@@ -46,7 +55,7 @@ class RunHandle:
             delay = min(0.5, delay * 1.5)
 
     def cancel(self) -> RunState:
-        return self._app.cancel(self.id)
+        return self._runs.cancel(self.id)
 
     def __repr__(self) -> str:
         return f"<rota.RunHandle id={self.id}>"

@@ -99,7 +99,7 @@ def test_from_python_the_objects_themselves(local_app: Any) -> None:
         amount=Decimal("12.50"),
         color=local_app.Color.GREEN,
     )
-    assert app.get_run(handle.id).args == TEXT_ARGS  # stored as JSON
+    assert app.runs.get(handle.id).args == TEXT_ARGS  # stored as JSON
     app.drain()
     assert handle.result(timeout=10) == EXPECTED
 

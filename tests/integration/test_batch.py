@@ -98,7 +98,7 @@ def expected(count: int, skipped: set[int] = frozenset()) -> list[int]:  # type:
 
 
 def execution_of(app: rota.App, run_id: int) -> batch.BatchExecution:
-    found = app.batch_execution_for_run(run_id)
+    found = app.batches.for_run(run_id)
     assert found is not None
     return found
 
@@ -109,7 +109,7 @@ def step(execution: batch.BatchExecution, name: str) -> batch.StepExecution:
 
 def test_a_clean_run_completes_with_counts(app: rota.App, out: Path) -> None:
     handle = app.get_job("numbers").enqueue(tag="a")
-    assert app.get_run(handle.id).max_attempts == 1
+    assert app.runs.get(handle.id).max_attempts == 1
     assert app.drain() == {"succeeded": 1}
     ex = execution_of(app, handle.id)
     assert ex.state == "completed"
@@ -117,7 +117,7 @@ def test_a_clean_run_completes_with_counts(app: rota.App, out: Path) -> None:
     assert (load.read, load.written, load.filtered, load.skipped) == (95, 85, 10, 0)
     assert load.commits == 10  # 9 full chunks and the last 5 items
     assert written(out) == expected(95)
-    progress = app.get_run(handle.id).progress
+    progress = app.runs.get(handle.id).progress
     assert progress is not None and (progress["done"], progress["total"]) == (95, 95)
     assert progress["message"] == "step load (2/2): 85 written"
 
@@ -137,10 +137,10 @@ def test_failure_at_item_k_then_restart_writes_every_item_once(
     assert step(first, "prepare").state == "completed"
 
     knobs.fail_at = set()
-    second = app.batch_restart(first.id)
+    second = app.batches.restart(first.id)
     assert second.restart_of == first.id and second.id != first.id
     assert app.drain() == {"succeeded": 1}
-    second = app.batch_execution(second.id)
+    second = app.batches.get(second.id)
     assert second.state == "completed"
     assert [s.name for s in second.steps] == ["load"]  # the completed tasklet was skipped
     load2 = step(second, "load")
@@ -152,10 +152,10 @@ def test_completed_instance_is_refused_and_nothing_is_stored(app: rota.App) -> N
     job = app.get_job("numbers")
     job.enqueue(tag="done")
     app.drain()
-    before = len(app.list_runs())
+    before = len(app.runs.list())
     with pytest.raises(BatchConflict, match="already completed"):
         job.enqueue(tag="done")
-    assert len(app.list_runs()) == before
+    assert len(app.runs.list()) == before
     job.enqueue(tag="other")  # another instance is fine
 
 
@@ -209,10 +209,10 @@ def test_abandoned_execution_is_never_restarted(app: rota.App, knobs: Knobs) -> 
     app.drain()
     ex = execution_of(app, handle.id)
     with pytest.raises(BatchConflict, match="only a running one"):
-        app.batch_stop(ex.id)
-    assert app.batch_abandon(ex.id).state == "abandoned"
+        app.batches.stop(ex.id)
+    assert app.batches.abandon(ex.id).state == "abandoned"
     with pytest.raises(BatchConflict, match="abandoned"):
-        app.batch_restart(ex.id)
+        app.batches.restart(ex.id)
     with pytest.raises(BatchConflict, match="abandoned"):
         app.get_job("numbers").enqueue(tag="abandon")
 
@@ -222,13 +222,13 @@ def test_restart_of_an_older_or_completed_execution_is_refused(app: rota.App, kn
     handle = app.get_job("numbers").enqueue(tag="old")
     app.drain()
     first = execution_of(app, handle.id)
-    second = app.batch_restart(first.id)
+    second = app.batches.restart(first.id)
     with pytest.raises(BatchConflict, match="restarted already"):
-        app.batch_restart(first.id)
+        app.batches.restart(first.id)
     knobs.fail_at = set()
     app.drain()
     with pytest.raises(BatchConflict, match="completed"):
-        app.batch_restart(second.id)
+        app.batches.restart(second.id)
 
 
 def test_retrying_a_failed_batch_run_restarts_its_instance(
@@ -238,7 +238,7 @@ def test_retrying_a_failed_batch_run_restarts_its_instance(
     handle = app.get_job("numbers").enqueue(tag="retry")
     app.drain()
     knobs.fail_at = set()
-    assert app.retry([handle.id]) == [handle.id]
+    assert app.runs.retry([handle.id]) == [handle.id]
     assert app.drain() == {"succeeded": 1}
     ex = execution_of(app, handle.id)
     assert ex.state == "completed" and ex.restart_of is not None
@@ -249,8 +249,8 @@ def test_cancelled_waiting_run_releases_its_instance(app: rota.App) -> None:
     job = app.get_job("numbers")
     handle = job.enqueue(tag="cancel")
     ex = execution_of(app, handle.id)
-    stopped = app.batch_stop(ex.id)
-    assert stopped.state == "stopped" and app.get_run(handle.id).state == "cancelled"
+    stopped = app.batches.stop(ex.id)
+    assert stopped.state == "stopped" and app.runs.get(handle.id).state == "cancelled"
     again = job.enqueue(tag="cancel")  # a stopped instance may run again: a restart
     assert execution_of(app, again.id).restart_of == ex.id
 
@@ -282,10 +282,10 @@ def test_restart_limit(database_url: str) -> None:
 
     handle = fragile.enqueue()
     app.drain()
-    second = app.batch_restart(execution_of(app, handle.id).id)
+    second = app.batches.restart(execution_of(app, handle.id).id)
     app.drain()
     with pytest.raises(BatchConflict, match="restart limit"):
-        app.batch_restart(second.id)
+        app.batches.restart(second.id)
     app.close()
 
 
@@ -363,7 +363,7 @@ def test_transactional_sql_writer_commits_with_the_checkpoint(database_url: str)
     app.drain()
     assert _exec(database_url, "SELECT count(*) FROM batch_sink") == [(28,)]
     fail["at"] = -1
-    app.batch_restart(execution_of(app, handle.id).id)
+    app.batches.restart(execution_of(app, handle.id).id)
     app.drain()
     rows = _exec(database_url, "SELECT i, sq FROM batch_sink ORDER BY i")
     assert rows == [(i, i * i) for i in range(60)]
@@ -395,7 +395,7 @@ def test_partitioned_step_in_one_process(database_url: str, tmp_path: Path) -> N
     assert sorted(int(x) for x in sink.read_text().split()) == list(range(40))
     shown = ex.to_json()["steps"][0]
     assert shown["read"] == 40 and len(shown["partitions"]) == 4
-    progress = app.get_run(handle.id).progress  # the parent's, once all partitions are done
+    progress = app.runs.get(handle.id).progress  # the parent's, once all partitions are done
     assert progress is not None and progress["done"] == 40, progress
     assert progress["message"] == "step load: 4/4 partitions done", progress
     assert app.jobs.get("rota.batch.partition") is None  # internal: not listed
@@ -423,7 +423,7 @@ def test_unique_key_returns_the_waiting_batch_run(app: rota.App) -> None:
     first = job.enqueue(tag="u")
     again = job.enqueue(tag="u")
     assert again.id == first.id
-    assert len(app.batch_executions()) == 1
+    assert len(app.batches.list()) == 1
 
 
 def test_a_refused_scheduled_batch_fire_moves_the_schedule_on(database_url: str) -> None:
@@ -455,9 +455,9 @@ def test_a_refused_scheduled_batch_fire_moves_the_schedule_on(database_url: str)
     assert scheduler.run_once() == 0  # the instance completed: refused, and moved on
     clock.t += timedelta(seconds=60)
     assert scheduler.run_once() == 0
-    fires = app.schedule_fires("nightly")
+    fires = app.schedules.fires("nightly")
     assert [f.outcome for f in fires] == ["refused", "refused", "fired"]
-    assert app.get_schedule("nightly").next_fire_at == clock.t + timedelta(seconds=60)
+    assert app.schedules.get("nightly").next_fire_at == clock.t + timedelta(seconds=60)
     app.close()
 
 
@@ -499,9 +499,9 @@ def test_partitioned_step_restarts_only_its_unfinished_partitions(
     assert all(parts[p].state == "completed" for p in (0, 2, 3))
 
     broken["at"] = -1
-    second = app.batch_restart(first.id)
+    second = app.batches.restart(first.id)
     app.drain()
-    second = app.batch_execution(second.id)
+    second = app.batches.get(second.id)
     assert second.state == "completed", second.to_json()
     rerun = [p for p in second.steps if p.partition >= 0 and p.read > 0]
     assert [(p.partition, p.read) for p in rerun] == [(1, 4)]  # 25, 29, 33, 37
@@ -523,7 +523,7 @@ def test_a_run_handed_back_after_its_execution_ended_takes_that_outcome(
 
     knobs.fail_at = {40} if fail else set()
     handle = app.get_job("numbers").enqueue(tag="handed")
-    now = app.now()
+    now = app.clock.now()
     claim = ClaimParams("n1", None, 1, now, now + timedelta(seconds=30), run_id=handle.id)
     [run] = app.store.runs_claim(claim).claimed
     spec = app.jobs["numbers"]
@@ -534,7 +534,7 @@ def test_a_run_handed_back_after_its_execution_ended_takes_that_outcome(
     app.store.runs_release(ReleaseParams("n1", [(run.id, run.attempt)]))
     knobs.fail_at = set()
     assert app.drain() == {"failed" if fail else "succeeded": 1}
-    [only] = app.batch_executions()  # no restart was made
+    [only] = app.batches.list()  # no restart was made
     assert only.state == ("failed" if fail else "completed")
     assert written(out) == expected(40 if fail else 95)
 
@@ -572,11 +572,11 @@ def test_a_schedule_passes_its_fire_time_to_make_an_instance_per_fire(
         clock.t += timedelta(seconds=60)
         assert scheduler.run_once() == 1
         app.drain()
-    days = [e.args["day"] for e in reversed(app.batch_executions())]
+    days = [e.args["day"] for e in reversed(app.batches.list())]
     assert days == [(datetime(2026, 3, 1, 12, 1, tzinfo=UTC) + timedelta(minutes=i)).isoformat()
                     for i in range(3)]  # fmt: skip
-    assert all(e.state == "completed" for e in app.batch_executions())
+    assert all(e.state == "completed" for e in app.batches.list())
     clock.t += timedelta(seconds=1)
-    handle = app.trigger_schedule("nightly")  # a manual trigger gets "now"
-    assert app.get_run(handle.id).args == {"source": "s", "day": clock.t.isoformat()}
+    handle = app.schedules.trigger("nightly")  # a manual trigger gets "now"
+    assert app.runs.get(handle.id).args == {"source": "s", "day": clock.t.isoformat()}
     app.close()

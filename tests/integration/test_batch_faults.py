@@ -28,7 +28,7 @@ def lines(path: Path) -> list[dict[str, int]]:
 
 
 def execution(app: rota.App, run_id: int) -> batch.BatchExecution:
-    found = app.batch_execution_for_run(run_id)
+    found = app.batches.for_run(run_id)
     assert found is not None
     return found
 
@@ -83,7 +83,7 @@ def test_stop_at_a_chunk_boundary_then_restart(app: rota.App, procs: Procs, tmp_
     procs.spawn(lease_seconds=LEASE)
     handle = app.get_job("slow_batch").enqueue(count=200, out=str(out))
     wait_until(lambda: commits(app, handle.id) >= 2, 30, "two committed chunks")
-    ex = app.batch_stop(execution(app, handle.id).id)
+    ex = app.batches.stop(execution(app, handle.id).id)
     assert ex.state in ("stopping", "stopped")
     run = wait_terminal(app, handle.id, 30)
     assert run.state == "cancelled"
@@ -93,12 +93,12 @@ def test_stop_at_a_chunk_boundary_then_restart(app: rota.App, procs: Procs, tmp_
     assert 10 <= done < 200
     assert [w["i"] for w in lines(out)] == list(range(done))  # nothing past the last commit
 
-    again = app.batch_restart(stopped.id)
+    again = app.batches.restart(stopped.id)
     assert again.restart_of == stopped.id
     assert again.run_id is not None
     assert wait_terminal(app, again.run_id, 30).state == "succeeded"
     assert [w["i"] for w in lines(out)] == list(range(200))
-    resumed = load_step(app.batch_execution(again.id))
+    resumed = load_step(app.batches.get(again.id))
     assert resumed.read == 200 - done
 
 
@@ -121,7 +121,7 @@ def test_partitioned_step_spreads_over_two_workers(
     parts = shown["partitions"]
     assert [p["partition"] for p in parts] == [0, 1, 2, 3]
     assert all(p["state"] == "completed" for p in parts)
-    children = [app.get_run(p["run_id"]) for p in parts]
+    children = [app.runs.get(p["run_id"]) for p in parts]
     assert all(c.state == "succeeded" and c.kind == "batch" for c in children)
     assert len({c.node_id for c in children}) == 2  # both worker nodes ran partitions
 
@@ -172,7 +172,7 @@ def test_graceful_shutdown_hands_the_run_back_mid_step(
     began = time.monotonic()
     assert first.wait_exit(30) == 0
     assert time.monotonic() - began < 15  # a chunk takes 0.1 s; the timeout is 60 s
-    assert app.get_run(handle.id).state == "queued"
+    assert app.runs.get(handle.id).state == "queued"
     assert execution(app, handle.id).state == "started"  # not stopped: handed back
     second = procs.spawn(lease_seconds=LEASE)
     wait_started(second)

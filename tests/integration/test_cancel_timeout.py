@@ -23,7 +23,7 @@ def test_cancel_a_running_run(
     handle = app.enqueue(job)
     assert wait_until(lambda: marks.pid(job, handle.id, 1), 20, "the run to start")
 
-    assert app.cancel(handle.id) == "running"  # requested; the run ends when its job does
+    assert app.runs.cancel(handle.id) == "running"  # requested; the run ends when its job does
     run = wait_terminal(app, handle.id, 10)
     assert run.state == "cancelled"
     assert run.attempt == 1

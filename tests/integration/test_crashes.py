@@ -31,7 +31,7 @@ def test_worker_killed_mid_run_is_rescued_and_run_completes(
     wait_started(second)
 
     assert first.kill9() == -signal.SIGKILL
-    assert app.get_run(handle.id).state == "running"  # until its lease runs out
+    assert app.runs.get(handle.id).state == "running"  # until its lease runs out
 
     run = wait_terminal(app, handle.id, 4 * LEASE + 10)
     assert run.state == "succeeded"
@@ -74,7 +74,7 @@ def test_500_runs_two_workers_one_killed_nothing_lost(
     recovered_in = time.monotonic() - killed_at
     assert app.store.runs_count_by_state() == {rota.RunState.SUCCEEDED: 500}
 
-    runs = {r.id: r for r in app.list_runs(limit=1000)}
+    runs = {r.id: r for r in app.runs.list(limit=1000)}
     assert set(runs) == set(ids)
     effects = marks.effects()
     starts = Counter(r for k, r, _, _ in effects if k == "start")
@@ -122,7 +122,7 @@ def test_run_that_kills_its_worker_every_time_ends_failed(
     deaths: list[int] = []
     while True:  # a supervisor: restart the worker whenever it dies, a bounded number of times
         wait_until(
-            lambda w=worker: not w.alive() or app.get_run(handle.id).state.terminal,
+            lambda w=worker: not w.alive() or app.runs.get(handle.id).state.terminal,
             20,
             "the worker to die or the run to end",
         )
@@ -132,7 +132,7 @@ def test_run_that_kills_its_worker_every_time_ends_failed(
         assert len(deaths) <= 5, "the run keeps killing workers"
         worker = procs.spawn(lease_seconds=lease)
 
-    run = app.get_run(handle.id)
+    run = app.runs.get(handle.id)
     assert run.state == "failed"
     assert run.attempt == run.max_attempts == 3
     assert error_types(run) == ["WorkerLost"] * 3
@@ -171,7 +171,7 @@ def test_frozen_worker_cannot_overwrite_the_rescued_runs_outcome(
     assert frozen.wait_exit(20) == 0
     assert f"run {handle.id} attempt 1: outcome 'succeeded' refused" in frozen.log()
 
-    final = app.get_run(handle.id)
+    final = app.runs.get(handle.id)
     assert final.state == "succeeded"
     assert final.attempt == 2
     assert final.result == {"attempt": 2, "pid": rescuer.pid}

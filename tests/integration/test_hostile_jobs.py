@@ -68,13 +68,13 @@ def test_unstorable_error_text_is_escaped_and_the_burst_goes_on(
 
     assert result.code == 0, str(result)
     assert "database unavailable" not in result.err, result.err
-    entry = only_error(launcher.get_run(surrogate))
+    entry = only_error(launcher.runs.get(surrogate))
     assert entry["type"] == "ValueError"
     assert "unexpected file: report-\\udcff.csv" in entry["message"]
     assert "escaped" in entry["message"]  # marked as altered
-    entry = only_error(launcher.get_run(nul))
+    entry = only_error(launcher.runs.get(nul))
     assert "bad row: a\\x00b" in entry["message"]
-    assert [launcher.get_run(i).result for i in normal] == [1, 2, 3]
+    assert [launcher.runs.get(i).result for i in normal] == [1, 2, 3]
 
 
 def test_an_exception_whose_str_raises_is_recorded(cli: Cli, launcher: rota.App) -> None:
@@ -85,12 +85,12 @@ def test_an_exception_whose_str_raises_is_recorded(cli: Cli, launcher: rota.App)
     result = burst(cli)
 
     assert result.code == 0, str(result)
-    entry = only_error(launcher.get_run(no_str))
+    entry = only_error(launcher.runs.get(no_str))
     assert entry["type"] == "NoStr"
     assert entry["message"] == "<NoStr: str() raised RuntimeError>"
-    entry = only_error(launcher.get_run(unprintable))
+    entry = only_error(launcher.runs.get(unprintable))
     assert entry["message"] == "<Unprintable: str() raised RuntimeError>"
-    assert launcher.get_run(normal).result == 2
+    assert launcher.runs.get(normal).result == 2
 
 
 @pytest.mark.parametrize("kind", ["nul", "surrogate", "huge", "nan", "deep"])
@@ -103,11 +103,11 @@ def test_a_result_that_cannot_be_stored_fails_the_attempt(
     result = burst(cli)
 
     assert result.code == 0, str(result)
-    entry = only_error(launcher.get_run(bad))
+    entry = only_error(launcher.runs.get(bad))
     assert entry["type"] in ("TypeError", "ValueError"), entry
     assert "returned a value that cannot be stored" in entry["message"], entry
-    assert launcher.get_run(bad).result is None
-    assert launcher.get_run(normal).result == 4
+    assert launcher.runs.get(bad).result is None
+    assert launcher.runs.get(normal).result == 4
 
 
 def test_a_failing_backoff_function_still_ends_the_run(cli: Cli, launcher: rota.App) -> None:
@@ -117,13 +117,13 @@ def test_a_failing_backoff_function_still_ends_the_run(cli: Cli, launcher: rota.
     result = burst(cli)
 
     assert result.code == 0, str(result)
-    run = launcher.get_run(bad)
+    run = launcher.runs.get(bad)
     assert run.state == "failed", run
     [entry] = run.errors
     assert_readable(entry)
     assert "ZeroDivisionError" in entry["message"], entry
     assert "first failure" in entry["message"], entry
-    assert launcher.get_run(normal).result == 3
+    assert launcher.runs.get(normal).result == 3
 
 
 @pytest.mark.parametrize("job", ["fail_with", "afail_with"])
@@ -144,24 +144,24 @@ def test_base_exceptions_from_a_job_fail_only_its_attempt(
         "generator_exit": "GeneratorExit",
     }
     for run_id in (first, second):
-        assert only_error(launcher.get_run(run_id))["type"] == expected[kind]
-    assert [launcher.get_run(i).result for i in normal] == [2, 2]
+        assert only_error(launcher.runs.get(run_id))["type"] == expected[kind]
+    assert [launcher.runs.get(i).result for i in normal] == [2, 2]
 
 
 def test_a_long_running_worker_goes_on_after_a_hostile_error(cli: Cli, launcher: rota.App) -> None:
     proc = cli.start("worker", "--concurrency", "2")
     try:
         hostile = launcher.enqueue("fail_with", {"kind": "surrogate"}).id
-        wait_until(lambda: launcher.get_run(hostile).state.terminal, 30, "the hostile run")
+        wait_until(lambda: launcher.runs.get(hostile).state.terminal, 30, "the hostile run")
         normal = launcher.enqueue("add", {"a": 20, "b": 1}).id
-        wait_until(lambda: launcher.get_run(normal).state.terminal, 30, "the next run")
+        wait_until(lambda: launcher.runs.get(normal).state.terminal, 30, "the next run")
     finally:
         code, err = stop_piped(proc, signal.SIGTERM, 30)
     assert code == 0, err
     assert "database unavailable" not in err, err
     assert "rescued" not in err, err
-    assert launcher.get_run(normal).result == 21
-    assert only_error(launcher.get_run(hostile))["type"] == "ValueError"
+    assert launcher.runs.get(normal).result == 21
+    assert only_error(launcher.runs.get(hostile))["type"] == "ValueError"
 
 
 # -- runs of jobs this worker does not define -----------------------------------------------
@@ -190,9 +190,9 @@ def test_burst_leaves_runs_of_unknown_jobs_queued(
         result = burst(cli)
 
         assert result.code == 0, str(result)
-        assert [launcher.get_run(i).result for i in before] == [0, 1, 2]
-        assert [launcher.get_run(i).result for i in after] == [10, 11, 12]
-        run = launcher.get_run(foreign)
+        assert [launcher.runs.get(i).result for i in before] == [0, 1, 2]
+        assert [launcher.runs.get(i).result for i in after] == [10, 11, 12]
+        run = launcher.runs.get(foreign)
         assert run.state == "queued" and run.attempt == 0 and run.errors == [], run
         warnings = [line for line in result.err.splitlines() if "renamed_job" in line]
         assert len(warnings) == 1, result.err
@@ -210,14 +210,14 @@ def test_a_long_running_worker_never_claims_runs_of_unknown_jobs(
         foreign = [other.enqueue("renamed_job", {"n": i}, priority=-5).id for i in range(3)]
         normal = [launcher.enqueue("add", {"a": i, "b": 0}).id for i in range(5)]
         for run_id in normal:
-            wait_until(lambda r=run_id: launcher.get_run(r).state.terminal, 30, f"run {run_id}")
+            wait_until(lambda r=run_id: launcher.runs.get(r).state.terminal, 30, f"run {run_id}")
     finally:
         code, err = stop_piped(proc, signal.SIGTERM, 30)
         other.close()
     assert code == 0, err
-    assert [launcher.get_run(i).result for i in normal] == [0, 1, 2, 3, 4]
+    assert [launcher.runs.get(i).result for i in normal] == [0, 1, 2, 3, 4]
     for run_id in foreign:
-        run = launcher.get_run(run_id)
+        run = launcher.runs.get(run_id)
         assert run.state == "queued" and run.attempt == 0, run
     assert err.count("renamed_job") == 1, err
     assert "cycle failed" not in err, err

@@ -26,7 +26,7 @@ def ended(app: rota.App) -> dict[rota.RunState, int]:
 
 def list_runs(app: rota.App) -> list[rota.Run]:
     try:
-        return app.list_runs(limit=1000)
+        return app.runs.list(limit=1000)
     except rota.StorageUnavailable:
         return []
 

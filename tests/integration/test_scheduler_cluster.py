@@ -140,12 +140,12 @@ def nodes(tmp_path: Path, database_url: str, app: rota.App) -> Iterator[Nodes]:
 
 
 def runs_of(app: rota.App, schedule: str) -> list[rota.Run]:
-    runs = [r for r in app.list_runs(limit=1000) if r.schedule == schedule]
+    runs = [r for r in app.runs.list(limit=1000) if r.schedule == schedule]
     return sorted(runs, key=lambda r: r.run_at)
 
 
 def history(app: rota.App, schedule: str) -> list[FireRecord]:
-    return sorted(app.schedule_fires(schedule, 10_000), key=lambda f: f.fire_time)
+    return sorted(app.schedules.fires(schedule, 10_000), key=lambda f: f.fire_time)
 
 
 def assert_one_run_per_fire_time(runs: list[rota.Run]) -> None:
@@ -180,7 +180,7 @@ def test_three_schedulers_fire_each_time_exactly_once_and_survive_a_kill(
 
     runs = runs_of(app, "tick")
     assert_one_run_per_fire_time(runs)
-    anchor = app.get_schedule("tick").trigger["anchor"]
+    anchor = app.schedules.get("tick").trigger["anchor"]
     assert runs[0].run_at == datetime.fromisoformat(anchor), "from the very first fire time"
     assert runs[-1].run_at > end - 2 * SECOND, "the survivors kept firing to the end"
     assert len([r for r in runs if r.run_at > killed_at]) >= 6
@@ -267,20 +267,20 @@ def test_pause_resume_and_trigger_from_the_python_api(app: rota.App, nodes: Node
     app.add_schedule("p", "noop", every=1)
     wait_until(lambda: len(runs_of(app, "p")) >= 2, 20, "two fires")
 
-    paused = app.pause_schedule("p")
+    paused = app.schedules.pause("p")
     paused_at = datetime.now(UTC)
-    assert paused.paused and app.upcoming_fires("p") == []
-    handle = app.trigger_schedule("p")  # a manual run, even while paused
-    manual = app.get_run(handle.id)
+    assert paused.paused and app.schedules.upcoming("p") == []
+    handle = app.schedules.trigger("p")  # a manual run, even while paused
+    manual = app.runs.get(handle.id)
     assert manual.schedule == "p" and manual.job == "noop"
     wait_for_time(paused_at + timedelta(seconds=3))
     assert [r.id for r in runs_of(app, "p") if r.run_at > paused_at] == [manual.id]
 
-    resumed = app.resume_schedule("p")
+    resumed = app.schedules.resume("p")
     resumed_at = datetime.now(UTC)
     assert not resumed.paused and resumed.next_fire_at is not None
     assert paused_at + 2 * SECOND < resumed.next_fire_at <= resumed_at + SECOND
-    upcoming = app.upcoming_fires("p", 3)
+    upcoming = app.schedules.upcoming("p", 3)
     assert [b - a for a, b in itertools.pairwise(upcoming)] == [SECOND, SECOND]
     wait_until(
         lambda: len([r for r in runs_of(app, "p") if r.run_at > resumed_at]) >= 2,
@@ -311,7 +311,7 @@ def test_no_overlap_skips_fires_while_the_previous_run_still_runs(
     wait_until(lambda: len(runs_of(app, "o")) >= 2, 20, "a new run once the first ended")
 
     runs = runs_of(app, "o")
-    assert app.get_run(first.id).state == "succeeded"
+    assert app.runs.get(first.id).state == "succeeded"
     skipped = overlaps()
     assert all(first.run_at < f.fire_time < runs[1].run_at for f in skipped)
     assert all(f.run_id is None for f in skipped)
@@ -436,7 +436,7 @@ def test_a_schedule_added_in_the_second_pass_of_a_repeated_hour_waits_for_tomorr
     added = a.add_schedule("daily", "noop", cron=cron, timezone=zone)
     tomorrow = datetime.combine(day + timedelta(days=1), repeated, tz).astimezone(UTC)
     assert added.next_fire_at == tomorrow
-    assert a.upcoming_fires("daily", 1) == [tomorrow]
+    assert a.schedules.upcoming("daily", 1) == [tomorrow]
     service = Scheduler(a.store, a.jobs, SchedulerConfig("n1"), clock)
     for minutes in range(0, 40, 5):
         clock.t = second - timedelta(minutes=20) + timedelta(minutes=minutes)

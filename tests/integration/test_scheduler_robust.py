@@ -31,7 +31,7 @@ def test_a_broken_schedule_does_not_block_the_others(
 
     app.add_schedule("good", tick, every=1)
     app.add_schedule("broken", tick, every=1)
-    broken = app.get_schedule("broken")
+    broken = app.schedules.get("broken")
     app.store.schedules_upsert(
         replace(
             broken,
@@ -46,7 +46,7 @@ def test_a_broken_schedule_does_not_block_the_others(
         for _ in range(3):
             clock.t += timedelta(seconds=1)
             fired += scheduler.run_once()
-        runs = app.list_runs(limit=100)
+        runs = app.runs.list(limit=100)
         assert fired == 3
         assert {r.schedule for r in runs} == {"good"}
         assert "schedule broken cannot fire" in caplog.text
@@ -65,7 +65,7 @@ def test_a_one_date_schedule_in_the_past_is_refused(database_url: str) -> None:
 
     with pytest.raises(rota.InvalidArguments, match="never fire"):
         app.add_schedule("late", once, at=clock.t - timedelta(seconds=1))
-    assert app.schedules() == []
+    assert app.schedules.list() == []
     app.add_schedule("soon", once, at=clock.t + timedelta(minutes=1))
-    assert [s.name for s in app.schedules()] == ["soon"]
+    assert [s.name for s in app.schedules.list()] == ["soon"]
     app.close()

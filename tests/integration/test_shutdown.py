@@ -23,12 +23,12 @@ def test_sigterm_lets_the_running_run_finish_and_claims_nothing_more(
     worker.send(signal.SIGTERM)
     assert worker.wait_exit(20) == 0
 
-    run = app.get_run(running.id)  # already recorded when the process is gone
+    run = app.runs.get(running.id)  # already recorded when the process is gone
     assert run.state == "succeeded"
     assert run.result == "slept"
     assert (run.attempt, run.errors) == (1, [])
     assert marks.pid("slow", running.id, 1, "done") == worker.pid
-    left = app.get_run(waiting.id)
+    left = app.runs.get(waiting.id)
     assert (left.state, left.attempt, left.started_at) == ("queued", 0, None)
     assert "received SIGTERM: stopping gracefully" in worker.log()
 
@@ -48,7 +48,7 @@ def test_sigterm_past_shutdown_timeout_puts_the_run_back_to_queued(
     took = time.monotonic() - sent
     assert took < shutdown_timeout + 5, f"exit took {took:.1f}s"
 
-    run = app.get_run(handle.id)
+    run = app.runs.get(handle.id)
     assert run.state == "queued"
     assert run.attempt == 0, "a run handed back by a graceful stop is not a failed attempt"
     assert (run.errors, run.started_at, run.result) == ([], None, None)
@@ -73,7 +73,7 @@ def test_a_job_hands_its_run_back_at_shutdown_without_waiting(
     worker.send(signal.SIGTERM)
     assert worker.wait_exit(30) == 0
     assert time.monotonic() - sent < 15, "the 60 s shutdown timeout was not needed"
-    run = app.get_run(handle.id)
+    run = app.runs.get(handle.id)
     assert (run.state, run.attempt, run.errors) == ("queued", 0, [])
     marks.release()
     procs.spawn()

@@ -26,7 +26,7 @@ def app(database_url: str) -> Iterator[rota.App]:
 
 
 def claim_params(app: rota.App, node: str, limit: int = 10) -> ClaimParams:
-    now = app.now()
+    now = app.clock.now()
     return ClaimParams(node, None, limit, now, now + timedelta(seconds=30))
 
 
@@ -37,7 +37,7 @@ def test_an_outcome_the_database_refuses_is_replaced_not_retried_forever(
     good_id = app.enqueue("add", {"a": 2, "b": 2}).id
     recorder = Recorder(app.store)
     bad, good = recorder.claim(claim_params(app, "node-x")).claimed
-    now = app.now()
+    now = app.clock.now()
     # an outcome that slipped past the worker's checks: text no database can store
     entry = ErrorEntry(bad.attempt, "ValueError", "file \udcff", "", now)
     recorder.add(Outcome.of(bad, "node-x", Event.DISCARD, now, error=entry))
@@ -49,8 +49,8 @@ def test_an_outcome_the_database_refuses_is_replaced_not_retried_forever(
 
     assert [r.id for r in claimed] == [later]  # the claim went on
     assert recorder.pending == []
-    assert app.get_run(good_id).result == 4
-    run = app.get_run(bad_id)
+    assert app.runs.get(good_id).result == 4
+    run = app.runs.get(bad_id)
     assert run.state == "failed"
     [stored] = run.errors
     assert "could not store this attempt's failed outcome" in str(stored["message"])
@@ -77,6 +77,6 @@ def test_a_run_of_an_unknown_job_claimed_by_id_is_handed_back_unattempted(
         worker.close()
 
     assert decided == []
-    run = app.get_run(foreign)
+    run = app.runs.get(foreign)
     assert run.state == "queued" and run.attempt == 0 and run.errors == [], run
     assert "job 'renamed_job' is not defined in this worker's app" in caplog.text

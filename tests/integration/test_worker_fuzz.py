@@ -76,6 +76,6 @@ def test_hostile_and_normal_jobs_in_one_worker(tmp_path: Path, database_url: str
         assert result.code == 0, str(result)[-4000:]
         assert "database unavailable" not in result.err
         for run_id, (_, args, expect) in zip(ids, runs, strict=True):
-            check(app.get_run(run_id), args, expect)
+            check(app.runs.get(run_id), args, expect)
     finally:
         app.close()

@@ -65,7 +65,7 @@ def tick_fire_times(database_url: str) -> list[tuple[str | None, object]]:
     """(schedule, run_at) of every run of the ``tick`` job, through the Python API."""
     app = rota.App(database=database_url)
     try:
-        return [(r.schedule, r.run_at) for r in app.list_runs(job="tick", limit=1000)]
+        return [(r.schedule, r.run_at) for r in app.runs.list(job="tick", limit=1000)]
     finally:
         app.close()
 
@@ -85,6 +85,6 @@ def assert_one_run_per_fire_time(database_url: str, at_least: int = 5) -> None:
 def live_nodes(database_url: str) -> int:
     app = rota.App(database=database_url)
     try:
-        return sum(1 for n in app.nodes() if n.stopped_at is None)
+        return sum(1 for n in app.nodes.list() if n.stopped_at is None)
     finally:
         app.close()

@@ -102,12 +102,12 @@ def start_server(
 
 
 def runs_for(app: rota.App, order_id: int) -> list[rota.Run]:
-    return [r for r in app.list_runs(limit=1000) if r.args.get("order_id") == order_id]
+    return [r for r in app.runs.list(limit=1000) if r.args.get("order_id") == order_id]
 
 
 def wait_succeeded(app: rota.App, run_id: int, server: Server) -> rota.Run:
     def done() -> rota.Run | None:
-        run = app.get_run(run_id)
+        run = app.runs.get(run_id)
         return run if run.state in ("succeeded", "failed") else None
 
     try:
@@ -188,7 +188,7 @@ def test_manage_py_rota_forwards_to_the_cli_and_starts_no_services(
     check = manage(database_url, "check")
     assert check.returncode == 0, check.stderr
     assert "rota services started" not in check.stderr
-    assert rota_app.get_run(handle.id).state == "queued"
+    assert rota_app.runs.get(handle.id).state == "queued"
 
 
 def test_manage_py_rota_launch_creates_a_run(database_url: str, rota_app: rota.App) -> None:

@@ -102,10 +102,10 @@ def test_lifespan_composes_with_the_users_own(tmp_path: Path) -> None:
                 assert await asyncio.to_thread(handle.result, 30) == "hello ada"
                 run = (await client.get(f"/jobs/api/runs/{run_id}")).json()
                 assert run["state"] == "succeeded"
-            live = [n.roles for n in app.nodes() if n.stopped_at is None]
+            live = [n.roles for n in app.nodes.list() if n.stopped_at is None]
             assert live == [["worker", "maintenance"]]
 
     asyncio.run(scenario())
     assert seen == ["up, rota running: True", "down"]
-    assert [n for n in app.nodes() if n.stopped_at is None] == []
+    assert [n for n in app.nodes.list() if n.stopped_at is None] == []
     app.close()

@@ -45,7 +45,7 @@ def test_the_reloader_parent_starts_nothing(tmp_path: Path, database_url: str) -
         # its node would be registered by now
         app = rota.App(database=database_url)
         try:
-            nodes = [n for n in app.nodes() if n.stopped_at is None]
+            nodes = [n for n in app.nodes.list() if n.stopped_at is None]
         finally:
             app.close()
         assert len(nodes) == 1, nodes

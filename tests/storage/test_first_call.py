@@ -50,7 +50,7 @@ def test_the_run_exists_once_the_user_commits(database_url: str, user_conn: Any)
     app, run_id = _first_call_enqueues(database_url, user_conn)
     try:
         user_conn.commit()
-        run = app.get_run(run_id)
+        run = app.runs.get(run_id)
         assert (run.job, run.state, run.args) == ("send_receipt", "queued", {"order_id": 7})
     finally:
         app.close()
@@ -61,7 +61,7 @@ def test_no_run_exists_after_the_user_rolls_back(database_url: str, user_conn: A
     try:
         user_conn.rollback()
         with pytest.raises(rota.RunNotFound):
-            app.get_run(run_id)
-        assert app.list_runs() == []
+            app.runs.get(run_id)
+        assert app.runs.list() == []
     finally:
         app.close()

@@ -78,7 +78,7 @@ def failed_execution(
     with monkeypatch.context() as m:
         m.setenv("BATCH_FAIL_AT", "15")
         app.drain()
-    execution = app.batch_execution_for_run(run["id"])
+    execution = app.batches.for_run(run["id"])
     assert execution is not None
     return shown(api, execution.id)
 

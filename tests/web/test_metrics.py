@@ -73,7 +73,7 @@ def test_schedule_fires(api: httpx.Client, local_app: rota.App) -> None:
     local_app.add_schedule("tick", "nothing", every=0.2)
     local_app.start(worker=False)
     try:
-        wait_until(lambda: len(local_app.schedule_fires("tick")) >= 2, 20, "two fires")
+        wait_until(lambda: len(local_app.schedules.fires("tick")) >= 2, 20, "two fires")
     finally:
         local_app.stop()
     got = samples(api)
@@ -150,11 +150,11 @@ def test_fires_of_schedules_that_no_longer_exist_count_as_other(
     local_app.add_schedule("gone", "nothing", every=0.2)
     local_app.start(worker=False)
     try:
-        wait_until(lambda: len(local_app.schedule_fires("gone")) >= 2, 20, "two fires")
+        wait_until(lambda: len(local_app.schedules.fires("gone")) >= 2, 20, "two fires")
     finally:
         local_app.stop()
-    fires = len(local_app.schedule_fires("gone"))
-    local_app.remove_schedule("gone")
+    fires = len(local_app.schedules.fires("gone"))
+    local_app.schedules.remove("gone")
     got = samples(api)
     schedules = {dict(labels).get("schedule") for name, labels in got
                  if name.startswith("rota_schedule_")}  # fmt: skip

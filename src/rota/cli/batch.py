@@ -141,13 +141,13 @@ def list_(
 ) -> None:
     """Batch executions, newest first."""
     app = session.app()
-    found = app.batch_executions(
+    found = app.batches.list(
         job=job, states=[BatchState(s.lower()) for s in states], limit=limit, before_id=cursor
     )
     if as_json:
         print_json([e.to_json() for e in found])
         return
-    now = app.now()
+    now = app.clock.now()
     headers = ["ID", "JOB", "STATE", "RUN", "STEPS", "READ/WRITTEN", "STARTED", "FINISHED"]
     filters = [("--job", job), ("--state", states), ("--cursor", cursor)]
     table(headers, [_row(e, now) for e in found], empty=none_found("batch executions", filters))
@@ -162,11 +162,11 @@ def list_(
 def show(session: Session, execution_id: int, as_json: bool) -> None:
     """One execution with its steps (and the partitions of a partitioned step)."""
     app = session.app()
-    execution = app.batch_execution(execution_id)
+    execution = app.batches.get(execution_id)
     if as_json:
         print_json(execution.to_json())
     else:
-        _show(execution, app.now())
+        _show(execution, app.clock.now())
 
 
 @batch.command(cls=IdCommand)
@@ -179,7 +179,7 @@ def restart(session: Session, execution_id: int, as_json: bool) -> None:
     Completed steps are skipped and the failed step resumes after its last committed chunk.
     """
     app = session.app(jobs=True)
-    created = app.batch_restart(execution_id)
+    created = app.batches.restart(execution_id)
     if as_json:
         print_json(created.to_json())
     else:
@@ -195,8 +195,8 @@ def restart(session: Session, execution_id: int, as_json: bool) -> None:
 def stop(session: Session, execution_id: int, as_json: bool) -> None:
     """Stop a running execution at its next chunk boundary (it can be restarted)."""
     app = session.app()
-    before = app.batch_execution(execution_id).current_state
-    after = app.batch_stop(execution_id)
+    before = app.batches.get(execution_id).current_state
+    after = app.batches.stop(execution_id)
     if as_json:
         print_json(after.to_json())
     elif before in (BatchState.STOPPING, BatchState.STOPPED):
@@ -214,8 +214,8 @@ def stop(session: Session, execution_id: int, as_json: bool) -> None:
 def abandon(session: Session, execution_id: int, as_json: bool) -> None:
     """Mark a failed or stopped execution, and so its instance, never to be restarted."""
     app = session.app()
-    before = app.batch_execution(execution_id).current_state
-    after = app.batch_abandon(execution_id)
+    before = app.batches.get(execution_id).current_state
+    after = app.batches.abandon(execution_id)
     if as_json:
         print_json(after.to_json())
     elif before is BatchState.ABANDONED:

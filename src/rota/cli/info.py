@@ -48,8 +48,8 @@ def jobs(session: Session, as_json: bool) -> None:
 def nodes(session: Session, as_json: bool) -> None:
     """Live and recently dead nodes (workers, schedulers, servers) of the cluster."""
     app = session.app()
-    now = app.now()
-    listed = app.nodes()
+    now = app.clock.now()
+    listed = app.nodes.list()
     if as_json:
         print_json([n.to_json(now, app.lease_seconds) for n in listed])
         return

@@ -1,4 +1,4 @@
-"""``rota launch`` and ``rota exec``: translate options into ``app.enqueue`` / ``app.exec``."""
+"""``rota launch`` and ``rota exec``: translate options into ``app.enqueue`` / ``app.runs.exec``."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def launch(
             click.echo(handle.id)
         _finish(wait_for_run(app, handle.id), as_json)
     elif as_json:
-        print_json(app.get_run(handle.id).to_json())
+        print_json(app.runs.get(handle.id).to_json())
     else:
         click.echo(handle.id)
 
@@ -142,7 +142,7 @@ def exec_(
     """Run JOB in this process now, recorded as a run; exit 1 if it fails."""
     app = session.app(jobs=True)
     args = _args(app, job, pairs, args_json)
-    run = app.exec(job, args)
+    run = app.runs.exec(job, args)
     if not run.state.terminal:
         raise CliError(f"run {run.id} did not finish here: it is {run.state.value}", EXIT_FAILED)
     _finish(run, as_json)

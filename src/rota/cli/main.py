@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 import click
 
-from rota import __version__
 from rota.cli.batch import batch
 from rota.cli.completion import completion
 from rota.cli.db import db
@@ -30,6 +29,7 @@ from rota.cli.session import Session
 from rota.cli.usage import CONTEXT_SETTINGS, Group
 from rota.cli.worker import worker
 from rota.limits import MAX_ECHO
+from rota.version import __version__
 
 LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
 

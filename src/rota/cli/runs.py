@@ -1,4 +1,4 @@
-"""``rota runs``: list, show, retry, cancel and purge (the use cases: App and rota.operations)."""
+"""``rota runs``: list, show, retry, cancel and purge (the use cases behind ``app.runs``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 import click
 
-from rota import operations
 from rota.cli.errors import EXIT_FAILED, CliError
 from rota.cli.output import Cell, none_found, note, print_json, short_when, state_cell, table
 from rota.cli.params import AGE, ID, Choice, IdCommand, IsoDateTime, WholeNumber
@@ -63,7 +62,7 @@ def list_(
 ) -> None:
     """Runs, newest first."""
     app = session.app()
-    found = app.list_runs(
+    found = app.runs.list(
         states=[RunState(s.lower()) for s in states],
         job=job,
         queue=queue,
@@ -75,7 +74,7 @@ def list_(
     if as_json:
         print_json([r.to_json() for r in found])
         return
-    now = app.now()
+    now = app.clock.now()
     headers = ["ID", "JOB", "STATE", "QUEUE", "ATTEMPT", "CREATED", "DUE / ENDED"]
     filters = [
         ("--state", states),
@@ -97,12 +96,12 @@ def list_(
 def show(session: Session, run_id: int, as_json: bool) -> None:
     """One run with its attempts, errors (with tracebacks), result and progress."""
     app = session.app()
-    run = app.get_run(run_id)
+    run = app.runs.get(run_id)
     if as_json:
         print_json(run.to_json())
     else:
-        execution = app.batch_execution_for_run(run.id) if run.kind == "batch" else None
-        show_run(run, app.now(), execution.id if execution else None)
+        execution = app.batches.for_run(run.id) if run.kind == "batch" else None
+        show_run(run, app.clock.now(), execution.id if execution else None)
 
 
 @runs.command(cls=IdCommand)
@@ -118,12 +117,12 @@ def retry(session: Session, run_ids: tuple[int, ...], state: str | None, job: st
         raise CliError("--job goes with --state")
     app = session.app()
     if state:
-        count = operations.retry_matching(app.store, RunState(state.lower()), job, app.now())
+        count = app.runs.retry_where(RunState(state.lower()), job=job)
         click.echo(f"retried {count} run(s)")
         return
     ids = list(dict.fromkeys(run_ids))
-    before = {rid: app.get_run(rid).state for rid in ids}  # unknown id: exit 3, nothing changed
-    retried = set(app.retry(ids))
+    before = {rid: app.runs.get(rid).state for rid in ids}  # unknown id: exit 3, nothing changed
+    retried = set(app.runs.retry(ids))
     click.echo(f"retried {len(retried)} run(s)")
     skipped = [rid for rid in ids if rid not in retried]
     for rid in skipped:
@@ -139,8 +138,8 @@ def cancel(session: Session, run_ids: tuple[int, ...]) -> None:
     """Cancel waiting runs at once; running ones are asked to stop."""
     app = session.app()
     ids = list(dict.fromkeys(run_ids))
-    before = {rid: app.get_run(rid).state for rid in ids}  # unknown id: exit 3, nothing changed
-    after = app.cancel_many(ids)
+    before = {rid: app.runs.get(rid).state for rid in ids}  # unknown id: exit 3, nothing changed
+    after = app.runs.cancel_many(ids)
     cancelled = requested = 0
     for rid in ids:
         old, new = before[rid], after[rid]
@@ -168,5 +167,5 @@ def cancel(session: Session, run_ids: tuple[int, ...]) -> None:
 def purge(session: Session, states: tuple[str, ...], older_than: timedelta | None) -> None:
     """Delete finished runs: --state S [--older-than 7d]."""
     app = session.app()
-    count = app.purge([RunState(s.lower()) for s in states], older_than)
+    count = app.runs.purge([RunState(s.lower()) for s in states], older_than)
     click.echo(f"purged {count} run(s)")

@@ -20,7 +20,7 @@ from rota.cli.usage import Group
 from rota.errors import ScheduleNotFound
 from rota.scheduling.definitions import schedule_json
 from rota.scheduling.model import FireRecord, Schedule
-from rota.scheduling.service import upcoming
+from rota.usecases.schedules import upcoming
 
 PENDING_NOTE = "pending: declared in the app, stored when a scheduler starts"
 FIRE_COLOURS = {"fired": "green", "triggered": "green", "missed": "red", "skipped": "yellow"}
@@ -36,33 +36,33 @@ def schedules() -> None:
 
 def _listed(app: App) -> tuple[list[Schedule], set[str]]:
     """Stored schedules plus the app's declared ones not stored yet (their names apart)."""
-    stored = app.schedules()
+    stored = app.schedules.list()
     names = {s.name for s in stored}
-    now = app.now()
-    pending = [s.to_schedule(now) for s in app.declared_schedules() if s.name not in names]
+    now = app.clock.now()
+    pending = [s.to_schedule(now) for s in app.schedules.declared() if s.name not in names]
     return sorted([*stored, *pending], key=lambda s: s.name), {s.name for s in pending}
 
 
 def _find(app: App, name: str) -> tuple[Schedule, bool]:
     """The schedule named ``name`` and whether it is only declared (not stored yet)."""
     try:
-        return app.get_schedule(name), False
+        return app.schedules.get(name), False
     except ScheduleNotFound:
-        for spec in app.declared_schedules():
+        for spec in app.schedules.declared():
             if spec.name == name:
-                return spec.to_schedule(app.now()), True
+                return spec.to_schedule(app.clock.now()), True
         raise
 
 
 def _stored(app: App, name: str) -> Schedule:
     """The stored schedule, storing the app's declared schedules first if it is one of them."""
     try:
-        return app.get_schedule(name)
+        return app.schedules.get(name)
     except ScheduleNotFound:
-        if not any(spec.name == name for spec in app.declared_schedules()):
+        if not any(spec.name == name for spec in app.schedules.declared()):
             raise
-    app.sync_schedules()
-    return app.get_schedule(name)
+    app.schedules.sync()
+    return app.schedules.get(name)
 
 
 # -- presenting ---------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def list_(session: Session, as_json: bool) -> None:
     if as_json:
         print_json([schedule_json(s) for s in found])
         return
-    now = app.now()
+    now = app.clock.now()
     headers = ["NAME", "JOB", "TRIGGER", "NEXT FIRE", "LAST FIRE", "STATE", "SOURCE"]
     table(headers, [_row(s, s.name in pending, now) for s in found], empty="no schedules")
     if pending:
@@ -154,11 +154,11 @@ def show(session: Session, name: str, as_json: bool) -> None:
     """One schedule with its next 5 fire times and its last 20 fires."""
     app = session.app()
     schedule, pending = _find(app, name)
-    now = app.now()
+    now = app.clock.now()
     if pending:
         next_fires, fires = upcoming(schedule, 5, now), []
     else:
-        next_fires, fires = app.upcoming_fires(name, 5), app.schedule_fires(name, 20)
+        next_fires, fires = app.schedules.upcoming(name, 5), app.schedules.fires(name, 20)
     if as_json:
         data: dict[str, Any] = schedule_json(schedule)
         data["next_fires"] = [t.isoformat() for t in next_fires]
@@ -176,7 +176,7 @@ def pause(session: Session, name: str, as_json: bool) -> None:
     """Pause a schedule: it creates no runs until resumed."""
     app = session.app()
     was_paused = _stored(app, name).paused
-    paused = app.pause_schedule(name)
+    paused = app.schedules.pause(name)
     if as_json:
         print_json(schedule_json(paused))
     elif was_paused:
@@ -193,12 +193,12 @@ def resume(session: Session, name: str, as_json: bool) -> None:
     """Resume a schedule from now on (fire times that passed while paused do not run)."""
     app = session.app()
     was_paused = _stored(app, name).paused
-    resumed = app.resume_schedule(name)
+    resumed = app.schedules.resume(name)
     if as_json:
         print_json(schedule_json(resumed))
         return
     state = "resumed" if was_paused else "was not paused"
-    click.echo(f"schedule {name} {state}: next fire {when(resumed.next_fire_at, app.now())}")
+    click.echo(f"schedule {name} {state}: next fire {when(resumed.next_fire_at, app.clock.now())}")
 
 
 @schedules.command()
@@ -209,8 +209,8 @@ def trigger(session: Session, name: str, as_json: bool) -> None:
     """One run of the schedule's job now (the schedule itself is unchanged); prints its id."""
     app = session.app(jobs=True)
     _stored(app, name)
-    handle = app.trigger_schedule(name)
+    handle = app.schedules.trigger(name)
     if as_json:
-        print_json(app.get_run(handle.id).to_json())
+        print_json(app.runs.get(handle.id).to_json())
     else:
         click.echo(handle.id)

@@ -126,7 +126,7 @@ def wait_for_run(app: App, run_id: int, poll: float = 0.05, max_poll: float = 0.
     with reporter_for(run_id) as reporter:
         while True:
             try:
-                run = app.get_run(run_id)
+                run = app.runs.get(run_id)
             except StorageUnavailable:
                 run = None
             if run is not None:

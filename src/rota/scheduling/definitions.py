@@ -100,3 +100,12 @@ def schedule_json(s: Schedule) -> dict[str, Any]:
         "next_fire_at": iso(s.next_fire_at),
         "last_fire_at": iso(s.last_fire_at),
     }
+
+
+def fire_args(schedule: Schedule, fire_time: datetime) -> dict[str, Any]:
+    """The arguments of a run for this fire time: the kwargs, plus the fire time (ISO 8601)
+    under the schedule's ``fire_time_arg`` if it has one."""
+    arg = schedule.options.get("fire_time_arg")
+    if not isinstance(arg, str):
+        return dict(schedule.kwargs)
+    return {**schedule.kwargs, arg: fire_time.isoformat()}

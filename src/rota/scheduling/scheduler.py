@@ -17,9 +17,9 @@ from rota.clock import Clock, SystemClock
 from rota.errors import BatchConflict, LaunchError, StorageUnavailable
 from rota.jobs import JobSpec, LaunchOptions
 from rota.launch import build_runs
+from rota.scheduling.definitions import fire_args
 from rota.scheduling.misfire import Misfire, decide
 from rota.scheduling.model import FireRecord, Schedule
-from rota.scheduling.service import fire_args
 from rota.scheduling.triggers import Trigger
 from rota.service import Loop
 from rota.storage.base import FireParams, NewRun, ScheduleStore

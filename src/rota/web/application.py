@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from rota import __version__
 from rota.app import App
+from rota.version import __version__
 from rota.web import batch, docs, launching, login, metrics, runs, schedules, system
 from rota.web.errors import install_error_handlers
 from rota.web.guard import MAX_BODY, PUBLIC_PATHS, Guard

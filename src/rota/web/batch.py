@@ -57,9 +57,7 @@ def list_batch_executions(
     """Batch executions, newest first, one page at a time."""
 
     def fetch(limit: int, before_id: int | None) -> list[BatchExecution]:
-        return app.batch_executions(
-            job=job, states=_states(state), limit=limit, before_id=before_id
-        )
+        return app.batches.list(job=job, states=_states(state), limit=limit, before_id=before_id)
 
     return page(fetch, limit, cursor)
 
@@ -72,7 +70,7 @@ def list_batch_executions(
 )
 def get_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
     """One execution with its steps (and the partitions of a partitioned step)."""
-    return app.batch_execution(execution_id).to_json()
+    return app.batches.get(execution_id).to_json()
 
 
 @router.post(
@@ -85,7 +83,7 @@ def get_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any
 def restart_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
     """Restart a failed or stopped execution as a new execution of its instance (201 with
     it): completed steps are skipped, the failed step resumes after its last commit."""
-    return app.batch_restart(execution_id).to_json()
+    return app.batches.restart(execution_id).to_json()
 
 
 @router.post(
@@ -96,7 +94,7 @@ def restart_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str,
 )
 def stop_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
     """Stop a running execution at its next chunk boundary (``stopping``, then ``stopped``)."""
-    return app.batch_stop(execution_id).to_json()
+    return app.batches.stop(execution_id).to_json()
 
 
 @router.post(
@@ -107,4 +105,4 @@ def stop_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, An
 )
 def abandon_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
     """Mark a failed or stopped execution (and so its instance) never to be restarted."""
-    return app.batch_abandon(execution_id).to_json()
+    return app.batches.abandon(execution_id).to_json()

@@ -56,4 +56,4 @@ def launch_run(
         idempotency_key=idempotency_key,
     )
     [handle] = app.launch(name, [body.args], options)
-    return app.get_run(handle.id).to_json()
+    return app.runs.get(handle.id).to_json()

@@ -63,7 +63,7 @@ def queue_rule(app: App, others: Iterable[str]) -> Labels:
 
 def schedule_rule(app: App, stored: Iterable[Schedule]) -> Labels:
     """The stored schedules and the app's declared ones."""
-    declared = {spec.name for spec in app.declared_schedules()}
+    declared = {spec.name for spec in app.schedules.declared()}
     return Labels(frozenset({s.name for s in stored} | declared))
 
 

@@ -63,8 +63,8 @@ class RotaCollector(Collector):
             runs = store.runs_count_by_state_queue()
             fires = store.schedule_fire_counts()
             schedule = labels.schedule_rule(self.app, store.schedules_list())
-            now = self.app.now()
-            nodes = [n.to_json(now, self.app.lease_seconds) for n in self.app.nodes()]
+            now = self.app.clock.now()
+            nodes = [n.to_json(now, self.app.lease_seconds) for n in self.app.nodes.list()]
         except Exception as exc:  # a scrape reports the outage instead of failing
             log.warning("metrics: database unavailable: %s", exc)
             up.add_metric([], 0)

@@ -114,7 +114,7 @@ def list_runs(
     before = _date_time("created_before", created_before)
 
     def fetch(limit: int, before_id: int | None) -> list[Run]:
-        return app.list_runs(
+        return app.runs.list(
             states=_states(state),
             job=job,
             queue=queue,
@@ -130,28 +130,28 @@ def list_runs(
 @router.get("/runs/{run_id}", response_model=RunOut, responses=responses())
 def get_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
     """One run with its attempts, errors (tracebacks), result and progress."""
-    return app.get_run(run_id).to_json()
+    return app.runs.get(run_id).to_json()
 
 
 @router.post("/runs/{run_id}/retry", response_model=RunOut, responses=responses(409))
 def retry_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
     """Put a failed or cancelled run back to ``queued``, with a fresh budget of attempts."""
-    if not app.retry([run_id]):
-        state = app.get_run(run_id).state.value
+    if not app.runs.retry([run_id]):
+        state = app.runs.get(run_id).state.value
         raise ApiError(
             409, "conflict", f"run {run_id} is {state}: only failed or cancelled runs are retried"
         )
-    return app.get_run(run_id).to_json()
+    return app.runs.get(run_id).to_json()
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, responses=responses(409))
 def cancel_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
     """Cancel a waiting run at once; ask a running one to stop (it ends ``cancelled``)."""
-    run = app.get_run(run_id)
+    run = app.runs.get(run_id)
     if run.state.terminal:
         raise ApiError(409, "conflict", f"run {run_id} has already ended {run.state.value}")
-    app.cancel(run_id)
-    return app.get_run(run_id).to_json()
+    app.runs.cancel(run_id)
+    return app.runs.get(run_id).to_json()
 
 
 @router.delete(
@@ -162,8 +162,8 @@ def cancel_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
 )
 def delete_run(run_id: RunId, app: AppDep) -> Response:
     """Delete a run that has ended (succeeded, failed or cancelled)."""
-    if not app.delete_run(run_id):
-        state = app.get_run(run_id).state.value
+    if not app.runs.delete(run_id):
+        state = app.runs.get(run_id).state.value
         raise ApiError(
             409, "conflict", f"run {run_id} is {state}: only ended runs can be deleted (cancel it)"
         )

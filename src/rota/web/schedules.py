@@ -33,19 +33,19 @@ def _schedule_links(name: str) -> dict[str, dict[str, Any]]:
 )
 def list_schedules(app: AppDep) -> dict[str, Any]:
     """The stored schedules with their next fire time."""
-    return {"items": [schedule_json(s) for s in app.schedules()], "next_cursor": None}
+    return {"items": [schedule_json(s) for s in app.schedules.list()], "next_cursor": None}
 
 
 @router.post("/schedules/{name}/pause", response_model=ScheduleOut, responses=responses())
 def pause_schedule(name: Name, app: AppDep) -> dict[str, Any]:
     """Stop firing; a paused schedule creates no run."""
-    return schedule_json(app.pause_schedule(name))
+    return schedule_json(app.schedules.pause(name))
 
 
 @router.post("/schedules/{name}/resume", response_model=ScheduleOut, responses=responses())
 def resume_schedule(name: Name, app: AppDep) -> dict[str, Any]:
     """Fire again from now on; times passed while paused do not run."""
-    return schedule_json(app.resume_schedule(name))
+    return schedule_json(app.schedules.resume(name))
 
 
 @router.post(
@@ -56,5 +56,5 @@ def resume_schedule(name: Name, app: AppDep) -> dict[str, Any]:
 )
 def trigger_schedule(name: Name, app: AppDep) -> dict[str, Any]:
     """One run of the schedule's job now, with its arguments and options."""
-    handle = app.trigger_schedule(name)
-    return app.get_run(handle.id).to_json()
+    handle = app.schedules.trigger(name)
+    return app.runs.get(handle.id).to_json()

@@ -26,8 +26,8 @@ def health() -> dict[str, str]:
 @router.get("/api/nodes", response_model=NodePage, tags=["system"], responses=responses())
 def list_nodes(app: AppDep) -> dict[str, Any]:
     """Live nodes, and those stopped or dead within the last hour."""
-    now = app.now()
-    nodes = app.nodes(NODE_WINDOW)
+    now = app.clock.now()
+    nodes = app.nodes.list(NODE_WINDOW)
     return {"items": [n.to_json(now, app.lease_seconds) for n in nodes], "next_cursor": None}
 
 

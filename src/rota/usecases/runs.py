@@ -1,4 +1,7 @@
-"""Run use cases shared by every operator surface (Python API, CLI, REST): one path per verb."""
+"""Run use cases: get, list, cancel, retry (one by one or by filter), delete, purge.
+
+Every launcher reaches them through ``app.runs`` (``rota.usecases.runs_facade``).
+"""
 
 from __future__ import annotations
 
@@ -6,40 +9,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from rota.errors import InvalidInput, RunNotFound
-from rota.limits import MAX_AGE_SECONDS, MAX_ID, MAX_PAGE, quote
+from rota.jobs import text_problem
 from rota.runs import Run, RunState
-from rota.storage.base import CancelParams, ListParams, PurgeParams, RetryParams, RunStore
+from rota.storage.base import CancelParams, ListParams, PurgeParams, RetryParams, RunStore, Store
+from rota.usecases.inputs import check_age, check_id, check_page
 
 BULK_BATCH = 1000
+RETRYABLE = (RunState.FAILED, RunState.CANCELLED)
 
 
-def check_id(value: object, what: str = "run id") -> int:
-    """An id as the databases hold it (1 to MAX_ID); anything else is refused, not looked up."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise InvalidInput(f"{what} must be a whole number from 1 to {MAX_ID}, got {quote(value)}")
-    return value
-
-
-def check_page(limit: object) -> int:
-    """A list call's page size: 1 to MAX_PAGE, the same for every launcher."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}, got {quote(limit)}")
-    return limit
-
-
-def check_age(value: object) -> timedelta:
-    """An age (``older_than``): a timedelta or seconds, from 0 to MAX_AGE_SECONDS."""
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise InvalidInput(f"older_than must be seconds or a timedelta, got {quote(value)}")
-    if not 0 <= seconds <= MAX_AGE_SECONDS:  # NaN fails too
-        raise InvalidInput(
-            f"older_than must be from 0 to {MAX_AGE_SECONDS} seconds (100 years), got {seconds:g}"
-        )
-    return timedelta(seconds=seconds)
-
-
-def get_run(store: RunStore, run_id: int) -> Run:
+def get(store: RunStore, run_id: int) -> Run:
     run = store.runs_get(check_id(run_id))
     if run is None:
         raise RunNotFound(run_id)
@@ -73,7 +52,7 @@ def cancel(store: RunStore, run_ids: Sequence[int], now: datetime) -> dict[int, 
         if rid in changed:
             result[rid] = changed[rid]
         else:
-            result[rid] = get_run(store, rid).state  # terminal already: left as it is
+            result[rid] = get(store, rid).state  # terminal already: left as it is
     return result
 
 
@@ -81,17 +60,29 @@ def retry(store: RunStore, run_ids: Sequence[int], now: datetime) -> list[int]:
     """Put failed or cancelled runs back to queued; returns those that were."""
     run_ids = [check_id(rid) for rid in run_ids]
     for rid in run_ids:
-        get_run(store, rid)
+        get(store, rid)
     return store.runs_retry(RetryParams(tuple(run_ids), now))
 
 
-def retry_matching(
-    store: RunStore, state: RunState, job: str | None, now: datetime, batch: int = BULK_BATCH
+def retry_where(
+    store: Store,
+    state: RunState,
+    now: datetime,
+    *,
+    job: str | None = None,
+    queue: str | None = None,
+    batch: int = BULK_BATCH,
 ) -> int:
-    """Retry every run in ``state`` (of ``job``), in bounded batches; returns how many."""
+    """Retry every run in ``state`` (of ``job``, in ``queue``), in bounded batches; how many."""
+    if state not in RETRYABLE:
+        raise InvalidInput(f"only failed or cancelled runs are retried, not {state.value}")
+    for what, text in (("job", job), ("queue", queue)):
+        problem = None if text is None else text_problem(text)
+        if problem:
+            raise InvalidInput(f"{what}: {problem}")
     total, before = 0, None
     while True:
-        runs = store.runs_list(ListParams((state,), job, None, batch, before))
+        runs = store.runs_list(ListParams((state,), job, queue, batch, before))
         if not runs:
             return total
         total += len(store.runs_retry(RetryParams([r.id for r in runs], now)))
@@ -116,5 +107,5 @@ def purge(
 
 def delete(store: RunStore, run_id: int) -> bool:
     """Delete one terminal run; False if it is not terminal."""
-    get_run(store, run_id)
+    get(store, run_id)
     return store.runs_delete(run_id)

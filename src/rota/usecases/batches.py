@@ -1,4 +1,7 @@
-"""Batch execution use cases shared by every operator surface (Python API, CLI, REST)."""
+"""Batch execution use cases: get, list, restart, stop, abandon.
+
+Every launcher reaches them through ``app.batches`` (``rota.usecases.batches_facade``).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ from rota.batch.model import (
     BatchState,
 )
 from rota.errors import BatchConflict, ExecutionNotFound
-from rota.operations import check_id, check_page
+from rota.jobs import LaunchOptions
 from rota.runs import RunState
-from rota.storage.base import BatchRunStore, CancelParams
+from rota.storage.base import BatchRunStore, CancelParams, Store
 from rota.storage.batch_store import BatchListParams, BatchStore, BatchTransition
+from rota.usecases import Launch
+from rota.usecases.inputs import check_id, check_page
 
 
 def get(store: BatchStore, execution_id: int) -> BatchExecution:
@@ -60,7 +65,27 @@ def check_restart(store: BatchStore, execution: BatchExecution) -> None:
         )
 
 
-def stop(store: BatchRunStore, execution_id: int, now: datetime) -> BatchExecution:
+def restart(store: Store, execution_id: int, launch: Launch) -> BatchExecution:
+    """Restart a failed or stopped execution as a new execution of its instance.
+
+    The new run goes through the one launch path with the old run's queue, priority and
+    attempts; the runner then skips the completed steps and resumes after the last commit.
+    """
+    execution = get(store, execution_id)
+    check_restart(store, execution)
+    run = store.runs_get(execution.run_id) if execution.run_id is not None else None
+    options = (
+        LaunchOptions(queue=run.queue, priority=run.priority, max_attempts=run.max_attempts)
+        if run is not None
+        else LaunchOptions()
+    )
+    handle = launch(execution.job, [execution.args], options)[0]
+    created = store.batch_for_run(handle.id)
+    assert created is not None
+    return created
+
+
+def stop(store: Store, execution_id: int, now: datetime) -> BatchExecution:
     """Stop at the next chunk boundary; an execution whose run has not started stops at once."""
     execution = get(store, execution_id)
     state = current_state(execution)

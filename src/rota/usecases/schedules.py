@@ -1,17 +1,21 @@
-"""Schedule use cases shared by every surface (Python API, CLI, REST): one path per verb."""
+"""Schedule use cases: save, sync the declared ones, get, pause, resume, remove, trigger, fires.
+
+Every launcher reaches them through ``app.schedules`` (``rota.usecases.schedules_facade``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from rota.errors import InvalidArguments, ScheduleNotFound, UnknownJob
-from rota.jobs import JobSpec
-from rota.scheduling.definitions import ScheduleSpec
+from rota.handle import RunHandle
+from rota.jobs import JobSpec, LaunchOptions
+from rota.scheduling.definitions import ScheduleSpec, fire_args
 from rota.scheduling.model import FireRecord, Schedule
 from rota.scheduling.triggers import Trigger, next_fire
-from rota.storage.base import ScheduleStore
+from rota.storage.base import ScheduleStore, Store
+from rota.usecases import Launch
 
 
 def get(store: ScheduleStore, name: str) -> Schedule:
@@ -91,10 +95,13 @@ def fires(store: ScheduleStore, name: str, limit: int = 20) -> list[FireRecord]:
     return store.schedule_fires(name, limit)
 
 
-def fire_args(schedule: Schedule, fire_time: datetime) -> dict[str, Any]:
-    """The arguments of a run for this fire time: the kwargs, plus the fire time (ISO 8601)
-    under the schedule's ``fire_time_arg`` if it has one."""
-    arg = schedule.options.get("fire_time_arg")
-    if not isinstance(arg, str):
-        return dict(schedule.kwargs)
-    return {**schedule.kwargs, arg: fire_time.isoformat()}
+def trigger(store: Store, name: str, now: datetime, launch: Launch) -> RunHandle:
+    """One run of the schedule's job now, through the normal launch path; its handle."""
+    s = get(store, name)
+    options = LaunchOptions(
+        schedule=s.name,
+        queue=s.options.get("queue"),
+        priority=s.options.get("priority"),
+        max_attempts=s.options.get("max_attempts"),
+    )
+    return launch(s.job, [fire_args(s, now)], options)[0]

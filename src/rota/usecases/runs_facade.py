@@ -1,0 +1,93 @@
+"""``app.runs``: the run use cases bound to an app's store and clock."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from rota.clock import Clock
+from rota.runs import Run, RunState
+from rota.storage.base import Store
+from rota.usecases import runs
+
+Enqueue = Callable[..., Any]
+"""``App.enqueue``: launch a job by name, returning its ``RunHandle``."""
+
+
+class Runs:
+    """Runs of an app: look them up, cancel, retry, delete, purge, or run one here now."""
+
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        clock: Clock,
+        enqueue: Enqueue,
+        run_here: Callable[[int], None],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._enqueue = enqueue
+        self._run_here = run_here
+
+    def get(self, run_id: int) -> Run:
+        """The run as stored now; ``RunNotFound`` if there is none."""
+        return runs.get(self._store(), run_id)
+
+    def list(
+        self,
+        *,
+        states: Sequence[RunState] = (),
+        job: str | None = None,
+        queue: str | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> builtins.list[Run]:
+        """Runs, newest first, ``limit`` at a time (``before_id`` continues a page)."""
+        return runs.list_runs(
+            self._store(),
+            states=states,
+            job=job,
+            queue=queue,
+            limit=limit,
+            before_id=before_id,
+            created_after=created_after,
+            created_before=created_before,
+        )
+
+    def cancel(self, run_id: int) -> RunState:
+        """Cancel a waiting run at once, ask a running one to stop; the state it is in now."""
+        return runs.cancel(self._store(), [run_id], self._clock.now())[run_id]
+
+    def cancel_many(self, run_ids: Sequence[int]) -> dict[int, RunState]:
+        return runs.cancel(self._store(), run_ids, self._clock.now())
+
+    def retry(self, run_ids: Sequence[int]) -> builtins.list[int]:
+        """Put failed or cancelled runs back to ``queued``; the ids of those that were."""
+        return runs.retry(self._store(), run_ids, self._clock.now())
+
+    def retry_where(
+        self, state: RunState | str, *, job: str | None = None, queue: str | None = None
+    ) -> int:
+        """Retry every ``failed`` (or ``cancelled``) run, of ``job``, in ``queue``; how many."""
+        return runs.retry_where(
+            self._store(), RunState(state), self._clock.now(), job=job, queue=queue
+        )
+
+    def delete(self, run_id: int) -> bool:
+        """Delete an ended run; False (nothing done) if it has not ended."""
+        return runs.delete(self._store(), run_id)
+
+    def purge(self, states: Sequence[RunState], older_than: timedelta | None = None) -> int:
+        """Delete ended runs in ``states`` that finished more than ``older_than`` ago."""
+        return runs.purge(self._store(), states, older_than, self._clock.now())
+
+    def exec(self, job: str, args: Mapping[str, Any] | None = None, **options: Any) -> Run:
+        """Run ``job`` now in this process, recorded as a run (one attempt unless told)."""
+        options.setdefault("max_attempts", 1)
+        handle = self._enqueue(job, args, **options)
+        self._run_here(handle.id)
+        return self.get(handle.id)
