@@ -162,6 +162,33 @@ def test_get_retry_cancel_delete(api: httpx.Client, local_app: rota.App) -> None
     assert error_of(api.get("/api/runs/abc"), 422)["code"] == "validation_error"
 
 
+def test_bulk_retry_by_state_job_and_queue(api: httpx.Client, local_app: rota.App) -> None:
+    mail = [launch(api, "boom")["id"] for _ in range(2)]
+    other = launch(api, "boom", queue="q2")["id"]
+    ok = launch(api, "add", args={"a": 1})["id"]
+    local_app.drain()
+    waiting = launch(api, "add", args={"a": 2}, delay=600)["id"]
+    assert api.post(f"/api/runs/{waiting}/cancel").json()["state"] == "cancelled"
+
+    def state(run_id: int) -> object:
+        return api.get(f"/api/runs/{run_id}").json()["state"]
+
+    by_queue = api.post("/api/runs/retry", json={"state": "failed", "queue": "q2"})
+    assert by_queue.status_code == 200 and by_queue.json() == {"retried": 1}
+    assert state(other) == "queued" and [state(i) for i in mail] == ["failed", "failed"]
+    by_job = api.post("/api/runs/retry", json={"state": "failed", "job": "add"})
+    assert by_job.json() == {"retried": 0}
+    every = api.post("/api/runs/retry", json={"state": "failed"})
+    assert every.json() == {"retried": 2} and [state(i) for i in mail] == ["queued", "queued"]
+    cancelled = api.post("/api/runs/retry", json={"state": "cancelled", "job": "add"})
+    assert cancelled.json() == {"retried": 1} and state(waiting) == "queued"
+    assert state(ok) == "succeeded"
+    for body in ({"state": "succeeded"}, {}, {"state": "failed", "colour": "red"}):
+        assert error_of(api.post("/api/runs/retry", json=body), 422)["code"] == "validation_error"
+    put = api.put("/api/runs/retry")  # the bulk resource, not run "retry"
+    assert put.status_code == 405 and put.headers["Allow"] == "POST"
+
+
 def test_cancel_a_running_run(api: httpx.Client, local_app: rota.App, tmp_path: Path) -> None:
     run_id = launch(api, "block", args={"path": str(tmp_path / "never")})["id"]
     local_app.start(scheduler=False)
@@ -225,6 +252,7 @@ def test_openapi_docs_and_page(api: httpx.Client) -> None:
         "/api/jobs/{name}/runs": {"post"},
         "/api/runs": {"get"},
         "/api/runs/{run_id}": {"get", "delete"},
+        "/api/runs/retry": {"post"},
         "/api/runs/{run_id}/retry": {"post"},
         "/api/runs/{run_id}/cancel": {"post"},
         "/api/schedules": {"get"},

@@ -97,6 +97,6 @@ def test_schemathesis_finds_nothing(server: Server, local_app: rota.App, tmp_pat
     report = result.stdout + result.stderr
     print(report)  # shown by pytest -s, or on failure
     assert result.returncode == 0, report
-    assert "19 selected / 19 total" in report, report
+    assert "20 selected / 20 total" in report, report
     assert server.healthy(), server.log()
     assert "Traceback" not in server.log(), server.log()

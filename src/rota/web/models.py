@@ -7,7 +7,7 @@ here describe them for the OpenAPI document and check them on the way out.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,18 @@ class LaunchBody(Strict):
         description="while a run with this key is pending, launching again returns that run",
     )
     max_attempts: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class BulkRetryBody(Strict):
+    """Which runs to put back to ``queued``: every run in ``state``, of ``job``, in ``queue``."""
+
+    state: Literal["failed", "cancelled"]
+    job: str | None = Field(default=None, min_length=1, max_length=MAX_KEY)
+    queue: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+
+
+class Retried(BaseModel):
+    retried: int = Field(description="how many runs went back to queued")
 
 
 class Open(BaseModel):

@@ -8,18 +8,33 @@ from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import StringConstraints
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from rota.limits import MAX_ID, MAX_PAGE
 from rota.runs import Run, RunState
 from rota.web.deps import NO_NUL, AppDep, reject_unknown_query
 from rota.web.errors import ApiError, responses
-from rota.web.models import RunOut, RunPage
+from rota.web.models import BulkRetryBody, Retried, RunOut, RunPage
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(reject_unknown_query)])
 
 _STATE = "|".join(s.value for s in RunState)
 StateList = Annotated[str, StringConstraints(pattern=rf"^({_STATE})(,({_STATE}))*$")]
 RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="the run's id")]
+
+
+class _RunIdSegment(StringConvertor):
+    """A run's path segment: anything but ``retry``, which names the bulk retry resource.
+
+    Without it ``/api/runs/{run_id}`` would match ``/api/runs/retry`` too (then refused as
+    not an id), and that path would claim GET and DELETE beside its POST. A segment that is
+    not a whole number still reaches the route, to be refused there with a 422.
+    """
+
+    regex = "(?!retry$)[^/]+"
+
+
+register_url_convertor("rota_run_id", _RunIdSegment())
 
 
 def _states(values: list[str] | None) -> list[RunState]:
@@ -127,10 +142,16 @@ def list_runs(
     return page(fetch, limit, cursor)
 
 
-@router.get("/runs/{run_id}", response_model=RunOut, responses=responses())
+@router.get("/runs/{run_id:rota_run_id}", response_model=RunOut, responses=responses())
 def get_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
     """One run with its attempts, errors (tracebacks), result and progress."""
     return app.runs.get(run_id).to_json()
+
+
+@router.post("/runs/retry", response_model=Retried, responses=responses())
+def retry_runs(body: BulkRetryBody, app: AppDep) -> dict[str, int]:
+    """Put every failed (or cancelled) run, of ``job``, in ``queue``, back to ``queued``."""
+    return {"retried": app.runs.retry_where(body.state, job=body.job, queue=body.queue)}
 
 
 @router.post("/runs/{run_id}/retry", response_model=RunOut, responses=responses(409))
@@ -155,7 +176,7 @@ def cancel_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
 
 
 @router.delete(
-    "/runs/{run_id}",
+    "/runs/{run_id:rota_run_id}",
     status_code=204,
     response_class=Response,
     responses={204: {"description": "deleted"}, **responses(409)},
