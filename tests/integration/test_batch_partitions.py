@@ -64,8 +64,8 @@ def test_partitions_run_here_are_runs_of_that_worker(
         if record.name == "rota.runs":
             told.setdefault(record.__dict__["run_id"], []).append(record.__dict__["state"])
     assert told == {run_id: ["running", "succeeded"] for run_id in [handle.id, *children]}
-    parent = app.get_run(handle.id)
-    assert {app.get_run(c).node_id for c in children if c is not None} == {parent.node_id}
+    parent = app.runs.get(handle.id)
+    assert {app.runs.get(c).node_id for c in children if c is not None} == {parent.node_id}
     app.close()
 
 
@@ -81,11 +81,11 @@ def test_exec_runs_the_partitions_past_its_single_slot(database_url: str) -> Non
             [batch.chunk("load", reader=every_nth(20), writer=seen.extend, size=3, partitions=4)]
         )
 
-    run = app.exec("spread")
+    run = app.runs.exec("spread")
     assert run.state == "succeeded", run.errors
     assert sorted(seen) == list(range(20))
     children = [p.run_id for p in partitions(app, run.id)]
-    assert [app.get_run(c).state for c in children if c is not None] == ["succeeded"] * 4
+    assert [app.runs.get(c).state for c in children if c is not None] == ["succeeded"] * 4
     app.close()
 
 
@@ -126,15 +126,15 @@ def test_cancelling_a_partition_run_here_stops_it(database_url: str) -> None:
 
         part = wait_until(committed, 30, "a partition's first commit")
         assert part.run_id is not None
-        app.cancel(part.run_id)
+        app.runs.cancel(part.run_id)
     finally:
         drain.join(60)
     assert not drain.is_alive()
-    assert app.get_run(part.run_id).state == "cancelled"
+    assert app.runs.get(part.run_id).state == "cancelled"
     stopped = next(p for p in partitions(app, handle.id) if p.run_id == part.run_id)
     assert stopped.state == "stopped" and stopped.read < 60, stopped
     assert execution_of(app, handle.id).state == "stopped"
-    assert app.get_run(handle.id).state == "cancelled"
+    assert app.runs.get(handle.id).state == "cancelled"
     app.close()
 
 
@@ -158,8 +158,8 @@ def test_shutdown_hands_the_partitions_run_here_back(
     began = time.monotonic()
     assert first.wait_exit(30) == 0
     assert time.monotonic() - began < 15  # a chunk takes 0.1 s; the timeout is 60 s
-    runs = [app.get_run(handle.id)] + [
-        app.get_run(p.run_id) for p in partitions(app, handle.id) if p.run_id is not None
+    runs = [app.runs.get(handle.id)] + [
+        app.runs.get(p.run_id) for p in partitions(app, handle.id) if p.run_id is not None
     ]
     assert [(r.state, r.errors) for r in runs] == [("queued", [])] * 5
     assert execution_of(app, handle.id).state == "started"
