@@ -1,12 +1,17 @@
-"""App: the registry of jobs, the configuration, and the wiring of launchers to services."""
+"""App: the registry of jobs, the configuration, and the wiring of launchers to services.
+
+The app is a registry (jobs, batch jobs, schedules) with its configuration; the operations
+live behind ``app.runs``, ``app.schedules``, ``app.batches`` and ``app.nodes``
+(``rota.usecases``), the node it runs in its own process behind ``rota.cluster.embedded``, and
+the contract's verbs on App delegate to them.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, overload
 
@@ -14,24 +19,15 @@ from rota.batch.definition import PARTITION_JOB
 from rota.batch.registration import batch_spec, partition_spec
 from rota.batch.runtime import BatchRuntime
 from rota.clock import Clock, SystemClock
+from rota.cluster.embedded import EmbeddedNode
 from rota.cluster.identity import NodeIdentity
-from rota.cluster.lifecycle import (
-    StopRequest,
-    boot,
-    started_line,
-    stop_on_signals,
-    stopped_line,
-)
-from rota.cluster.node import Node as ClusterNode
-from rota.cluster.node import NodeConfig
+from rota.cluster.lifecycle import StopRequest
 from rota.errors import ConfigError, UnknownJob
 from rota.handle import RunHandle
 from rota.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Job, JobOptions, JobSpec, LaunchOptions
 from rota.launch import launch
-from rota.outage import Outage, ride_out, unavailable
 from rota.retry import Backoff, BackoffFn
 from rota.scheduling.model import Schedule
-from rota.scheduling.scheduler import Scheduler
 from rota.storage import redact
 from rota.storage.base import Store
 from rota.storage.lazy import LazyStore
@@ -39,7 +35,6 @@ from rota.usecases.batches_facade import Batches
 from rota.usecases.nodes_facade import Nodes
 from rota.usecases.runs_facade import Runs
 from rota.usecases.schedules_facade import Schedules
-from rota.worker.worker import Worker
 
 log = logging.getLogger("rota")
 F = Callable[..., Any]
@@ -56,10 +51,6 @@ def set_asgi_factory(factory: AsgiFactory) -> None:
 
 class App:
     """A rota application: define jobs on it, launch them, and run its worker.
-
-    The app is a registry (jobs, batch jobs, schedules) with its configuration; the
-    operations live behind ``app.runs``, ``app.schedules``, ``app.batches`` and ``app.nodes``
-    (``rota.usecases``), and the contract's verbs below delegate to them.
 
     ``database`` wins over the CLI's ``--database``, which wins over ``ROTA_DATABASE_URL``;
     with none of them the app uses ``sqlite:///rota.db`` in the working directory.
@@ -87,13 +78,11 @@ class App:
         self.clock: Clock = clock or SystemClock()
         self._jobs: dict[str, JobSpec] = {}  # with rota's internal jobs
         self._public_jobs: dict[str, JobSpec] = {}
-        self._node: ClusterNode | None = None  # the services app.start() runs
-        self._schedulers: list[Scheduler] = []
-        self.node: NodeIdentity | None = None
+        self._host = EmbeddedNode(self, self._jobs)  # the services app.start() runs
         store = self._database.get
-        self.runs = Runs(store, self.clock, self.enqueue, self._run_here)
+        self.runs = Runs(store, self.clock, self.enqueue, self._host.run_here)
         self.schedules = Schedules(
-            store, self.clock, self._jobs, self.launch, self._wake_schedulers
+            store, self.clock, self._jobs, self.launch, self._host.wake_schedulers
         )
         self.batches = Batches(store, self.clock, self.launch)
         self.nodes = Nodes(store, self.clock)
@@ -113,18 +102,8 @@ class App:
         return self._database.get()
 
     def wait_for_store(self, what: str = "node", stop: StopRequest | None = None) -> Store:
-        """The store, waiting through a database outage at start (logged once, with its cause).
-
-        With ``stop``, raises ``StopRequested`` as soon as a stop is requested between tries.
-        """
-
-        def opened() -> Store:
-            if stop is not None:
-                stop.check()
-            return self.store
-
-        pause = time.sleep if stop is None else stop.wait
-        return ride_out(opened, Outage(what, log), retry=unavailable, pause=pause)
+        """The store, waiting through an outage at start (``stop`` may cut the wait short)."""
+        return self._host.wait_for_store(what, stop)
 
     def close(self) -> None:
         self.stop()
@@ -253,17 +232,9 @@ class App:
 
         def register(f: F) -> Job:
             job: Job = self.job(**job_options)(f)
-            self.schedules.declare(
-                job.spec,
-                name=name or job.name,
-                cron=cron,
-                every=every,
-                at=at,
-                timezone=timezone,
-                misfire=misfire,
-                misfire_grace=misfire_grace,
-                overlap=overlap,
-            )
+            trigger = {"cron": cron, "every": every, "at": at, "timezone": timezone}
+            policy = {"misfire": misfire, "misfire_grace": misfire_grace, "overlap": overlap}
+            self.schedules.declare(job.spec, name=name or job.name, **trigger, **policy)
             return job
 
         return register(func) if func is not None else register
@@ -291,10 +262,6 @@ class App:
         """Store the schedules declared with ``@app.periodic`` (done when a scheduler starts)."""
         self.schedules.sync()
 
-    def _wake_schedulers(self) -> None:
-        for s in self._schedulers:
-            s.wake()
-
     # -- launching: the one path ----------------------------------------------------------
     def launch(
         self, job: str, args_list: Sequence[Mapping[str, Any]], options: LaunchOptions
@@ -316,61 +283,24 @@ class App:
         self, job: str, args: Mapping[str, Any] | None = None, **options: Any
     ) -> RunHandle:
         """``enqueue`` for async code (e.g. a web handler): runs the sync launch on a thread."""
-        import asyncio
-
         return await asyncio.to_thread(self.enqueue, job, args, **options)
 
     def _wake_local(self) -> None:
-        node = self._node
-        if node is not None:
-            node.wake_workers()
+        self._host.wake_workers()
 
-    # -- execution ------------------------------------------------------------------------
-    def _node_config(
-        self, queues: Iterable[str] | None = None, concurrency: int | None = None
-    ) -> NodeConfig:
-        """The app's settings for a node (its roles are ``NodeConfig``'s defaults)."""
-        return NodeConfig(
-            queues=tuple(queues) if queues else self.queues,
-            concurrency=concurrency or self.concurrency,
-            lease_seconds=self.lease_seconds,
-            poll_interval=self.poll_interval,
-            shutdown_timeout=self.shutdown_timeout,
-        )
-
-    def _worker(
-        self, node_id: str, queues: Iterable[str] | None, concurrency: int | None
-    ) -> Worker:
-        config = self._node_config(queues, concurrency).worker_config(node_id)
-        return Worker(self.store, self._jobs, config, self.clock)
+    # -- running: delegated to the node this app runs in its process ----------------------
+    @property
+    def node(self) -> NodeIdentity | None:
+        """The identity of the node ``start`` last started in this process, if any."""
+        return self._host.identity
 
     def drain(
         self, queues: Sequence[str] | None = None, stop: threading.Event | None = None
     ) -> dict[str, int]:
         """Run every due run in this process until none is left; counts by final state.
 
-        Once ``stop`` is set (``rota worker --burst`` sets it on SIGTERM/SIGINT) nothing more
-        is claimed: runs still running get ``shutdown_timeout`` to finish, then go back to
-        ``queued``.
-        """
-        identity = NodeIdentity.new(("drain",))
-        worker = self._worker(identity.id, queues, None)
-        last: dict[int, str] = {}
-        try:
-            while stop is None or not stop.is_set():
-                decided = worker.run_once(stop=stop)
-                for o in decided:
-                    last[o.run_id] = o.state.value
-                if not decided and not (stop is not None and stop.is_set()):
-                    break
-            if stop is not None and stop.is_set():
-                worker.shutdown()
-        finally:
-            worker.close()
-        counts: dict[str, int] = {}
-        for state in last.values():
-            counts[state] = counts.get(state, 0) + 1
-        return counts
+        Once ``stop`` is set (``rota worker --burst`` on a signal) nothing more is claimed."""
+        return self._host.drain(queues, stop)
 
     def start(
         self,
@@ -383,29 +313,11 @@ class App:
         roles: Sequence[str] = (),
     ) -> None:
         """Run the chosen services in background threads of this process (embedded mode)."""
-        if self._node is not None:
-            return
-        store = self.wait_for_store()
-        config = dataclasses.replace(
-            self._node_config(queues, concurrency),
-            worker=worker,
-            scheduler=scheduler,
-            maintenance=maintenance,
-            roles=tuple(roles),
-        )
-        if scheduler:
-            self.sync_schedules()
-        node = ClusterNode(store, self._jobs, config, self.clock)
-        self._node, self.node = node, node.identity
-        self._schedulers = [node.scheduler] if node.scheduler is not None else []
-        node.start()
+        self._host.start(worker, scheduler, maintenance, queues, concurrency, roles)
 
     def stop(self) -> None:
         """Stop the services started by ``start``: running runs get ``shutdown_timeout``."""
-        node, self._node = self._node, None
-        if node is not None:
-            node.stop()
-        self._schedulers = []
+        self._host.stop()
 
     def run_worker(
         self, queues: Sequence[str] | None = None, concurrency: int | None = None
@@ -420,42 +332,11 @@ class App:
         self, queues: Sequence[str] | None, concurrency: int | None
     ) -> tuple[str, ...]:
         """What a worker node's start line says about its queues and concurrency."""
-        served = queues or self.queues
-        return (
-            f"queues {','.join(served) if served else 'all'}",
-            f"concurrency {concurrency or self.concurrency}",
-        )
+        return self._host.worker_details(queues, concurrency)
 
     def serve_forever(self, start: Callable[[], None], details: Sequence[str] = ()) -> None:
-        """Run a node in the foreground: ``start`` its services, stop them on SIGTERM/SIGINT.
-
-        The first signal stops the node gracefully (also while it waits for its database at
-        start) and this returns; a second one raises ``KeyboardInterrupt``.
-        """
-        with stop_on_signals() as stop:
-            started = False
-            try:
-                started = boot(lambda: self._boot(start, stop), stop)
-                if started:
-                    started_line(self.node, self.database_url, details)
-                    stop.wait()
-            finally:
-                self.stop()
-                stopped_line(self.node, started)
-
-    def _boot(self, start: Callable[[], None], stop: StopRequest) -> None:
-        self.wait_for_store(stop=stop)
-        stop.check()
-        start()
-
-    def _run_here(self, run_id: int) -> None:
-        """Run one launched run in this process now, on a one-slot worker (``runs.exec``)."""
-        identity = NodeIdentity.new(("exec",))
-        worker = self._worker(identity.id, None, 1)
-        try:
-            worker.run_once(only=run_id)
-        finally:
-            worker.close()
+        """Run a node in the foreground: ``start`` its services, stop them on SIGTERM/SIGINT."""
+        self._host.serve_forever(start, details)
 
     def asgi(self, token: str | None = None) -> Any:
         """The REST API (and dashboard) as an ASGI app, to mount in your web app (rota[web]).
