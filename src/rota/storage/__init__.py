@@ -4,30 +4,9 @@ from __future__ import annotations
 
 from rota.errors import ConfigError
 from rota.storage.base import Store
+from rota.storage.urls import DEFAULT_URL, backend_of, redact
 
-DEFAULT_URL = "sqlite:///rota.db"
-
-
-def backend_of(url: str) -> str:
-    scheme = url.split(":", 1)[0].lower()
-    if scheme == "sqlite":
-        return "sqlite"
-    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        return "postgres"
-    raise ConfigError(
-        f"unsupported database URL {redact(url)!r}: use sqlite:///path.db or "
-        "postgresql://user:pass@host:port/db"
-    )
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+__all__ = ["DEFAULT_URL", "backend_of", "open_store", "redact"]
 
 
 def open_store(url: str) -> Store:

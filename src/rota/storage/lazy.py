@@ -6,8 +6,9 @@ import os
 import threading
 
 from rota.errors import ConfigError
-from rota.storage import DEFAULT_URL, open_store
+from rota.storage import open_store
 from rota.storage.base import Store
+from rota.storage.urls import DEFAULT_URL
 
 
 class LazyStore:

@@ -7,9 +7,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
+import rota.web.batch as batch
+import rota.web.docs as docs
+import rota.web.launching as launching
+import rota.web.login as login
+import rota.web.metrics as metrics
+import rota.web.runs as runs
+import rota.web.schedules as schedules
+import rota.web.system as system
 from rota.app import App
 from rota.version import __version__
-from rota.web import batch, docs, launching, login, metrics, runs, schedules, system
 from rota.web.errors import install_error_handlers
 from rota.web.guard import MAX_BODY, PUBLIC_PATHS, Guard
 

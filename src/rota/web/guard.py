@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import rota.web.login as login
 from rota.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from rota.web import login
 from rota.web.docs import ASSETS_PATH, DOCS_PATH, OPENAPI_PATH
 from rota.web.errors import error_response
 

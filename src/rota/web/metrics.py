@@ -32,9 +32,9 @@ from prometheus_client.core import (
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+import rota.web.metric_labels as labels
 from rota.app import App
 from rota.storage.base import FireCount, ScheduleStore, StatsStore
-from rota.web import metric_labels as labels
 from rota.web.deps import reject_unknown_query
 from rota.web.errors import responses
 from rota.worker.stats import BUCKETS, STATS, Histogram

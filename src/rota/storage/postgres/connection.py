@@ -14,13 +14,13 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rota.errors import ConfigError, RotaError, StorageUnavailable
-from rota.storage import redact
 from rota.storage.base import Inserted, InsertParams, NewRun
 from rota.storage.dialect import Params, Row, SqlBackend, Tx
 from rota.storage.postgres.dialect import POSTGRES, PostgresTx
 from rota.storage.postgres.dialect import ts as ts
 from rota.storage.rows import dumps
 from rota.storage.sql import load_migrations, load_queries
+from rota.storage.urls import redact
 
 Q = load_queries("rota.storage.postgres")
 CHANNEL = "rota_runs"
