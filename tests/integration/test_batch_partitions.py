@@ -30,7 +30,7 @@ def every_nth(count: int) -> Callable[[batch.StepContext], range]:
 
 
 def execution_of(app: rota.App, run_id: int) -> batch.BatchExecution:
-    found = app.batch_execution_for_run(run_id)
+    found = app.batches.for_run(run_id)
     assert found is not None
     return found
 
@@ -120,7 +120,7 @@ def test_cancelling_a_partition_run_here_stops_it(database_url: str) -> None:
     try:
 
         def committed() -> batch.StepExecution | None:
-            ex = app.batch_execution_for_run(handle.id)
+            ex = app.batches.for_run(handle.id)
             steps = ex.steps if ex is not None else []
             return next((s for s in steps if s.partition >= 0 and s.commits >= 1), None)
 
