@@ -108,8 +108,9 @@ _EXHAUSTED: dict[tuple[RunState, Event], RunState] = {
     (_S.RUNNING, _E.RESCUE): _S.FAILED,
 }
 """Where the pairs that use up an attempt lead when the run has no attempt left."""
-ENDS_ATTEMPT = frozenset({_E.SUCCEED, _E.FAIL, _E.DISCARD, _E.SNOOZE, _E.RESCUE})
-"""The events a cancel request wins over (they end the attempt; STOP takes their place)."""
+ENDS_ATTEMPT = frozenset({_E.SUCCEED, _E.FAIL, _E.DISCARD, _E.SNOOZE, _E.RESCUE, _E.HAND_BACK})
+"""The events a cancel request wins over (they end the attempt; STOP takes their place): a
+run asked to cancel and then handed back ends cancelled, it does not run again elsewhere."""
 _BUDGETED = frozenset({_E.FAIL, _E.RESCUE, _E.RETRY})  # decided by the attempt budget
 _UNUSED = frozenset({_E.SNOOZE, _E.HAND_BACK})  # the attempt is not counted
 
@@ -269,8 +270,8 @@ def decide(
     execution restarts from its last commit). ``node_id``: the lost node, for a rescue's entry.
     Raises InvalidTransition for a pair the table forbids.
     """
-    if event is Event.SNOOZE:
-        error = None  # a snooze adds no errors entry, even when a cancel wins over it
+    if event is Event.SNOOZE or event is Event.HAND_BACK:
+        error = None  # neither adds an errors entry, even when a cancel wins over it
     if event in ENDS_ATTEMPT and cancel_requested and state is RunState.RUNNING:
         if event is Event.RESCUE and error is None:
             error = worker_lost(attempt, node_id, now)

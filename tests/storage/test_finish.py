@@ -370,3 +370,21 @@ def test_progress_only_for_the_holding_attempt(store: Store) -> None:
     assert not store.runs_progress(ProgressParams(run_id, run.attempt, {"done": 10}))
     assert get(store, run_id).progress == progress
     assert not store.runs_progress(ProgressParams(999999, 1, {"done": 1}))
+
+
+def test_a_run_asked_to_cancel_and_handed_back_ends_cancelled_not_queued(store: Store) -> None:
+    """A stopping node hands back a run whose cancel was requested while it ran: the cancel
+    wins, so no other node claims and runs it again."""
+    run_id = insert_one(store)
+    claim(store)
+    assert store.runs_cancel(CancelParams([run_id], T0))[run_id] == RunState.RUNNING
+    assert store.runs_release(ReleaseParams(NODE, [(run_id, 1)], T0)) == 1
+    run = store.runs_get(run_id)
+    assert run is not None and run.state == RunState.CANCELLED and run.finished_at == T0
+    assert claim(store, node=OTHER_NODE) == []
+    # without a cancel request, a hand-back still goes back to the queue, attempt unused
+    other = insert_one(store)
+    claim(store)
+    assert store.runs_release(ReleaseParams(NODE, [(other, 1)], T0)) == 1
+    again = store.runs_get(other)
+    assert again is not None and again.state == RunState.QUEUED and again.attempt == 0

@@ -165,7 +165,11 @@ def test_an_outcome_carries_its_cancelled_alternative(
     assert o.if_cancelled.state is RunState.CANCELLED
     assert o.if_cancelled.finished_at == NOW
     assert o.if_cancelled.attempt == attempt
-    assert o.if_cancelled.error == o.then.error == (None if event is Event.SNOOZE else ENTRY)
+    assert (
+        o.if_cancelled.error
+        == o.then.error
+        == (None if event in (Event.SNOOZE, Event.HAND_BACK) else ENTRY)
+    )
     assert o.state is o.then.state
 
 

@@ -98,6 +98,9 @@ class ReleaseParams:
 
     node_id: str
     runs: Sequence[tuple[int, int]]
+    now: datetime | None = None
+    """When it is handed back: the end of a run that was asked to cancel meanwhile (it ends
+    ``cancelled`` then, not ``queued``). None: the store's clock."""
 
 
 @dataclass(frozen=True, slots=True)

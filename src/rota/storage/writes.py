@@ -78,8 +78,13 @@ def writes(runs: Iterable[Run], event: Event, now: datetime) -> list[Write]:
 _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def hand_back(attempt: int) -> Decision:
-    """A held attempt handed back unused (``ReleaseParams``): a decision that writes no time."""
-    return decide(
-        RunState.RUNNING, Event.HAND_BACK, attempt=attempt, max_attempts=None, now=_NO_TIME
+def hand_back(attempt: int, now: datetime | None = None) -> tuple[Decision, Decision]:
+    """A held attempt handed back unused (``ReleaseParams``): back to the queue, or, when the
+    run was asked to cancel meanwhile, cancelled (the store picks by the row's flag)."""
+    running, event = RunState.RUNNING, Event.HAND_BACK
+    back = decide(running, event, attempt=attempt, max_attempts=None, now=_NO_TIME)
+    ended = now or datetime.now(UTC)
+    stop = decide(
+        running, event, attempt=attempt, max_attempts=None, now=ended, cancel_requested=True
     )
+    return back, stop

@@ -52,7 +52,9 @@ class LocalRuns:
         run = claimed[0]
         attempt = self._held.adopt(run)
         if attempt is None:  # a job this worker lacks: back to the queue, unattempted
-            self.store.runs_release(ReleaseParams(self.node_id, [(run.id, run.attempt)]))
+            self.store.runs_release(
+                ReleaseParams(self.node_id, [(run.id, run.attempt)], self.clock.now())
+            )
             return False
         if self._stopping():  # the worker began stopping meanwhile: hand it back soon
             attempt.ctx.begin_shutdown()

@@ -269,7 +269,7 @@ class Worker:
         runs = self._held.take_handed_back()
         if runs:
             try:
-                self.store.runs_release(ReleaseParams(self.config.node_id, runs))
+                self.store.runs_release(ReleaseParams(self.config.node_id, runs, self.clock.now()))
             except StorageUnavailable:
                 self._held.put_back_handed_back(runs)
                 raise
@@ -285,7 +285,7 @@ class Worker:
             a.ctx.begin_shutdown()
         held = self._held.take_buffered()
         if held:  # claimed ahead but never started: hand back at once
-            ahead = ReleaseParams(self.config.node_id, held)
+            ahead = ReleaseParams(self.config.node_id, held, self.clock.now())
             write_until(lambda: self.store.runs_release(ahead), deadline, self._loop.outage)
         while self._held.busy and time.monotonic() < deadline:
             self._collect(block_until=min(deadline, time.monotonic() + 0.5))
@@ -302,7 +302,7 @@ class Worker:
         write_until(self._release_handed_back, deadline + 10, self._loop.outage)
         if unfinished:
             log.warning("shutdown: handing %d unfinished run(s) back to the queue", len(unfinished))
-            release = ReleaseParams(self.config.node_id, unfinished)
+            release = ReleaseParams(self.config.node_id, unfinished, self.clock.now())
             write_until(lambda: self.store.runs_release(release), deadline + 10, self._loop.outage)
         self._held.clear()
         self.close()

@@ -131,10 +131,17 @@ RETURNING r.id, r.attempt;
 
 -- name: runs_release
 -- A node stopping gracefully hands back what it could not finish (rota.runs: hand_back).
+-- A run asked to cancel meanwhile takes the decision made for that case (c_*) instead.
 UPDATE rota_runs r
-SET state = v.state, attempt = v.next_attempt, lease_expires_at = NULL, started_at = NULL
+SET state = CASE WHEN r.cancel_requested THEN v.c_state ELSE v.state END,
+    attempt = CASE WHEN r.cancel_requested THEN v.c_attempt ELSE v.next_attempt END,
+    finished_at = CASE WHEN r.cancel_requested THEN v.c_finished_at ELSE r.finished_at END,
+    started_at = CASE WHEN r.cancel_requested THEN r.started_at END,
+    lease_expires_at = NULL
 FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(states)s::text[],
-            %(next_attempts)s::int[]) AS v(id, attempt, state, next_attempt)
+            %(next_attempts)s::int[], %(c_states)s::text[], %(c_attempts)s::int[],
+            %(c_finished)s::timestamptz[])
+     AS v(id, attempt, state, next_attempt, c_state, c_attempt, c_finished_at)
 WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
   AND r.node_id = %(node_id)s AND r.state = 'running';
 

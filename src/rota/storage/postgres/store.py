@@ -95,8 +95,8 @@ def _write_arrays(todo: Sequence[Write], expired_at: datetime | None = None) -> 
 
 
 def _refused(outcomes: Sequence[Outcome], done: list[dict[str, Any]]) -> list[Outcome]:
-    written = {(int(r["id"]), int(r["attempt"])) for r in done}
-    return [o for o in outcomes if (o.run_id, o.attempt) not in written]
+    written = {int(r["id"]) for r in done}  # by id: a snooze or hand-back lowers the attempt
+    return [o for o in outcomes if o.run_id not in written]
 
 
 def _apply(
@@ -192,14 +192,17 @@ class PostgresStore(
         return _refused(params.outcomes, done)
 
     def runs_release(self, params: ReleaseParams) -> int:
-        back = [hand_back(a) for _, a in params.runs]
+        pairs = [hand_back(a, params.now) for _, a in params.runs]
         return self._count(
             Q["runs_release"],
             {
                 "ids": [r for r, _ in params.runs],
                 "attempts": [a for _, a in params.runs],
-                "states": [d.state.value for d in back],
-                "next_attempts": [d.attempt for d in back],
+                "states": [b.state.value for b, _ in pairs],
+                "next_attempts": [b.attempt for b, _ in pairs],
+                "c_states": [c.state.value for _, c in pairs],
+                "c_attempts": [c.attempt for _, c in pairs],
+                "c_finished": [c.finished_at for _, c in pairs],
                 "node_id": params.node_id,
             },
         )

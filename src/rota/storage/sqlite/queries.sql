@@ -77,9 +77,14 @@ SET state = CASE WHEN cancel_requested = 1 THEN :c_state ELSE :state END,
 WHERE id = :id AND attempt = :attempt AND node_id = :node_id AND state = 'running';
 
 -- name: runs_release
--- A node stopping gracefully hands back what it could not finish (rota.runs: hand_back).
+-- A node stopping gracefully hands back what it could not finish (rota.runs: hand_back); a
+-- run asked to cancel meanwhile takes the decision made for that case (:c_*) instead.
 UPDATE rota_runs
-SET state = :state, attempt = :next_attempt, lease_expires_at = NULL, started_at = NULL
+SET state = CASE WHEN cancel_requested = 1 THEN :c_state ELSE :state END,
+    attempt = CASE WHEN cancel_requested = 1 THEN :c_attempt ELSE :next_attempt END,
+    finished_at = CASE WHEN cancel_requested = 1 THEN :c_finished_at ELSE finished_at END,
+    started_at = CASE WHEN cancel_requested = 1 THEN started_at END,
+    lease_expires_at = NULL
 WHERE id = :id AND attempt = :attempt AND node_id = :node_id AND state = 'running';
 
 -- name: runs_heartbeat

@@ -82,14 +82,19 @@ def _write_params(w: Write, expired_at: datetime | None = None) -> dict[str, Any
     }
 
 
-def _release_params(node_id: str, run_id: int, attempt: int) -> dict[str, Any]:
-    d = hand_back(attempt)
+def _release_params(
+    node_id: str, run_id: int, attempt: int, now: datetime | None
+) -> dict[str, Any]:
+    back, cancelled = hand_back(attempt, now)
     return {
         "id": run_id,
         "attempt": attempt,
         "node_id": node_id,
-        "state": d.state.value,
-        "next_attempt": d.attempt,
+        "state": back.state.value,
+        "next_attempt": back.attempt,
+        "c_state": cancelled.state.value,
+        "c_attempt": cancelled.attempt,
+        "c_finished_at": ep(cancelled.finished_at),
     }
 
 
@@ -173,7 +178,9 @@ class SQLiteStore(
     def runs_release(self, params: ReleaseParams) -> int:
         with self._write() as conn:
             return sum(
-                conn.execute(Q["runs_release"], _release_params(params.node_id, rid, att)).rowcount
+                conn.execute(
+                    Q["runs_release"], _release_params(params.node_id, rid, att, params.now)
+                ).rowcount
                 for rid, att in params.runs
             )
 
