@@ -32,6 +32,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
 JSON = Any
@@ -340,28 +341,17 @@ class Outcome(NamedTuple):
         delay: timedelta = timedelta(0),
     ) -> Outcome:
         """How ``run``'s attempt held by ``node_id`` ended: both decisions, from the table."""
-        attempt, budget, kind = run.attempt, run.max_attempts, run.kind
-        then = decide(
+        ended = partial(
+            decide,
             RunState.RUNNING,
             event,
-            attempt=attempt,
-            max_attempts=budget,
+            attempt=run.attempt,
+            max_attempts=run.max_attempts,
             now=now,
             error=error,
             delay=delay,
-            kind=kind,
+            kind=run.kind,
             node_id=node_id,
         )
-        cancelled = decide(
-            RunState.RUNNING,
-            event,
-            attempt=attempt,
-            max_attempts=budget,
-            now=now,
-            error=error,
-            delay=delay,
-            kind=kind,
-            node_id=node_id,
-            cancel_requested=True,
-        )
-        return cls(run.id, attempt, node_id, now, then, cancelled, result)
+        then, cancelled = ended(), ended(cancel_requested=True)
+        return cls(run.id, run.attempt, node_id, now, then, cancelled, result)
