@@ -83,7 +83,7 @@ def test_schemathesis_finds_nothing(server: Server, local_app: rota.App, tmp_pat
             "--checks", "all",
             "--max-examples", "25",
             "--seed", "20240601",
-            "--workers", "2",
+            "--workers", "1",  # threads parse ASTs at once: CPython 3.11.7 bug gh-106905
             "--request-timeout", "30",
             "--suppress-health-check", "too_slow",
         ],
