@@ -28,16 +28,23 @@ from tests.support import Process, free_port, spawn
 from .webapp import RUNNER, SOURCE
 
 TOKEN = "s3cret-token-for-tests"
+READ_TOKEN = "read-only-token-for-tests"
+TOKEN_ENVS = ("ROTA_API_TOKEN", "ROTA_API_READ_TOKEN")
 
 
 class Server(Process):
     """A running API server: its address, a client with the token, and its log."""
 
     def __init__(
-        self, url: str, token: str | None, popen: subprocess.Popen[bytes], log_path: Path
+        self,
+        url: str,
+        token: str | None,
+        popen: subprocess.Popen[bytes],
+        log_path: Path,
+        read_token: str | None = None,
     ) -> None:
         super().__init__("the API server", popen, log_path)
-        self.url, self.token = url, token
+        self.url, self.token, self.read_token = url, token, read_token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.client = httpx.Client(base_url=url, headers=headers, timeout=30)
 
@@ -60,6 +67,7 @@ def start_server(
     database_url: str,
     *,
     token: str | None = TOKEN,
+    read_token: str | None = None,
     host: str = "127.0.0.1",
     node: bool = False,
     wait: bool = True,
@@ -71,9 +79,10 @@ def start_server(
     runner.write_text(RUNNER)
     port = free_port()
     log_path = tmp_path / f"server-{port}.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("ROTA_API_TOKEN", "ROTA_APP")}
-    if token is not None:
-        env["ROTA_API_TOKEN"] = token
+    env = {k: v for k, v in os.environ.items() if k not in (*TOKEN_ENVS, "ROTA_APP")}
+    for name, value in zip(TOKEN_ENVS, (token, read_token), strict=True):
+        if value is not None:
+            env[name] = value
     popen = spawn(
         [sys.executable, str(runner), str(app_file), database_url, host, str(port),
          "node" if node else "api"],
@@ -81,7 +90,7 @@ def start_server(
         cwd=tmp_path,
         env=env,
     )  # fmt: skip
-    server = Server(f"http://127.0.0.1:{port}", token, popen, log_path)
+    server = Server(f"http://127.0.0.1:{port}", token, popen, log_path, read_token)
     if wait:
         try:
             server.wait_for(server.healthy, 60, "the server to answer")
@@ -104,9 +113,10 @@ def api(server: Server) -> httpx.Client:
     return server.client
 
 
-@pytest.fixture
-def local_app(server: Server, tmp_path: Path, database_url: str) -> Iterator[rota.App]:
-    """The server's app, opened in the test process on the same database."""
+@contextlib.contextmanager
+def served_app(tmp_path: Path, database_url: str) -> Iterator[rota.App]:
+    """The app a server started by ``start_server`` serves, opened in the test process on the
+    same database (to put runs in the states a test needs, and to check them)."""
     name = f"webtest_app_{uuid.uuid4().hex[:8]}"
     spec = importlib.util.spec_from_file_location(name, tmp_path / "webtest_app.py")
     assert spec is not None and spec.loader is not None
@@ -114,9 +124,18 @@ def local_app(server: Server, tmp_path: Path, database_url: str) -> Iterator[rot
     spec.loader.exec_module(module)
     app: rota.App = module.app
     app.use_database(database_url)
-    yield app
-    with contextlib.suppress(Exception):
-        app.close()
+    try:
+        yield app
+    finally:
+        with contextlib.suppress(Exception):
+            app.close()
+
+
+@pytest.fixture
+def local_app(server: Server, tmp_path: Path, database_url: str) -> Iterator[rota.App]:
+    """The server's app, opened in the test process on the same database."""
+    with served_app(tmp_path, database_url) as app:
+        yield app
 
 
 def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
