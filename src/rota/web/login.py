@@ -98,9 +98,11 @@ def form_response(scope: Scope, next_path: str, *, wrong: bool = False) -> HTMLR
     target = html.escape(safe_next(next_path))
     say = "That token is not right." if wrong else "This page needs the server's API token."
     role = "alert" if wrong else "status"
+    # An empty icon of its own: else the browser asks for /favicon.ico, refused (401) here.
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>rota: log in</title></head>
 <body style="font-family: system-ui, sans-serif; margin: 3rem auto; max-width: 24rem;
  padding: 0 1rem">
