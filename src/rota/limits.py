@@ -36,6 +36,9 @@ MAX_NAME = 200
 MAX_KEY = 1000
 """Job names and unique keys, in characters."""
 
+MAX_SEARCH = 500
+"""A search over runs' arguments (``runs list --search``), in characters."""
+
 MAX_ERROR_MESSAGE = 10_000
 """An error entry's message, in characters (its traceback keeps its last 20,000)."""
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rota.limits import MAX_SEARCH
 from tests.acceptance.conftest import Cli, Worker, assert_user_error
 
 
@@ -40,6 +41,19 @@ def test_list_is_newest_first_with_filters(cli: Cli) -> None:
     assert ids(listed(cli, "--queue", "other")) == [b]
     assert ids(listed(cli, "--queue", "mail", "--job", "boom")) == [c]
     assert listed(cli, "--job", "echo", "--state", "failed") == []
+
+
+def test_list_searches_arguments(cli: Cli) -> None:
+    first = launch(cli, "echo", "--arg", "text=Invoice INV-2024_07 for ACME")
+    second = launch(cli, "echo", "--arg", "text=invoice inv-2024-07")
+    launch(cli, "add", "--arg", "a=2024")
+    assert ids(listed(cli, "--search", "invoice")) == [second, first]
+    assert ids(listed(cli, "--search", "INV-2024_07")) == [first]  # _ is not a wildcard
+    assert ids(listed(cli, "--search", "acme", "--job", "echo")) == [first]
+    table = cli.ok("runs", "list", "--search", "nothing like it")
+    assert "no runs match --search 'nothing like it'" in table.err
+    too_long = cli("runs", "list", "--search", "x" * (MAX_SEARCH + 1))
+    assert_user_error(too_long, 2, f"at most {MAX_SEARCH} characters")
 
 
 def test_list_pages_with_a_cursor(cli: Cli) -> None:

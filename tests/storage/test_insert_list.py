@@ -235,3 +235,34 @@ def test_list_filters_by_creation_time(store: Store) -> None:
     assert ids(created_before=at(60)) == [early]
     assert ids(created_after=at(30), created_before=at(90)) == [middle]
     assert ids(created_after=at(121)) == []
+
+
+def test_list_searches_arguments_ignoring_case_with_wildcards_taken_literally(
+    store: Store,
+) -> None:
+    texts = {
+        "mail": {"to": "Alice@Example.com", "n": 1},
+        "percent": {"note": "50% off"},
+        "under": {"note": "a_b"},
+        "slash": {"path": "C:\\tmp"},
+        "plain": {"note": "5000 off, aXb"},
+        "accent": {"name": "Zoë"},
+    }
+    ids = dict(zip(texts, insert(store, *(new_run(args=a) for a in texts.values())), strict=True))
+
+    def found(text: str, **kw: object) -> set[str]:
+        runs = store.runs_list(ListParams(search=text, **kw))  # type: ignore[arg-type]
+        return {name for name, rid in ids.items() if rid in {r.id for r in runs}}
+
+    assert found("alice@example") == {"mail"}
+    assert found("ALICE@EXAMPLE.COM") == {"mail"}
+    assert found("50%") == {"percent"}
+    assert found("%") == {"percent"}
+    assert found("_") == {"under"}
+    assert found("a_b") == {"under"}
+    assert found("\\") == {"slash"}  # the JSON text escapes it: C:\\tmp
+    assert found("zoë") == {"accent"}
+    assert found("nowhere") == set()
+    assert found('"to"') == {"mail"}  # keys are part of the JSON text too
+    assert found("off", job="send", limit=1) == {"plain"}  # newest first, with other filters
+    assert found("off", states=[RunState.RUNNING]) == set()

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 import rota
+from rota.limits import MAX_SEARCH
 from tests.support import wait_until
 
 from .conftest import Server, error_of, start_server
@@ -127,6 +128,29 @@ def test_list_filters_and_pagination(api: httpx.Client, local_app: rota.App) -> 
     naive = api.get("/api/runs", params={"created_after": "2030-01-01T00:00:00"})
     assert error_of(naive, 422)["code"] == "validation_error"
     assert error_of(api.get("/api/runs?colour=red"), 400)["code"] == "unknown_parameter"
+
+
+def test_list_searches_arguments(api: httpx.Client) -> None:
+    first = launch(api, "boom", args={"message": "Disk FULL on host-7"})["id"]
+    second = launch(api, "boom", args={"message": "disk full, 100% used"})["id"]
+    launch(api, "boom", args={"message": "timeout"})
+
+    def searched(text: str, **more: str) -> list[int]:
+        response = api.get("/api/runs", params={"search": text, **more})
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()["items"]]
+
+    assert searched("disk full") == [second, first]
+    assert searched("100%") == [second]
+    assert searched("DISK", limit="1") == [second]
+    assert searched("nowhere") == []
+    for bad in ("", "x" * (MAX_SEARCH + 1)):
+        assert error_of(api.get("/api/runs", params={"search": bad}), 422)["code"] == (
+            "validation_error"
+        )
+    nul = api.get("/api/runs", params={"search": "a\x00b"})
+    assert error_of(nul, 400)["code"] == "bad_request"  # the guard, as for every parameter
+    assert len(searched("x" * MAX_SEARCH)) == 0
 
 
 def test_get_retry_cancel_delete(api: httpx.Client, local_app: rota.App) -> None:

@@ -47,6 +47,7 @@ def _row(run: Run, now: datetime) -> list[Cell]:
 @click.option("--cursor", type=RUN_ID, help="Continue after this run id (from the last page).")
 @click.option("--created-after", type=IsoDateTime(), help="Only runs created at/after (ISO).")
 @click.option("--created-before", type=IsoDateTime(), help="Only runs created before (ISO).")
+@click.option("--search", help="Only runs whose arguments contain this text (any case).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_obj
 def list_(
@@ -58,6 +59,7 @@ def list_(
     cursor: int | None,
     created_after: datetime | None,
     created_before: datetime | None,
+    search: str | None,
     as_json: bool,
 ) -> None:
     """Runs, newest first."""
@@ -70,6 +72,7 @@ def list_(
         before_id=cursor,
         created_after=created_after,
         created_before=created_before,
+        search=search,
     )
     if as_json:
         print_json([r.to_json() for r in found])
@@ -83,6 +86,7 @@ def list_(
         ("--cursor", cursor),
         ("--created-after", created_after and created_after.isoformat()),
         ("--created-before", created_before and created_before.isoformat()),
+        ("--search", search),
     ]
     table(headers, [_row(r, now) for r in found], empty=none_found("runs", filters))
     if len(found) == limit:

@@ -127,6 +127,11 @@ class ListParams:
     """Cursor: only runs with a lower id (the list is newest first)."""
     created_after: datetime | None = None
     created_before: datetime | None = None
+    search: str | None = None
+    """Only runs whose stored arguments, as JSON text, contain this text, ignoring case
+    (``%``, ``_`` and ``\\`` match themselves). The text is each backend's own: compact in
+    SQLite (``{"a":1}``), PostgreSQL's jsonb output (``{"a": 1}``) there; SQLite ignores the
+    case of ASCII letters only. No index serves it: a rare text reads the whole table."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,13 @@ def load_queries(package: str, filename: str = "queries.sql") -> dict[str, Liter
     return queries
 
 
+def contains_pattern(text: str) -> str:
+    """A ``LIKE``/``ILIKE`` pattern (with ``ESCAPE '\\'``) matching any text containing
+    ``text``, whose ``%``, ``_`` and ``\\`` match only themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def load_migrations(package: str) -> list[tuple[int, str, str]]:
     """(version, name, sql) for every ``NNNN_name.sql`` in ``package/migrations``, in order."""
     folder = resources.files(package).joinpath("migrations")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rota.errors import InvalidInput
-from rota.limits import MAX_AGE_SECONDS, MAX_ID, MAX_PAGE, quote
+from rota.jobs import text_problem
+from rota.limits import MAX_AGE_SECONDS, MAX_ID, MAX_PAGE, MAX_SEARCH, quote
 
 
 def check_id(value: object, what: str = "run id") -> int:
@@ -32,3 +33,15 @@ def check_age(value: object) -> timedelta:
             f"older_than must be from 0 to {MAX_AGE_SECONDS} seconds (100 years), got {seconds:g}"
         )
     return timedelta(seconds=seconds)
+
+
+def check_search(text: object) -> str:
+    """A search over arguments: text of at most MAX_SEARCH characters, storable as it is."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"search must be text, got {quote(text)}")
+    if len(text) > MAX_SEARCH:
+        raise InvalidInput(f"search must be at most {MAX_SEARCH} characters, got {len(text)}")
+    problem = text_problem(text)
+    if problem:
+        raise InvalidInput(f"search: {problem}")
+    return text

@@ -12,7 +12,7 @@ from rota.errors import InvalidInput, RunNotFound
 from rota.jobs import text_problem
 from rota.runs import Run, RunState
 from rota.storage.base import CancelParams, ListParams, PurgeParams, RetryParams, RunStore, Store
-from rota.usecases.inputs import check_age, check_id, check_page
+from rota.usecases.inputs import check_age, check_id, check_page, check_search
 
 BULK_BATCH = 1000
 RETRYABLE = (RunState.FAILED, RunState.CANCELLED)
@@ -35,11 +35,17 @@ def list_runs(
     before_id: int | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    search: str | None = None,
 ) -> list[Run]:
+    """Runs, newest first; ``search``: only those whose arguments (their JSON text) contain
+    it, ignoring case."""
     limit = check_page(limit)
     before_id = None if before_id is None else check_id(before_id, "cursor")
+    search = None if search is None else check_search(search)
     return store.runs_list(
-        ListParams(tuple(states), job, queue, limit, before_id, created_after, created_before)
+        ListParams(
+            tuple(states), job, queue, limit, before_id, created_after, created_before, search
+        )
     )
 
 

@@ -45,8 +45,10 @@ class Runs:
         before_id: int | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        search: str | None = None,
     ) -> builtins.list[Run]:
-        """Runs, newest first, ``limit`` at a time (``before_id`` continues a page)."""
+        """Runs, newest first, ``limit`` at a time (``before_id`` continues a page);
+        ``search``: only runs whose arguments (as JSON text) contain it, ignoring case."""
         return runs.list_runs(
             self._store(),
             states=states,
@@ -56,6 +58,7 @@ class Runs:
             before_id=before_id,
             created_after=created_after,
             created_before=created_before,
+            search=search,
         )
 
     def cancel(self, run_id: int) -> RunState:

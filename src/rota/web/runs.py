@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import StringConstraints
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from rota.limits import MAX_ID, MAX_PAGE
+from rota.limits import MAX_ID, MAX_PAGE, MAX_SEARCH
 from rota.runs import Run, RunState
 from rota.web.deps import NO_NUL, AppDep, reject_unknown_query
 from rota.web.errors import ApiError, responses
@@ -123,6 +123,15 @@ def list_runs(
     created_before: Annotated[
         str | None, Query(description="only runs created before", **_DATE_TIME)
     ] = None,
+    search: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_SEARCH,
+            pattern=NO_NUL,
+            description="only runs whose arguments (as JSON text) contain this, ignoring case",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Runs, newest first, one page at a time."""
     after = _date_time("created_after", created_after)
@@ -137,6 +146,7 @@ def list_runs(
             before_id=before_id,
             created_after=after,
             created_before=before,
+            search=search,
         )
 
     return page(fetch, limit, cursor)

@@ -36,6 +36,7 @@ WHERE (%(states)s::text[] IS NULL OR state = ANY(%(states)s::text[]))
   AND (%(before_id)s::bigint IS NULL OR id < %(before_id)s::bigint)
   AND (%(created_after)s::timestamptz IS NULL OR created_at >= %(created_after)s::timestamptz)
   AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
+  AND (%(search)s::text IS NULL OR args::text ILIKE %(search)s::text ESCAPE '\')
 ORDER BY id DESC
 LIMIT %(limit)s;
 

@@ -42,6 +42,7 @@ from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.leader import PostgresLeader
 from rota.storage.postgres.notifier import ListenNotifier
 from rota.storage.rows import dumps, run_from_row
+from rota.storage.sql import contains_pattern
 from rota.storage.writes import Write, hand_back, writes
 
 
@@ -160,6 +161,7 @@ class PostgresStore(
                 "created_after": params.created_after,
                 "created_before": params.created_before,
                 "limit": params.limit,
+                "search": None if params.search is None else contains_pattern(params.search),
             },
         )
         return [run_from_row(r, ts) for r in rows]

@@ -25,6 +25,7 @@ WHERE (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
   AND (:before_id IS NULL OR id < :before_id)
   AND (:created_after IS NULL OR created_at >= :created_after)
   AND (:created_before IS NULL OR created_at < :created_before)
+  AND (:search IS NULL OR args LIKE :search ESCAPE '\')
 ORDER BY id DESC
 LIMIT :limit;
 

@@ -35,6 +35,7 @@ from rota.storage.portable.nodes import PortableNodes
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
 from rota.storage.rows import dumps, from_text, run_from_row
+from rota.storage.sql import contains_pattern
 from rota.storage.sqlite.batch import SQLiteBatch
 from rota.storage.sqlite.connection import Q, ep, ts
 from rota.storage.sqlite.connection import path_from_url as path_from_url
@@ -132,6 +133,7 @@ class SQLiteStore(
                 "created_after": ep(params.created_after),
                 "created_before": ep(params.created_before),
                 "limit": params.limit,
+                "search": None if params.search is None else contains_pattern(params.search),
             },
         )
         return [run_from_row(r, ts, from_text) for r in rows]
