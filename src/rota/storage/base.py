@@ -255,6 +255,22 @@ class RunCount:
 
 
 @dataclass(frozen=True, slots=True)
+class MinuteCount:
+    minute: datetime
+    """The start of the minute (UTC)."""
+    state: RunState
+    """A terminal state: the runs that ended so within the minute."""
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDue:
+    queue: str
+    due: datetime
+    """When the queue's oldest queued run was due: created, or its run_at if later."""
+
+
+@dataclass(frozen=True, slots=True)
 class FireCount:
     schedule: str
     outcome: str
@@ -262,9 +278,26 @@ class FireCount:
 
 
 class StatsStore(Protocol):
-    """Cheap aggregate counts for metrics: each one GROUP BY answered from an index."""
+    """Cheap aggregates for metrics and the dashboard, each answered from an index."""
 
-    def runs_count_by_state_queue(self) -> list[RunCount]: ...
+    def runs_count_by_state_queue(self) -> list[RunCount]:
+        """Every run counted: it reads an index entry per run (for metrics)."""
+        ...
+
+    def runs_count_by_state_queue_upto(self, cap: int) -> list[RunCount]:
+        """Each (state, queue) with runs, counted up to ``cap`` (a count of ``cap`` means at
+        least that many): bounded by the pairs and the cap, whatever the table holds."""
+        ...
+
+    def runs_finished_per_minute(self, since: datetime, until: datetime) -> list[MinuteCount]:
+        """Runs that ended (succeeded, failed, cancelled) from ``since`` to before ``until``,
+        per minute (UTC, from the epoch) and state; minutes without any are left out."""
+        ...
+
+    def runs_oldest_queued(self) -> list[QueueDue]:
+        """For each queue with queued runs, when the oldest of them was due."""
+        ...
+
     def schedule_fire_counts(self) -> list[FireCount]: ...
 
 

@@ -132,7 +132,7 @@ DELETE FROM rota_runs WHERE id IN (
 
 -- name: runs_promote
 -- The due event of rota.runs (scheduled/retrying -> queued).
-UPDATE rota_runs SET state = 'queued'
+UPDATE rota_runs INDEXED BY rota_runs_pending SET state = 'queued'
 WHERE state IN ('scheduled', 'retrying') AND run_at <= :now;
 
 -- name: runs_foreign_jobs
