@@ -39,6 +39,9 @@ MAX_KEY = 1000
 MAX_SEARCH = 500
 """A search over runs' arguments (``runs list --search``), in characters."""
 
+MAX_WINDOW_MINUTES = 24 * 60
+"""The runs summary's window of runs ended per minute (a bucket a minute), at most this long."""
+
 MAX_ERROR_MESSAGE = 10_000
 """An error entry's message, in characters (its traceback keeps its last 20,000)."""
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from rota.errors import InvalidInput
 from rota.jobs import text_problem
-from rota.limits import MAX_AGE_SECONDS, MAX_ID, MAX_PAGE, MAX_SEARCH, quote
+from rota.limits import MAX_AGE_SECONDS, MAX_ID, MAX_PAGE, MAX_SEARCH, MAX_WINDOW_MINUTES, quote
 
 
 def check_id(value: object, what: str = "run id") -> int:
@@ -45,3 +45,16 @@ def check_search(text: object) -> str:
     if problem:
         raise InvalidInput(f"search: {problem}")
     return text
+
+
+def check_window(window: object) -> timedelta:
+    """A summary's window: a timedelta of whole minutes, 1 to MAX_WINDOW_MINUTES of them."""
+    if not isinstance(window, timedelta):
+        raise InvalidInput(f"window must be a timedelta, got {quote(window)}")
+    if window % timedelta(minutes=1) or not 1 <= window // timedelta(minutes=1) <= (
+        MAX_WINDOW_MINUTES
+    ):
+        raise InvalidInput(
+            f"window must be whole minutes, from 1 to {MAX_WINDOW_MINUTES}, got {window}"
+        )
+    return window

@@ -1,4 +1,4 @@
-"""Run use cases: get, list, cancel, retry (one by one or by filter), delete, purge.
+"""Run use cases: get, list, summary, cancel, retry (one by one or by filter), delete, purge.
 
 Every launcher reaches them through ``app.runs`` (``rota.usecases.runs_facade``).
 """
@@ -11,8 +11,17 @@ from datetime import datetime, timedelta
 from rota.errors import InvalidInput, RunNotFound
 from rota.jobs import text_problem
 from rota.runs import Run, RunState
-from rota.storage.base import CancelParams, ListParams, PurgeParams, RetryParams, RunStore, Store
-from rota.usecases.inputs import check_age, check_id, check_page, check_search
+from rota.runs_summary import COUNT_CAP, RunsSummary, minute_buckets, window_minutes
+from rota.storage.base import (
+    CancelParams,
+    ListParams,
+    PurgeParams,
+    RetryParams,
+    RunStore,
+    StatsStore,
+    Store,
+)
+from rota.usecases.inputs import check_age, check_id, check_page, check_search, check_window
 
 BULK_BATCH = 1000
 RETRYABLE = (RunState.FAILED, RunState.CANCELLED)
@@ -46,6 +55,25 @@ def list_runs(
         ListParams(
             tuple(states), job, queue, limit, before_id, created_after, created_before, search
         )
+    )
+
+
+def summary(store: StatsStore, now: datetime, window: timedelta) -> RunsSummary:
+    """Runs per state and queue (up to COUNT_CAP each), runs ended per minute over the last
+    ``window`` (whole minutes, the current one last), and each queue's oldest queued run.
+
+    Every part is read from an index, so its cost follows the runs of the window and the
+    queues, not the size of the table.
+    """
+    minutes = window_minutes(now, check_window(window))
+    ended = store.runs_finished_per_minute(minutes[0], minutes[-1] + timedelta(minutes=1))
+    counts = store.runs_count_by_state_queue_upto(COUNT_CAP)
+    return RunsSummary(
+        counts={(c.state, c.queue): c.count for c in counts},
+        per_minute=minute_buckets(minutes, [(e.minute, e.state, e.count) for e in ended]),
+        oldest_queued={q.queue: q.due for q in store.runs_oldest_queued()},
+        now=now,
+        count_cap=COUNT_CAP,
     )
 
 

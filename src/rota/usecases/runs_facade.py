@@ -9,6 +9,7 @@ from typing import Any
 
 from rota.clock import Clock
 from rota.runs import Run, RunState
+from rota.runs_summary import RunsSummary
 from rota.storage.base import Store
 from rota.usecases import runs
 
@@ -60,6 +61,11 @@ class Runs:
             created_before=created_before,
             search=search,
         )
+
+    def summary(self, window: timedelta = timedelta(hours=1)) -> RunsSummary:
+        """Runs per state and queue (each up to ``count_cap``), runs ended per minute over the
+        last ``window``, and when each queue's oldest queued run was due."""
+        return runs.summary(self._store(), self._clock.now(), window)
 
     def cancel(self, run_id: int) -> RunState:
         """Cancel a waiting run at once, ask a running one to stop; the state it is in now."""
