@@ -24,7 +24,7 @@ class PortableStats(SqlBackend):
     def runs_count_by_state_queue_upto(self, cap: int) -> list[RunCount]:
         if cap < 1:
             raise ValueError(f"cap must be at least 1, got {cap}")
-        states = self.dialect.array([s.value for s in RunState])
+        states = self.dialect.array([s.value for s in RunState])  # SQLite walks them
         rows = self.fetch(
             self.dialect.queries("stats.sql")["runs_count_by_state_queue_upto"],
             {"states": states, "cap": cap},

@@ -7,8 +7,9 @@ GROUP BY state, queue;
 
 -- name: runs_count_by_state_queue_upto
 -- Each (state, queue) counted up to :cap: the pairs are found by skipping through the index,
--- one seek per pair (queue after queue within each of :states), so the cost grows with the
--- pairs and the cap, not with the table.
+-- one seek per pair (queue after queue within each of :states, as SQLite bounds an index
+-- range by the first column of a row comparison only), so the cost grows with the pairs and
+-- the cap, not with the table.
 WITH RECURSIVE pairs(state, queue) AS (
     SELECT s.value, (SELECT r.queue FROM rota_runs AS r INDEXED BY rota_runs_state_queue
                      WHERE r.state = s.value ORDER BY r.queue LIMIT 1)
