@@ -31,7 +31,7 @@ from rota.runs import Run, RunState
 from rota.version import __version__
 
 
-def _web_asgi(app: App, token: str | None) -> Any:
+def _web_asgi(app: App, token: str | None, read_token: str | None) -> Any:
     """``App.asgi``'s builder: the web layer, imported only when asked (``rota[web]``).
 
     Installed here, at the top of the package, because the web layer imports ``App``: were
@@ -43,7 +43,7 @@ def _web_asgi(app: App, token: str | None) -> Any:
         raise ConfigError(
             f"the web API is not installed ({exc.name} is missing): pip install 'rota[web]'"
         ) from exc
-    return asgi(app, token)
+    return asgi(app, token, read_token=read_token)
 
 
 set_asgi_factory(_web_asgi)

@@ -38,7 +38,7 @@ from rota.usecases.schedules_facade import Schedules
 
 log = logging.getLogger("rota")
 F = Callable[..., Any]
-AsgiFactory = Callable[["App", str | None], Any]
+AsgiFactory = Callable[["App", str | None, str | None], Any]
 _asgi_factory: AsgiFactory | None = None
 
 
@@ -338,14 +338,15 @@ class App:
         """Run a node in the foreground: ``start`` its services, stop them on SIGTERM/SIGINT."""
         self._host.serve_forever(start, details)
 
-    def asgi(self, token: str | None = None) -> Any:
-        """The REST API (and dashboard) as an ASGI app, to mount in your web app (rota[web]).
+    def asgi(self, token: str | None = None, *, read_token: str | None = None) -> Any:
+        """The REST API and dashboard as an ASGI app, to mount in your web app (rota[web]).
 
-        ``token`` (else env ``ROTA_API_TOKEN``) protects every path but ``/api/health``.
+        ``token`` (else env ``ROTA_API_TOKEN``) protects every path but ``/api/health``;
+        ``read_token`` (else env ``ROTA_API_READ_TOKEN``) may read everything, act on nothing.
         """
         if _asgi_factory is None:  # not reached: importing rota.app runs rota/__init__.py
             raise ConfigError("no web layer is installed")
-        return _asgi_factory(self, token)
+        return _asgi_factory(self, token, read_token)
 
     def __repr__(self) -> str:
         return f"<rota.App {self.name} {redact(self.database_url)} jobs={len(self._jobs)}>"

@@ -35,7 +35,7 @@ PROTECTED = [
     ("GET", "/api/docs/assets/swagger-ui.css"),  # /api/docs itself: a login form (test_docs)
     ("GET", "/api/unknown"),
     ("GET", "/metrics"),
-    ("GET", "/"),
+    ("POST", "/runs/1/retry"),  # a dashboard action: no cookie, no token, no CSRF
 ]
 
 
@@ -55,6 +55,10 @@ def test_every_path_but_health_needs_the_token(server: Server) -> None:
                 error = error_of(response, 401)
                 assert error["code"] == "unauthorized", (method, path, headers)
                 assert response.headers["www-authenticate"] == "Bearer"
+        for page in ("/", "/runs", "/runs/1", "/schedules", "/nodes", "/unknown"):
+            response = anonymous.get(page)  # a dashboard page: the login form, as a 401
+            assert response.status_code == 401, page
+            assert 'name="token"' in response.text, page
         assert anonymous.get("/api/health").json() == {"status": "ok"}
         assert (
             anonymous.get("/api/health", headers={"Authorization": "Bearer x"}).status_code == 200
@@ -105,14 +109,19 @@ def test_refuses_a_non_loopback_address_without_token(tmp_path: Path, host: str)
 
 def test_loopback_check() -> None:
     from rota.errors import ConfigError
+    from rota.web.auth import Tokens, resolve_tokens
     from rota.web.server import check_exposure, is_loopback
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.1", "example.org", ""))
-    check_exposure("0.0.0.0", "a-token")
-    check_exposure("127.0.0.1", None)
+    check_exposure("0.0.0.0", Tokens("a-token"))
+    check_exposure("127.0.0.1", Tokens())
     with pytest.raises(ConfigError, match="without a token"):
-        check_exposure("0.0.0.0", None)
+        check_exposure("0.0.0.0", Tokens())
+    with pytest.raises(ConfigError, match="needs a token too"):
+        resolve_tokens("", "read-only")
+    with pytest.raises(ConfigError, match="must differ"):
+        resolve_tokens("same", "same")
 
 
 def test_import_rota_loads_no_web_framework() -> None:

@@ -65,17 +65,18 @@ def test_docs_open_in_a_browser_after_logging_in(server: Server) -> None:
         assert_docs_offline(browser)
 
 
-def test_the_login_cookie_opens_nothing_that_acts_or_reads_data(server: Server) -> None:
+def test_the_login_cookie_opens_no_api_call(server: Server) -> None:
+    """The cookie opens the pages (the dashboard's own actions need their CSRF token too)."""
     cookie = {"Cookie": f"{COOKIE}={session_cookie(log_in(server, TOKEN))}"}
     with httpx.Client(base_url=server.url, headers=cookie) as browser:
         assert browser.get("/api/docs").status_code == 200
+        assert browser.get("/").status_code == 200
         for method, path in [
             ("GET", "/api/runs"),
             ("GET", "/api/jobs"),
             ("POST", "/api/jobs/add/runs"),
             ("POST", "/api/docs"),
             ("GET", "/metrics"),
-            ("GET", "/"),
         ]:
             response = browser.request(method, path, json={"args": {"a": 1}})
             assert error_of(response, 401)["code"] == "unauthorized", (method, path)
@@ -91,21 +92,24 @@ def test_a_wrong_token_sets_no_cookie(server: Server) -> None:
 
 
 def test_only_a_cookie_issued_for_this_token_counts(server: Server) -> None:
-    from rota.web import login  # how the server signs its cookies
+    from rota.web import auth  # how the server signs its cookies
 
     now = time.time()
+    tokens = auth.Tokens(TOKEN)
     forged = [
-        login.issue("another-token", now),  # e.g. before the token was changed
-        login.issue(TOKEN, now - login.SESSION_SECONDS - 5),  # expired
-        login.issue(TOKEN, now + 3600),  # from the future
+        auth.issue(auth.Tokens("another-token"), "admin", now),  # before the token was changed
+        auth.issue(tokens, "admin", now - auth.SESSION_SECONDS - 5),  # expired
+        auth.issue(tokens, "admin", now + 3600),  # from the future
+        auth.issue(tokens, "admin", now).replace("admin.", "read.", 1),  # another role's
         "garbage",
         f"{int(now)}.",
+        f"admin.{int(now)}.",
     ]
     with httpx.Client(base_url=server.url) as browser:
         for value in forged:
             response = browser.get("/api/docs", headers={"Cookie": f"{COOKIE}={value}"})
             assert_login_form(response)
-        good = {"Cookie": f"other=1; {COOKIE}={login.issue(TOKEN, now)}"}
+        good = {"Cookie": f"other=1; {COOKIE}={auth.issue(tokens, 'admin', now)}"}
         assert browser.get("/api/docs", headers=good).status_code == 200
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rota.web.guard import bearer_ok, relative_path, too_deep
+from rota.web.auth import Tokens, bearer
+from rota.web.guard import relative_path, too_deep
 
 
 def test_depth_counts_brackets_outside_strings() -> None:
@@ -14,12 +15,16 @@ def test_depth_counts_brackets_outside_strings() -> None:
     assert not too_deep(b"[]" * 1000, 1)
 
 
-def test_bearer() -> None:
-    assert bearer_ok([(b"authorization", b"Bearer tok")], "tok")
-    assert bearer_ok([(b"Authorization", b"bearer tok ")], "tok")
-    assert not bearer_ok([(b"authorization", b"Bearer tok2")], "tok")
-    assert not bearer_ok([(b"authorization", b"Basic tok")], "tok")
-    assert not bearer_ok([], "tok")
+def test_bearer_and_its_role() -> None:
+    tokens = Tokens("tok", "read-tok")
+    assert bearer([(b"authorization", b"Bearer tok")]) == "tok"
+    assert bearer([(b"Authorization", b"bearer tok ")]) == "tok"
+    assert bearer([(b"authorization", b"Basic tok")]) is None
+    assert bearer([]) is None
+    assert tokens.role_of("tok") == "admin"
+    assert tokens.role_of("read-tok") == "read"
+    assert tokens.role_of("tok2") is None and tokens.role_of("") is None
+    assert Tokens("tok").role_of("read-tok") is None
 
 
 def test_relative_path_under_a_mount() -> None:

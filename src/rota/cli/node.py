@@ -39,10 +39,12 @@ DEFAULT_PORT = 8080
 
 @dataclass(frozen=True)
 class Listen:
-    """Where a node's REST API and dashboard listen."""
+    """Where a node's REST API and dashboard listen, and the tokens they ask for."""
 
     host: str
     port: int
+    token: str | None = None
+    read_token: str | None = None
 
 
 def serve_node(
@@ -54,7 +56,6 @@ def serve_node(
     queues: Sequence[str] | None = None,
     concurrency: int | None = None,
     api: Listen | None = None,
-    token: str | None = None,
 ) -> None:
     """Run the chosen services until SIGTERM or SIGINT, then stop gracefully (exit 0).
 
@@ -91,7 +92,8 @@ def serve_node(
         app,
         api.host,
         api.port,
-        token,
+        api.token,
+        read_token=api.read_token,
         before=start,
         after=app.stop,
         details=details,
@@ -100,7 +102,7 @@ def serve_node(
 
 
 def api_options(command: F) -> F:
-    """--host, --port and --token of the nodes that serve the REST API."""
+    """--host, --port, --token and --read-token of the nodes that serve the REST API."""
     for option in reversed(
         (
             click.option("--host", default=DEFAULT_HOST, show_default=True, help="API address."),
@@ -115,6 +117,12 @@ def api_options(command: F) -> F:
                 "--token",
                 envvar="ROTA_API_TOKEN",
                 help="Bearer token the API requires (env ROTA_API_TOKEN); needed off loopback.",
+            ),
+            click.option(
+                "--read-token",
+                envvar="ROTA_API_READ_TOKEN",
+                help="A token that may read everything and act on nothing, in the API and the "
+                "dashboard (env ROTA_API_READ_TOKEN).",
             ),
         )
     ):
@@ -142,6 +150,7 @@ def run_(
     host: str,
     port: int,
     token: str | None,
+    read_token: str | None,
     queues: str | None,
     concurrency: int | None,
     shutdown_timeout: float | None,
@@ -161,18 +170,18 @@ def run_(
         maintenance=True,
         queues=split_names(queues),
         concurrency=concurrency,
-        api=Listen(host, port),
-        token=token,
+        api=Listen(host, port, token, read_token),
     )
 
 
 @click.command("serve")
 @api_options
 @click.pass_obj
-def serve_(session: Session, host: str, port: int, token: str | None) -> None:
+def serve_(
+    session: Session, host: str, port: int, token: str | None, read_token: str | None
+) -> None:
     """Serve the REST API and dashboard only, until SIGTERM or SIGINT."""
     session.configure_logging(default="INFO")
     app = session.app()
-    serve_node(
-        app, worker=False, scheduler=False, maintenance=False, api=Listen(host, port), token=token
-    )
+    api = Listen(host, port, token, read_token)
+    serve_node(app, worker=False, scheduler=False, maintenance=False, api=api)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,27 +16,26 @@ import rota.web.schedules as schedules
 import rota.web.system as system
 from rota.app import App
 from rota.version import __version__
+from rota.web.auth import resolve_tokens
 from rota.web.errors import install_error_handlers
 from rota.web.guard import MAX_BODY, PUBLIC_PATHS, Guard
 
-TOKEN_ENV = "ROTA_API_TOKEN"
 
-
-def resolve_token(token: str | None) -> str | None:
-    """The token given, else ``ROTA_API_TOKEN``; an empty one means none."""
-    if token is None:
-        token = os.environ.get(TOKEN_ENV)
-    return token or None
-
-
-def asgi(app: App, token: str | None = None, *, max_body: int = MAX_BODY) -> FastAPI:
-    """The REST API of ``app`` as an ASGI app, to serve or to mount in your own web app.
+def asgi(
+    app: App,
+    token: str | None = None,
+    *,
+    read_token: str | None = None,
+    max_body: int = MAX_BODY,
+) -> FastAPI:
+    """The REST API and dashboard of ``app`` as an ASGI app, to serve or to mount in yours.
 
     With a token (``token=`` or env ``ROTA_API_TOKEN``) every path but ``/api/health`` needs
-    ``Authorization: Bearer <token>``; a browser logs in at ``/login`` to read ``/api/docs``.
+    ``Authorization: Bearer <token>``; a browser logs in at ``/login``. A read-only token
+    (``read_token=`` or env ``ROTA_API_READ_TOKEN``) reads everything and acts on nothing.
     Mounted under a prefix, every path moves with it.
     """
-    token = resolve_token(token)
+    tokens = resolve_tokens(token, read_token)
     api = FastAPI(
         title=f"rota ({app.name})",
         version=__version__,
@@ -49,14 +47,14 @@ def asgi(app: App, token: str | None = None, *, max_body: int = MAX_BODY) -> Fas
         generate_unique_id_function=lambda route: route.name,  # operationId = function name
     )
     api.state.rota = app
-    api.state.token = token
+    api.state.tokens = tokens
     api.state.known_query = {}
     api.state.metrics = metrics.registry_for(app)
     install_error_handlers(api)
     for module in (system, launching, runs, schedules, batch, metrics, docs, login):
         api.include_router(module.router)
-    api.add_middleware(Guard, token=token, max_body=max_body)
-    if token:
+    api.add_middleware(Guard, tokens=tokens, max_body=max_body)
+    if tokens.required:
         _document_bearer(api)
     return api
 

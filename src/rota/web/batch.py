@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import StringConstraints
 
+import rota.web.actions as actions
 from rota.batch.model import BatchExecution, BatchState
 from rota.limits import MAX_ID
-from rota.web.deps import NO_NUL, AppDep, reject_unknown_query
+from rota.web.deps import NO_NUL, AppDep, RoleDep, reject_unknown_query
 from rota.web.errors import responses
 from rota.web.models import BatchExecutionOut, BatchExecutionPage
 from rota.web.runs import Cursor, PageSize, page
@@ -80,10 +81,12 @@ def get_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any
     response_model_exclude_unset=True,
     responses={201: {"links": _execution_links("$response.body#/id")}, **responses(409)},
 )
-def restart_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
+def restart_batch_execution(
+    execution_id: ExecutionId, app: AppDep, role: RoleDep
+) -> dict[str, Any]:
     """Restart a failed or stopped execution as a new execution of its instance (201 with
     it): completed steps are skipped, the failed step resumes after its last commit."""
-    return app.batches.restart(execution_id).to_json()
+    return actions.restart_execution(app, role, execution_id).to_json()
 
 
 @router.post(
@@ -92,9 +95,9 @@ def restart_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str,
     response_model_exclude_unset=True,
     responses=responses(409),
 )
-def stop_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
+def stop_batch_execution(execution_id: ExecutionId, app: AppDep, role: RoleDep) -> dict[str, Any]:
     """Stop a running execution at its next chunk boundary (``stopping``, then ``stopped``)."""
-    return app.batches.stop(execution_id).to_json()
+    return actions.stop_execution(app, role, execution_id).to_json()
 
 
 @router.post(
@@ -103,6 +106,8 @@ def stop_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, An
     response_model_exclude_unset=True,
     responses=responses(409),
 )
-def abandon_batch_execution(execution_id: ExecutionId, app: AppDep) -> dict[str, Any]:
+def abandon_batch_execution(
+    execution_id: ExecutionId, app: AppDep, role: RoleDep
+) -> dict[str, Any]:
     """Mark a failed or stopped execution (and so its instance) never to be restarted."""
-    return app.batches.abandon(execution_id).to_json()
+    return actions.abandon_execution(app, role, execution_id).to_json()

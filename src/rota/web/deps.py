@@ -12,6 +12,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from rota.app import App
+from rota.web.auth import Role, role
 from rota.web.errors import ApiError
 
 
@@ -21,6 +22,14 @@ async def rota_app(request: Request) -> App:
 
 
 AppDep = Annotated[App, Depends(rota_app)]
+
+
+async def request_role(request: Request) -> Role:
+    """The role the guard let the request in with (for the log line of an action)."""
+    return role(request.scope)
+
+
+RoleDep = Annotated[Role, Depends(request_role)]
 
 
 def _query_names(dependant: Dependant) -> set[str]:

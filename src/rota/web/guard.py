@@ -1,8 +1,11 @@
-"""The gate in front of the API: bearer token, body size, UTF-8, JSON depth, NUL characters.
+"""The gate in front of the server: tokens and roles, body size, UTF-8, JSON depth, NUL.
 
-With a token, a request passes with ``Authorization: Bearer <token>``; the login cookie of
-``rota.web.login`` opens only GETs of the pages a browser reads (the API docs, the OpenAPI
-document and the docs' assets), never a call that acts, so no cross-site request can act.
+With a token, a request passes with ``Authorization: Bearer <token>`` (or the read-only
+token); the login cookie of ``rota.web.login`` opens the pages a browser reads (the dashboard,
+the API docs, the OpenAPI document) and the dashboard's own actions, which also need the CSRF
+token of their page (``rota.web.dashboard.csrf``), never an ``/api`` call. The read-only role
+may read everything and is refused (403) every other method. The role let in is recorded in
+the request's scope (``rota.web.auth.role``).
 
 A plain ASGI middleware, so it also covers unknown paths and the OpenAPI document, and it
 rejects a request before any body byte is parsed: a 5 MB body is refused once MAX_BODY_BYTES
@@ -12,27 +15,32 @@ so, and a deeply nested one before ``json.loads`` recurses into it.
 
 from __future__ import annotations
 
-import hmac
 import re
-from collections.abc import Iterable
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import rota.web.login as login
 from rota.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from rota.web.auth import Role, Tokens, bearer, set_role
 from rota.web.docs import ASSETS_PATH, DOCS_PATH, OPENAPI_PATH
 from rota.web.errors import error_response
 
 MAX_BODY = MAX_BODY_BYTES
 MAX_DEPTH = MAX_JSON_DEPTH + 2
 """The body object and its ``args`` object hold arguments that nest MAX_JSON_DEPTH deep."""
-PUBLIC_PATHS = frozenset({"/api/health", login.LOGIN_PATH})
+PUBLIC_PATHS = frozenset({"/api/health", login.LOGIN_PATH, login.LOGOUT_PATH})
+PUBLIC_PREFIXES = ("/static/",)
+"""The dashboard's own stylesheet and script: nothing secret, and the login form uses them."""
 BROWSER_PAGES = frozenset({DOCS_PATH, OPENAPI_PATH})
-"""Paths whose GET the login cookie opens (and every path under ``BROWSER_PREFIXES``)."""
+"""API paths whose GET the login cookie opens (and every path under ``BROWSER_PREFIXES``);
+every path outside ``/api`` but ``/metrics`` is the dashboard's, which the cookie opens too."""
 BROWSER_PREFIXES = (ASSETS_PATH,)
 LOGIN_PAGES = frozenset({DOCS_PATH})
-"""Pages that answer a browser without a token with the login form (not a JSON error)."""
+"""API pages that answer a browser without a token with the login form (not a JSON error);
+the dashboard's pages do too."""
+MACHINE_PATHS = frozenset({"/metrics"})
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _OPEN = frozenset(b"[{")
@@ -54,20 +62,14 @@ def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def bearer_ok(headers: Iterable[tuple[bytes, bytes]], token: str) -> bool:
-    """A constant-time check of ``Authorization: Bearer <token>``."""
-    expected = token.encode("utf-8")
-    for name, value in headers:
-        if name.lower() == b"authorization":
-            scheme, _, given = value.partition(b" ")
-            if scheme.lower() == b"bearer":
-                return hmac.compare_digest(given.strip(), expected)
-    return False
+def dashboard_path(path: str) -> bool:
+    """Whether ``path`` is the dashboard's: its pages and its own actions."""
+    return not (path == "/api" or path.startswith("/api/") or path in MACHINE_PATHS)
 
 
 def browser_page(path: str) -> bool:
     """Whether the login cookie may open a GET of ``path``."""
-    return path in BROWSER_PAGES or path.startswith(BROWSER_PREFIXES)
+    return path in BROWSER_PAGES or path.startswith(BROWSER_PREFIXES) or dashboard_path(path)
 
 
 def relative_path(scope: Scope) -> str:
@@ -79,10 +81,10 @@ def relative_path(scope: Scope) -> str:
 
 class Guard:
     def __init__(
-        self, app: ASGIApp, token: str | None, max_body: int = MAX_BODY, max_depth: int = MAX_DEPTH
+        self, app: ASGIApp, tokens: Tokens, max_body: int = MAX_BODY, max_depth: int = MAX_DEPTH
     ) -> None:
         self.app = app
-        self.token = token or None
+        self.tokens = tokens
         self.max_body = max_body
         self.max_depth = max_depth
 
@@ -114,23 +116,40 @@ class Guard:
         return None
 
     def _deny(self, scope: Scope) -> Response | None:
-        """None if the request may pass, else its 401 (for a page: the login form)."""
-        if self.token is None:
+        """None if the request may pass (its role recorded), else its 401 or 403."""
+        if not self.tokens.required:
+            set_role(scope, "admin", by_cookie=False)
             return None
         path = relative_path(scope)
-        if path in PUBLIC_PATHS or bearer_ok(scope.get("headers", ()), self.token):
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return None
-        reading = scope["method"] == "GET"
-        if reading and browser_page(path) and login.logged_in(scope, self.token):
-            return None
-        if reading and path in LOGIN_PAGES:
-            return login.form_response(scope, path)
-        return error_response(
-            401,
-            "unauthorized",
-            "a valid 'Authorization: Bearer <token>' is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        role = self._role(scope, path)
+        if role is None:
+            if scope["method"] == "GET" and (path in LOGIN_PAGES or dashboard_path(path)):
+                return login.form_response(scope, path)
+            return error_response(
+                401,
+                "unauthorized",
+                "a valid 'Authorization: Bearer <token>' is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if role == "read" and scope["method"] not in _READ_METHODS and not dashboard_path(path):
+            return error_response(403, "forbidden", "the read-only token may not act")
+        return None  # the dashboard refuses the read-only role's actions with a page of its own
+
+    def _role(self, scope: Scope, path: str) -> Role | None:
+        """The role the request shows: a bearer token, or a session cookie where it counts."""
+        given = bearer(scope.get("headers", ()))
+        if given is not None:
+            role = self.tokens.role_of(given)
+            if role is not None:
+                set_role(scope, role, by_cookie=False)
+            return role
+        cookie_counts = dashboard_path(path) or (scope["method"] == "GET" and browser_page(path))
+        role = login.session_of(scope, self.tokens) if cookie_counts else None
+        if role is not None:
+            set_role(scope, role, by_cookie=True)
+        return role
 
     async def _read_body(
         self, scope: Scope, receive: Receive

@@ -1,81 +1,52 @@
-"""Browser login: the token typed once into a form, then carried by a signed cookie.
+"""Browser login and logout: a token typed once into a form, then carried by a signed cookie.
 
 A browser cannot send ``Authorization: Bearer``. ``GET /login`` shows a form (a field
-labelled ``Token``, a button ``Log in``); posting it with the server's token sets an HttpOnly,
-SameSite=Strict cookie (Secure under HTTPS) and redirects back. The cookie holds its issue time
-and an HMAC of it keyed by the token: nothing is stored on the server, every node of a cluster
-accepts it, and a new token ends every session at once.
+labelled ``Token``, a button ``Log in``); posting it with one of the server's tokens sets an
+HttpOnly, SameSite=Strict cookie (Secure under HTTPS) for that token's role (``rota.web.auth``)
+and redirects back. ``POST /logout`` ends the session.
 
-Which requests the cookie authenticates is the Guard's choice (``rota.web.guard``): only the
-reads of pages meant for browsers, never the ``/api`` calls that act, so a cross-site request
-cannot act with it.
+Which requests the cookie authenticates is the Guard's choice (``rota.web.guard``): the pages
+meant for browsers and the dashboard's own actions (each of which also needs the page's CSRF
+token), never the ``/api`` calls, so a cross-site request cannot act with it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import time
-from collections.abc import Iterable
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Scope
 
-COOKIE = "rota_session"
+from rota.web.auth import (
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    Role,
+    Tokens,
+    cookie,
+    issue,
+    session_role,
+)
+
+COOKIE = SESSION_COOKIE
 LOGIN_PATH = "/login"
-SESSION_SECONDS = 12 * 3600
-CLOCK_SKEW = 60  # seconds a cookie may seem to come from the future (nodes' clocks differ)
+LOGOUT_PATH = "/logout"
 MAX_FORM = 8192
 
 router = APIRouter(include_in_schema=False)
 
 
-def token_matches(given: str, token: str) -> bool:
-    """Whether ``given`` is the token, in constant time."""
-    return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+def logged_in(scope: Scope, tokens: Tokens) -> bool:
+    """Whether the request carries a valid session cookie for one of ``tokens``."""
+    return session_of(scope, tokens) is not None
 
 
-def _signature(token: str, issued: int) -> str:
-    message = f"rota-session:{issued}".encode()
-    return hmac.new(token.encode("utf-8"), message, hashlib.sha256).hexdigest()
-
-
-def issue(token: str, now: float) -> str:
-    """A new cookie value: ``<issued>.<signature>``."""
-    issued = int(now)
-    return f"{issued}.{_signature(token, issued)}"
-
-
-def session_ok(value: str, token: str, now: float) -> bool:
-    """Whether a cookie value was issued for ``token`` and has not expired."""
-    issued_text, _, signature = value.partition(".")
-    if not (issued_text.isascii() and issued_text.isdigit()) or len(issued_text) > 12:
-        return False
-    issued = int(issued_text)
-    if not now - SESSION_SECONDS <= issued <= now + CLOCK_SKEW:
-        return False
-    return hmac.compare_digest(signature.encode(), _signature(token, issued).encode())
-
-
-def cookie_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The value of the session cookie in a request's ``Cookie`` headers, if any."""
-    for name, value in headers:
-        if name.lower() != b"cookie":
-            continue
-        for pair in value.decode("latin-1").split(";"):
-            key, _, given = pair.strip().partition("=")
-            if key == COOKIE:
-                return given.strip()
-    return None
-
-
-def logged_in(scope: Scope, token: str) -> bool:
-    """Whether the request carries a valid session cookie for ``token``."""
-    value = cookie_of(scope.get("headers", ()))
-    return value is not None and session_ok(value, token, time.time())
+def session_of(scope: Scope, tokens: Tokens) -> Role | None:
+    """The role of the request's session cookie, if it carries a valid one."""
+    value = cookie(scope.get("headers", ()), COOKIE)
+    return None if value is None else session_role(value, tokens, time.time())
 
 
 def safe_next(path: str | None) -> str:
@@ -123,7 +94,7 @@ def form_response(scope: Scope, next_path: str, *, wrong: bool = False) -> HTMLR
 
 @router.get(LOGIN_PATH)
 def login_form(request: Request, next: str = "/") -> Response:
-    if not request.app.state.token:  # nothing to log in to: every page is open
+    if not request.app.state.tokens.required:  # nothing to log in to: every page is open
         return RedirectResponse(_root(request.scope) + safe_next(next), status_code=303)
     return form_response(request.scope, next)
 
@@ -131,7 +102,7 @@ def login_form(request: Request, next: str = "/") -> Response:
 @router.post(LOGIN_PATH)
 async def login(request: Request) -> Response:
     """Check the posted token; if right, set the session cookie and go back to ``next``."""
-    token: str | None = request.app.state.token
+    tokens: Tokens = request.app.state.tokens
     body = await request.body()
     try:
         fields = parse_qs(body[:MAX_FORM].decode("utf-8", "replace"), max_num_fields=4)
@@ -141,17 +112,28 @@ async def login(request: Request) -> Response:
     root = _root(request.scope)
     response = RedirectResponse(root + next_path, status_code=303)
     response.headers["Cache-Control"] = "no-store"
-    if not token:  # nothing to log in to: every page is open
+    if not tokens.required:  # nothing to log in to: every page is open
         return response
-    if not token_matches(fields.get("token", [""])[0], token):
+    role = tokens.role_of(fields.get("token", [""])[0])
+    if role is None:
         return form_response(request.scope, next_path, wrong=True)
     response.set_cookie(
         COOKIE,
-        issue(token, time.time()),
+        issue(tokens, role, time.time()),
         max_age=SESSION_SECONDS,
         path=root or "/",
         secure=request.url.scheme == "https",
         httponly=True,
         samesite="strict",
     )
+    return response
+
+
+@router.post(LOGOUT_PATH)
+def logout(request: Request) -> Response:
+    """End this browser's session: the cookie is cleared, then the login form."""
+    root = _root(request.scope)
+    response = RedirectResponse(root + LOGIN_PATH, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    response.delete_cookie(COOKIE, path=root or "/", httponly=True, samesite="strict")
     return response

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import StringConstraints
 from starlette.convertors import StringConvertor, register_url_convertor
 
+import rota.web.actions as actions
 from rota.limits import MAX_ID, MAX_PAGE, MAX_SEARCH
 from rota.runs import Run, RunState
-from rota.web.deps import NO_NUL, AppDep, reject_unknown_query
+from rota.web.deps import NO_NUL, AppDep, RoleDep, reject_unknown_query
 from rota.web.errors import ApiError, responses
 from rota.web.models import BulkRetryBody, Retried, RunOut, RunPage
 
@@ -159,30 +160,21 @@ def get_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
 
 
 @router.post("/runs/retry", response_model=Retried, responses=responses())
-def retry_runs(body: BulkRetryBody, app: AppDep) -> dict[str, int]:
+def retry_runs(body: BulkRetryBody, app: AppDep, role: RoleDep) -> dict[str, int]:
     """Put every failed (or cancelled) run, of ``job``, in ``queue``, back to ``queued``."""
-    return {"retried": app.runs.retry_where(body.state, job=body.job, queue=body.queue)}
+    return {"retried": actions.retry_where(app, role, RunState(body.state), body.job, body.queue)}
 
 
 @router.post("/runs/{run_id}/retry", response_model=RunOut, responses=responses(409))
-def retry_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
+def retry_run(run_id: RunId, app: AppDep, role: RoleDep) -> dict[str, Any]:
     """Put a failed or cancelled run back to ``queued``, with a fresh budget of attempts."""
-    if not app.runs.retry([run_id]):
-        state = app.runs.get(run_id).state.value
-        raise ApiError(
-            409, "conflict", f"run {run_id} is {state}: only failed or cancelled runs are retried"
-        )
-    return app.runs.get(run_id).to_json()
+    return actions.retry_run(app, role, run_id).to_json()
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, responses=responses(409))
-def cancel_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
+def cancel_run(run_id: RunId, app: AppDep, role: RoleDep) -> dict[str, Any]:
     """Cancel a waiting run at once; ask a running one to stop (it ends ``cancelled``)."""
-    run = app.runs.get(run_id)
-    if run.state.terminal:
-        raise ApiError(409, "conflict", f"run {run_id} has already ended {run.state.value}")
-    app.runs.cancel(run_id)
-    return app.runs.get(run_id).to_json()
+    return actions.cancel_run(app, role, run_id).to_json()
 
 
 @router.delete(
@@ -191,11 +183,7 @@ def cancel_run(run_id: RunId, app: AppDep) -> dict[str, Any]:
     response_class=Response,
     responses={204: {"description": "deleted"}, **responses(409)},
 )
-def delete_run(run_id: RunId, app: AppDep) -> Response:
+def delete_run(run_id: RunId, app: AppDep, role: RoleDep) -> Response:
     """Delete a run that has ended (succeeded, failed or cancelled)."""
-    if not app.runs.delete(run_id):
-        state = app.runs.get(run_id).state.value
-        raise ApiError(
-            409, "conflict", f"run {run_id} is {state}: only ended runs can be deleted (cancel it)"
-        )
+    actions.delete_run(app, role, run_id)
     return Response(status_code=204)

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
+import rota.web.actions as actions
 from rota.scheduling.definitions import schedule_json
-from rota.web.deps import AppDep, reject_unknown_query
+from rota.web.deps import AppDep, RoleDep, reject_unknown_query
 from rota.web.errors import responses, run_links
 from rota.web.models import RunOut, ScheduleOut, SchedulePage
 
@@ -37,15 +38,15 @@ def list_schedules(app: AppDep) -> dict[str, Any]:
 
 
 @router.post("/schedules/{name}/pause", response_model=ScheduleOut, responses=responses())
-def pause_schedule(name: Name, app: AppDep) -> dict[str, Any]:
+def pause_schedule(name: Name, app: AppDep, role: RoleDep) -> dict[str, Any]:
     """Stop firing; a paused schedule creates no run."""
-    return schedule_json(app.schedules.pause(name))
+    return schedule_json(actions.pause_schedule(app, role, name))
 
 
 @router.post("/schedules/{name}/resume", response_model=ScheduleOut, responses=responses())
-def resume_schedule(name: Name, app: AppDep) -> dict[str, Any]:
+def resume_schedule(name: Name, app: AppDep, role: RoleDep) -> dict[str, Any]:
     """Fire again from now on; times passed while paused do not run."""
-    return schedule_json(app.schedules.resume(name))
+    return schedule_json(actions.resume_schedule(app, role, name))
 
 
 @router.post(
@@ -54,7 +55,6 @@ def resume_schedule(name: Name, app: AppDep) -> dict[str, Any]:
     response_model=RunOut,
     responses={201: {"links": run_links()}, **responses()},
 )
-def trigger_schedule(name: Name, app: AppDep) -> dict[str, Any]:
+def trigger_schedule(name: Name, app: AppDep, role: RoleDep) -> dict[str, Any]:
     """One run of the schedule's job now, with its arguments and options."""
-    handle = app.schedules.trigger(name)
-    return app.runs.get(handle.id).to_json()
+    return actions.trigger_schedule(app, role, name).to_json()

@@ -13,7 +13,8 @@ import uvicorn
 from rota.app import App
 from rota.cluster.lifecycle import StopRequest, boot, started_line, stop_on_signals, stopped_line
 from rota.errors import ConfigError
-from rota.web.application import TOKEN_ENV, asgi, resolve_token
+from rota.web.application import asgi
+from rota.web.auth import TOKEN_ENV, Tokens, resolve_tokens
 
 log = logging.getLogger("rota.web")
 BACKLOG = 2048
@@ -29,9 +30,9 @@ def is_loopback(host: str) -> bool:
         return False  # a host name may resolve anywhere
 
 
-def check_exposure(host: str, token: str | None) -> None:
+def check_exposure(host: str, tokens: Tokens) -> None:
     """Refuse to serve beyond this machine without a token."""
-    if not token and not is_loopback(host):
+    if not tokens.required and not is_loopback(host):
         raise ConfigError(
             f"refusing to serve the API on {host} without a token: anyone who reaches it could "
             f"launch and delete runs. Set {TOKEN_ENV} (or --token), or serve on 127.0.0.1"
@@ -81,6 +82,7 @@ def serve(
     port: int = 8080,
     token: str | None = None,
     *,
+    read_token: str | None = None,
     before: Callable[[], None] | None = None,
     after: Callable[[], None] | None = None,
     access_log: bool = True,
@@ -92,16 +94,17 @@ def serve(
 
     ``before``/``after`` run around serving (``rota run`` starts and stops its worker and
     scheduler there). Raises ``ConfigError`` before anything else when the address is not a
-    loopback one and there is no token (``token=`` or ``ROTA_API_TOKEN``), or when it cannot
-    be bound. The database may be down at start: the node waits for it, and a signal stops it
-    while it waits. ``on_listening(url)`` is called once connections are accepted.
+    loopback one and there is no token (``token=`` or ``ROTA_API_TOKEN``), when the tokens are
+    not sound (``rota.web.auth.resolve_tokens``), or when it cannot be bound. The database may
+    be down at start: the node waits for it, and a signal stops it while it waits.
+    ``on_listening(url)`` is called once connections are accepted.
     """
-    token = resolve_token(token)
-    check_exposure(host, token)
+    tokens = resolve_tokens(token, read_token)
+    check_exposure(host, tokens)
     sock = listen(host, port)
     url = url_of(host, sock)
     config = uvicorn.Config(
-        asgi(app, token),
+        asgi(app, tokens.admin, read_token=tokens.read),
         access_log=access_log,
         log_level=log_level,
         server_header=False,

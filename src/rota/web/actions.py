@@ -1,0 +1,99 @@
+"""The operator actions of the web layer, shared by the REST API and the dashboard.
+
+Each calls the same facade verb as the CLI, refuses what cannot be done with the same
+``ApiError`` (the API answers it as JSON, the dashboard as a page), and logs one line saying
+who did what to which record: ``action role=admin action=retry_run target=run:12``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rota.app import App
+from rota.batch.model import BatchExecution
+from rota.limits import quote
+from rota.runs import Run, RunState
+from rota.scheduling.model import Schedule
+from rota.web.auth import Role
+from rota.web.errors import ApiError
+
+log = logging.getLogger("rota.web.actions")
+
+
+def _logged(role: Role, action: str, target: str) -> None:
+    log.info("action role=%s action=%s target=%s", role, action, target)
+
+
+def retry_run(app: App, role: Role, run_id: int) -> Run:
+    """Put a failed or cancelled run back to ``queued`` (409 if it is in another state)."""
+    if not app.runs.retry([run_id]):
+        state = app.runs.get(run_id).state.value
+        raise ApiError(
+            409, "conflict", f"run {run_id} is {state}: only failed or cancelled runs are retried"
+        )
+    _logged(role, "retry_run", f"run:{run_id}")
+    return app.runs.get(run_id)
+
+
+def cancel_run(app: App, role: Role, run_id: int) -> Run:
+    """Cancel a waiting run at once, ask a running one to stop (409 if it has ended)."""
+    run = app.runs.get(run_id)
+    if run.state.terminal:
+        raise ApiError(409, "conflict", f"run {run_id} has already ended {run.state.value}")
+    app.runs.cancel(run_id)
+    _logged(role, "cancel_run", f"run:{run_id}")
+    return app.runs.get(run_id)
+
+
+def delete_run(app: App, role: Role, run_id: int) -> None:
+    """Delete a run that has ended (409 if it has not)."""
+    if not app.runs.delete(run_id):
+        state = app.runs.get(run_id).state.value
+        raise ApiError(
+            409, "conflict", f"run {run_id} is {state}: only ended runs can be deleted (cancel it)"
+        )
+    _logged(role, "delete_run", f"run:{run_id}")
+
+
+def retry_where(app: App, role: Role, state: RunState, job: str | None, queue: str | None) -> int:
+    """Retry every run in ``state`` (failed or cancelled) of ``job`` in ``queue``; how many."""
+    retried = app.runs.retry_where(state, job=job, queue=queue)
+    target = f"runs:state={state.value},job={quote(job)},queue={quote(queue)}"
+    _logged(role, "retry_runs", f"{target} retried={retried}")
+    return retried
+
+
+def pause_schedule(app: App, role: Role, name: str) -> Schedule:
+    schedule = app.schedules.pause(name)
+    _logged(role, "pause_schedule", f"schedule:{quote(name)}")
+    return schedule
+
+
+def resume_schedule(app: App, role: Role, name: str) -> Schedule:
+    schedule = app.schedules.resume(name)
+    _logged(role, "resume_schedule", f"schedule:{quote(name)}")
+    return schedule
+
+
+def trigger_schedule(app: App, role: Role, name: str) -> Run:
+    handle = app.schedules.trigger(name)
+    _logged(role, "trigger_schedule", f"schedule:{quote(name)} run:{handle.id}")
+    return app.runs.get(handle.id)
+
+
+def restart_execution(app: App, role: Role, execution_id: int) -> BatchExecution:
+    execution = app.batches.restart(execution_id)
+    _logged(role, "restart_execution", f"execution:{execution_id} new:{execution.id}")
+    return execution
+
+
+def stop_execution(app: App, role: Role, execution_id: int) -> BatchExecution:
+    execution = app.batches.stop(execution_id)
+    _logged(role, "stop_execution", f"execution:{execution_id}")
+    return execution
+
+
+def abandon_execution(app: App, role: Role, execution_id: int) -> BatchExecution:
+    execution = app.batches.abandon(execution_id)
+    _logged(role, "abandon_execution", f"execution:{execution_id}")
+    return execution
