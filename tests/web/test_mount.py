@@ -63,7 +63,7 @@ def test_mounted_under_a_prefix(tmp_path: Path, database_url: str) -> None:
             assert api.get(f"/api/runs/{run.json()['id']}").json()["args"] == {"a": 1}
             assert api.get("/api/openapi.json").json()["paths"]["/api/runs"]
             assert "/jobs-admin/api/openapi.json" in api.get("/api/docs").text
-            assert api.get("/").status_code == 200
+            assert_dashboard_under_the_prefix(api, run.json()["id"])
             assert api.get("/api/nope").json()["error"]["code"] == "not_found"
             assert api.get("/metrics").status_code == 200
         with httpx.Client(base_url=base, headers=auth) as site_client:
@@ -89,3 +89,20 @@ def assert_logs_in_under_the_prefix(base: str) -> None:
         with httpx.Client(base_url=base, headers=session) as logged_in:
             assert_docs_offline(logged_in, "/jobs-admin")
             assert logged_in.get("/jobs-admin/api/runs").status_code == 401
+
+
+def assert_dashboard_under_the_prefix(api: httpx.Client, run_id: int) -> None:
+    """Every link, asset and form of the dashboard stays under the prefix."""
+    page = api.get("/")
+    assert page.status_code == 200
+    for name in ("runs", "schedules", "batch", "queues", "workflows", "nodes"):
+        assert f'href="/jobs-admin/{name}"' in page.text, name
+    assert api.get("/static/rota.css").status_code == 200
+    assert 'src="/jobs-admin/static/rota.js"' in page.text
+    run_page = api.get(f"/runs/{run_id}")
+    assert f'action="/jobs-admin/runs/{run_id}/cancel"' in run_page.text or (
+        f'action="/jobs-admin/runs/{run_id}/delete"' in run_page.text
+    )
+    cookie = page.headers["set-cookie"]  # the CSRF secret, scoped to the prefix
+    assert "rota_csrf=" in cookie, cookie
+    assert "Path=/jobs-admin;" in cookie or cookie.endswith("Path=/jobs-admin"), cookie

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 
 import rota.web.batch as batch
+import rota.web.dashboard as dashboard
 import rota.web.docs as docs
 import rota.web.launching as launching
 import rota.web.login as login
@@ -53,6 +54,7 @@ def asgi(
     install_error_handlers(api)
     for module in (system, launching, runs, schedules, batch, metrics, docs, login):
         api.include_router(module.router)
+    dashboard.install(api)
     api.add_middleware(Guard, tokens=tokens, max_body=max_body)
     if tokens.required:
         _document_bearer(api)

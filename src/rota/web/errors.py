@@ -156,11 +156,21 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", f"{shown}{more}" or "invalid request", details)
 
 
-async def _rota_error(_: Request, exc: Exception) -> JSONResponse:
+def status_of(exc: RotaError) -> tuple[int, str] | None:
+    """The status and code a rota error is answered with; None for one that is a bug."""
     for kind, status, code in _ROTA:
         if isinstance(exc, kind):
-            headers = {"Retry-After": "1"} if status == 503 else None
-            return error_response(status, code, str(exc), headers=headers)
+            return status, code
+    return None
+
+
+async def _rota_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RotaError)
+    known = status_of(exc)
+    if known is not None:
+        status, code = known
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return error_response(status, code, str(exc), headers=headers)
     log.error("internal error answering a request", exc_info=exc)
     return await _server_error(_, exc)
 

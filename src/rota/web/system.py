@@ -1,4 +1,4 @@
-"""Health, cluster nodes, and the placeholder page where the dashboard will be."""
+"""Health and cluster nodes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse
 
 from rota.web.deps import AppDep, reject_unknown_query
 from rota.web.errors import responses
@@ -29,18 +28,3 @@ def list_nodes(app: AppDep) -> dict[str, Any]:
     now = app.clock.now()
     nodes = app.nodes.list(NODE_WINDOW)
     return {"items": [n.to_json(now, app.lease_seconds) for n in nodes], "next_cursor": None}
-
-
-PLACEHOLDER = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>rota</title></head>
-<body style="font-family: system-ui, sans-serif; margin: 3rem">
-<h1>rota</h1>
-<p>The dashboard is coming here. Meanwhile: the <a href="api/docs">REST API</a>
-and its <a href="api/openapi.json">OpenAPI document</a>.</p>
-</body></html>
-"""
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def dashboard() -> str:
-    return PLACEHOLDER

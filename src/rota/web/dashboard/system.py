@@ -1,0 +1,68 @@
+"""The dashboard's nodes, queues and workflows pages.
+
+Queues list the queues that have runs or that a job names, with their counts (the
+flow-control issue adds pause and limits); workflows list none until workflows exist.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from rota.app import App
+from rota.limits import MAX_PAGE
+from rota.runs import RunState
+from rota.web.dashboard.overview import QUEUE_STATES, queue_rows
+from rota.web.dashboard.render import error_page, page
+
+router = APIRouter(include_in_schema=False)
+NODE_WINDOW = timedelta(hours=1)
+
+
+@router.get("/nodes")
+def nodes_page(request: Request) -> Response:
+    app: App = request.app.state.rota
+    now = app.clock.now()
+    nodes = app.nodes.list(NODE_WINDOW)
+    running = app.runs.list(states=[RunState.RUNNING], limit=MAX_PAGE)
+    per_node = Counter(run.node_id for run in running)
+    rows = [
+        {"node": n, "state": n.to_json(now, app.lease_seconds)["state"], "running": per_node[n.id]}
+        for n in nodes
+    ]
+    return page(
+        request,
+        "nodes.html",
+        "Nodes",
+        section="Nodes",
+        rows=rows,
+        capped=len(running) >= MAX_PAGE,
+    )
+
+
+@router.get("/queues")
+def queues_page(request: Request) -> Response:
+    app: App = request.app.state.rota
+    summary = app.runs.summary(timedelta(minutes=1))
+    return page(
+        request,
+        "queues.html",
+        "Queues",
+        section="Queues",
+        queues=queue_rows(app, summary.counts, summary.oldest_queued),
+        queue_states=QUEUE_STATES,
+        count_cap=summary.count_cap,
+    )
+
+
+@router.get("/workflows")
+def workflows_page(request: Request) -> Response:
+    return page(request, "workflows.html", "Workflows", section="Workflows")
+
+
+@router.get("/workflows/{workflow_id}")
+def workflow_page(request: Request, workflow_id: str) -> Response:
+    return error_page(request, 404, f"there is no workflow {workflow_id!r}")
