@@ -123,11 +123,13 @@ class SQLiteBase(SqlBackend):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
+                # A failed COMMIT (a deferred constraint, a full disk) leaves the transaction
+                # open: roll it back, or every later BEGIN on this thread's connection fails.
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def _read(self, sql: str, params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
         with self._translate():
