@@ -21,6 +21,7 @@ from rota.errors import (
     RotaError,
     RunFailed,
     RunNotFound,
+    Snooze,
     StorageUnavailable,
     UnknownJob,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "RunHandle",
     "RunNotFound",
     "RunState",
+    "Snooze",
     "StorageUnavailable",
     "UnknownJob",
     "__version__",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
-from rota.limits import quote
+from rota.limits import MAX_AHEAD_SECONDS, quote
 
 
 class RotaError(Exception):
@@ -99,6 +101,46 @@ class HandBack(Exception):
     """Raised by a job that cannot go on here because its node is shutting down: its run goes
     back to the queue unfinished, without counting the attempt, for another node to resume
     (a batch step does this at a chunk boundary)."""
+
+
+class Snooze(Exception):
+    """Raised by a job: not now. The run goes back to ``scheduled``, due ``after`` (seconds or
+    a timedelta) from now, without an ``errors`` entry and without using up an attempt.
+
+    ``after`` is checked here, where the job raises it: a negative, NaN, infinite or too long
+    wait (past ``rota.limits.MAX_AHEAD_SECONDS``, as for a launch's delay) raises
+    ``InvalidInput`` instead, which fails the attempt with an entry saying so.
+    """
+
+    def __init__(self, after: float | timedelta) -> None:
+        seconds = _snooze_seconds(after)
+        super().__init__(f"snoozed for {seconds:g}s")
+        self.after = seconds
+        """The wait in seconds (a float, whichever way it was given)."""
+
+    @property
+    def delay(self) -> timedelta:
+        return timedelta(seconds=self.after)
+
+    def __reduce__(self) -> tuple[type[Snooze], tuple[float]]:
+        return (Snooze, (self.after,))  # rebuilt from its wait, not from its message
+
+
+def _snooze_seconds(after: object) -> float:
+    if isinstance(after, bool) or not isinstance(after, int | float | timedelta):
+        raise InvalidInput(
+            f"rota.Snooze(after=...) takes seconds or a timedelta, got {quote(after)}"
+        )
+    try:
+        seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if not 0 <= seconds <= MAX_AHEAD_SECONDS:  # NaN fails too
+        raise InvalidInput(
+            f"rota.Snooze(after=...) must be from 0 to {MAX_AHEAD_SECONDS} seconds (10 years), "
+            f"got {quote(after)}"
+        )
+    return seconds
 
 
 class Discard(Exception):

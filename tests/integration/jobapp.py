@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,5 +168,61 @@ def build_app(
         mark(ctx, "start")
         await asyncio.sleep(BLOCK_LIMIT)
 
+    def executions(ctx: rota.Context) -> int:
+        """Counts this run's executions (a snooze keeps ``ctx.attempt``, so it cannot)."""
+        effect("ran", ctx)
+        mine = f"ran {ctx.run_id} "
+        return sum(1 for line in _effect_lines(marks) if line.startswith(mine))
+
+    @app.job(max_attempts=3, backoff=FAST)
+    def snooze_twice_then_fail(ctx: rota.Context) -> None:
+        """Snoozes on its first two executions, then fails every attempt."""
+        if executions(ctx) <= 2:
+            raise rota.Snooze(after=0.2)
+        raise ValueError(f"attempt {ctx.attempt} failed")
+
+    @app.job(max_attempts=3, backoff=FAST)
+    async def snooze_twice_then_fail_async(ctx: rota.Context) -> None:
+        if executions(ctx) <= 2:
+            raise rota.Snooze(after=timedelta(seconds=0.2))
+        raise ValueError(f"attempt {ctx.attempt} failed")
+
+    @app.job
+    def snooze_once(seconds: float, ctx: rota.Context) -> int:
+        """Snoozes for ``seconds`` on its first execution, then returns how many it had."""
+        n = executions(ctx)
+        if n == 1:
+            raise rota.Snooze(after=seconds)
+        return n
+
+    @app.job(max_attempts=1)
+    def snooze_bad(after: float, ctx: rota.Context) -> None:
+        """Asks for a wait rota refuses (negative, too long)."""
+        executions(ctx)
+        raise rota.Snooze(after=after)
+
+    @app.job
+    def snooze_when_released(ctx: rota.Context) -> None:
+        """Waits for the test's ``release`` file (ignoring ctx.cancelled), then snoozes."""
+        mark(ctx, "start")
+        until(released)
+        raise rota.Snooze(after=0)
+
+    @app.job
+    async def snooze_when_cancelled_async(ctx: rota.Context) -> None:
+        """Answers its cancellation (as a task) by snoozing: the cancel must still win."""
+        mark(ctx, "start")
+        try:
+            await asyncio.sleep(BLOCK_LIMIT)
+        except asyncio.CancelledError:
+            raise rota.Snooze(after=0) from None
+
     add_batch_jobs(app)
     return app
+
+
+def _effect_lines(marks: Path) -> list[str]:
+    try:
+        return (marks / "effects.log").read_text().splitlines()
+    except FileNotFoundError:
+        return []

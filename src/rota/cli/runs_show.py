@@ -8,7 +8,7 @@ import click
 
 from rota.cli.output import Cell, fields, paint, state_cell, to_json_text, when
 from rota.cli.waiting import describe_progress
-from rota.runs import Run
+from rota.runs import Run, RunState
 
 
 def _attempts(run: Run) -> str:
@@ -22,7 +22,9 @@ def _duration(run: Run) -> str:
     if run.started_at is None:
         return "-"
     end = run.finished_at
-    return f"{(end - run.started_at).total_seconds():.3f}s" if end else "running"
+    if end is not None:
+        return f"{(end - run.started_at).total_seconds():.3f}s"
+    return "running" if run.state is RunState.RUNNING else "-"  # waiting again (snoozed, ...)
 
 
 def show_run(run: Run, now: datetime, execution_id: int | None = None) -> None:

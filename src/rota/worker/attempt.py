@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from rota.context import Context
-from rota.errors import Discard, Retry
+from rota.errors import Discard, Retry, Snooze
 from rota.jobs import JobSpec
 from rota.retry import decide_failure
 from rota.runs import ErrorEntry, Event, Outcome, Run
@@ -133,6 +133,8 @@ def _decide(
         exc = exc.original
     if cancelled or (exc is not None and isinstance(exc, asyncio.CancelledError)):
         return Outcome.of(run, node_id, Event.STOP, now)
+    if isinstance(exc, Snooze):  # no entry, the attempt given back; a cancel still wins
+        return Outcome.of(run, node_id, Event.SNOOZE, now, delay=exc.delay)
     if exc is None:
         exc = check_result(result)
         if exc is None:
