@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import rota
+from rota import batch
 from tests.integration.procs import Marks, Procs, read_run, wait_terminal
 from tests.support import wait_until
 
@@ -128,3 +129,31 @@ def test_a_bad_wait_fails_the_attempt_with_a_clear_error(
     )
     assert shown in entry["message"]
     assert ran(marks, handle.id) == [1]
+
+
+def test_a_batch_step_cannot_snooze_its_step_fails_saying_so(database_url: str) -> None:
+    app = rota.App(database=database_url, name="snooze-batch")
+
+    def nap(ctx: batch.StepContext) -> None:
+        raise rota.Snooze(after=60)
+
+    @app.batch
+    def napper() -> batch.Flow:
+        return batch.Flow([batch.tasklet("nap", nap)])
+
+    try:
+        handle = app.enqueue("napper", {})
+        app.drain()
+        run = app.runs.get(handle.id)
+        [execution] = app.batches.list()
+    finally:
+        app.close()
+
+    assert run.state == "failed" and run.attempt == 1
+    assert execution.state == "failed"
+    [step] = execution.steps
+    assert (
+        step.error
+        == "Snooze: a batch step cannot snooze (snoozed for 60s); the step failed instead"
+    )
+    assert "a batch step cannot snooze" in run.errors[-1]["message"]

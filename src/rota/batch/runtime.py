@@ -13,6 +13,7 @@ from typing import Any
 
 from rota.clock import Clock
 from rota.context import Context
+from rota.errors import Snooze
 from rota.jobs import JobSpec
 from rota.storage.base import BatchRunStore, RunStore
 from rota.storage.batch_store import Holder
@@ -40,6 +41,8 @@ class BatchRuntime:
 
 
 def error_text(exc: BaseException) -> str:
+    if isinstance(exc, Snooze):  # an execution resumes on purpose (restart), not by itself later
+        return f"Snooze: a batch step cannot snooze ({exc}); the step failed instead"
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -93,7 +93,9 @@ def timeline(run: Run) -> list[tuple[datetime, str]]:
         if isinstance(at, str):
             label = f"attempt {error.get('attempt')} failed: {error.get('type')}"
             events.append((datetime.fromisoformat(at), label))
-    if run.started_at is not None:
+    if run.started_at is not None and run.state is RunState.SCHEDULED:  # its attempt given back
+        events.append((run.started_at, f"attempt {run.attempt + 1} started, then snoozed"))
+    elif run.started_at is not None:
         events.append((run.started_at, f"attempt {run.attempt} started"))
     if run.finished_at is not None:
         events.append((run.finished_at, f"ended {run.state.value}"))
