@@ -130,3 +130,20 @@ def test_batch_docs_first_example_runs_as_shown(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     promised = blocks[0].strip().splitlines()[-1].removeprefix("# ")
     assert proc.stdout.strip() == promised
+
+
+def test_concepts_snooze_example_runs_as_shown(tmp_path: Path) -> None:
+    """docs/concepts.md's snooze example prints what its last comment says."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "concepts.md"
+    blocks = [b.split("```")[0] for b in docs.read_text().split("```python\n")[1:]]
+    [block] = [b for b in blocks if "rota.Snooze" in b]
+    proc = subprocess.run(
+        [sys.executable, "-c", block],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    promised = block.strip().splitlines()[-1].removeprefix("# ")
+    assert proc.stdout.strip() == promised
