@@ -53,6 +53,7 @@ def test_every_page_answers_and_links_to_the_others(server: Server, local_app: r
     run_page = server.client.get(f"/runs/{failed}").text
     assert "ValueError" in run_page and "Traceback (most recent call last)" in run_page
     assert 'role="progressbar"' in run_page
+    assert re.search(r"at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<", run_page), run_page
     assert "nightly" in server.client.get("/schedules").text
     assert (
         server.client.get("/static/rota.js")

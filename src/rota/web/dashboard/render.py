@@ -52,11 +52,21 @@ def ago(then: datetime | None, now: datetime) -> str:
     return f"in {text}" if future else f"{text} ago"
 
 
-def when(moment: datetime | None) -> str:
-    """A UTC time to the second, as operators read it in logs: ``2026-12-07 06:40:44``."""
-    if moment is None:
+def when(moment: datetime | str | None) -> str:
+    """A UTC time to the second, as operators read it in logs: ``2026-12-07 06:40:44``.
+
+    An ISO text (the ``at`` of a run's error) is read first; one that does not parse is
+    shown as it is."""
+    if isinstance(moment, str):
+        try:
+            parsed: datetime | None = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    else:
+        parsed = moment
+    if parsed is None:
         return ""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def pretty(value: Any) -> str:
