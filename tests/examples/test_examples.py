@@ -147,3 +147,36 @@ def test_concepts_snooze_example_runs_as_shown(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     promised = block.strip().splitlines()[-1].removeprefix("# ")
     assert proc.stdout.strip() == promised
+
+
+def test_dashboard_docs_mount_example_serves_and_logs_under_its_prefix(tmp_path: Path) -> None:
+    """docs/dashboard.md's FastAPI example serves the dashboard under /rota, a button on it
+    acts (CSRF secret and all), and the action logs the line the docs show."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "dashboard.md"
+    blocks = [b.split("```")[0] for b in docs.read_text().split("```python\n")[1:]]
+    assert len(blocks) == 1
+    check = (
+        "import logging, re\n"
+        "from starlette.testclient import TestClient\n"
+        "logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
+        "client = TestClient(web)\n"
+        "run = send_receipt.configure(delay=60).enqueue(order_id=7)\n"
+        "page = client.get(f'/rota/runs/{run.id}')\n"
+        'secret = re.search(r\'name="csrf" value="([^"]+)"\', page.text)[1]\n'
+        "done = client.post(f'/rota/runs/{run.id}/cancel', data={'csrf': secret},"
+        " follow_redirects=False)\n"
+        "print(page.status_code, 'href=\"/rota/schedules\"' in page.text, done.status_code,"
+        " done.headers['location'], run.run().state.value)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROTA_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", blocks[0] + check],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["200", "True", "303", "/rota/runs/1?done=cancelled", "cancelled"]
+    assert "action role=admin action=cancel_run target=run:1" in proc.stderr.splitlines()
