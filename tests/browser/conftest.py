@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 import rota
-from tests.conftest import IN_CI
+from tests.conftest import BACKENDS, IN_CI, PG_URL, require_postgres, reset_postgres
 from tests.web.conftest import READ_TOKEN, TOKEN, Server, served_app, start_server
+
+from .live import SOURCE, Live
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
@@ -179,6 +181,29 @@ def local_app(dashboard: Server, tmp_path: Path, database_url: str) -> Iterator[
     """The dashboard's app opened in the test process, to put runs in states (``drain``)."""
     with served_app(tmp_path, database_url) as app:
         yield app
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    """One server per test module and backend, with a real worker (see ``live.py``), the admin
+    token ``TOKEN`` and the read-only token ``READ_TOKEN``. Tests share it: each launches its
+    own runs (``Live.key``) and never counts on the database being empty."""
+    folder = tmp_path_factory.mktemp(f"live-{request.param}")
+    if request.param == "postgres":
+        require_postgres()
+        reset_postgres()
+        database_url = PG_URL
+    else:
+        database_url = f"sqlite:///{folder / 'rota.db'}"
+    (folder / "webtest_app.py").write_text(SOURCE)  # start_server serves the file found there
+    server = start_server(folder, database_url, token=TOKEN, read_token=READ_TOKEN, node=True)
+    try:
+        with served_app(folder, database_url) as app:
+            yield Live(server, app, folder)
+    finally:
+        server.stop()
 
 
 def submit_token(page: Page, token: str) -> None:
