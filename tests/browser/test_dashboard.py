@@ -51,6 +51,16 @@ def test_the_token_logs_in_and_each_section_link_reaches_its_page(live: Live, pa
 RUN_STATE = "[data-live='run-head'] .current .state"  # a run's state, in a live region
 
 
+def test_a_link_to_a_filtered_list_keeps_its_filters_through_the_login(
+    live: Live, page: Page
+) -> None:
+    path = "/runs?state=failed&job=flaky"  # a bookmark, or a link in a chat
+    login(page, live.server, path=path)  # waits until the page is back at the whole link
+    expect(page.get_by_label("State")).to_have_value("failed")
+    expect(page.get_by_label("Job")).to_have_value("flaky")
+    expect(page.get_by_role("button", name="Retry all")).to_be_visible()
+
+
 def test_retry_of_a_failed_run_then_the_page_follows_it_to_succeeded(
     live: Live, page: Page
 ) -> None:

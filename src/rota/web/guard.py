@@ -126,7 +126,8 @@ class Guard:
         role = self._role(scope, path)
         if role is None:
             if scope["method"] == "GET" and (path in LOGIN_PAGES or dashboard_path(path)):
-                return login.form_response(scope, path)
+                query = scope.get("query_string", b"").decode("latin-1")  # back with the filters
+                return login.form_response(scope, path + ("?" + query if query else ""))
             return error_response(
                 401,
                 "unauthorized",
