@@ -186,6 +186,32 @@ def test_the_keyboard_reaches_every_action_with_a_visible_focus(
     assert hidden == [], f"focus not visible on {path}: {hidden}"
 
 
+def test_a_keyboard_user_picks_a_filter_with_the_arrow_keys_then_applies_it(
+    live: Live, seeded: Seeded, page: Page
+) -> None:
+    login(page, live.server, path="/runs")
+    listed = page.url
+    state = page.get_by_label("State")
+    state.focus()
+    for _ in range(10):  # "failed" is a few options down: each step stays on the page
+        page.keyboard.press("ArrowDown")
+        expect(state).to_be_focused()
+        assert page.url == listed, "the list changed under the keyboard while choosing"
+        if state.input_value() == "failed":
+            break
+    expect(state).to_have_value("failed")
+    apply = page.get_by_role("button", name="Apply filters")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if apply.evaluate("button => button === document.activeElement"):
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "state=failed" in page.url, page.url
+    expect(page.get_by_label("State")).to_have_value("failed")
+    expect(page.get_by_role("link", name=f"#{seeded.run}", exact=True)).to_be_visible()
+
+
 def unnamed_controls(page: Page) -> tuple[int, list[str]]:
     """How many form controls the accessibility tree of ``page`` has, and those without a name
     (as a screen reader gets them: the browser's own computation)."""

@@ -83,9 +83,17 @@
     }
   });
 
+  // A filter picked with the mouse applies at once. One picked with the keyboard waits for
+  // "Apply filters": the arrow keys change a closed select's value, and reloading the list at
+  // each step would lose the keyboard's place.
   document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
+    let byKeyboard = false;
+    select.addEventListener("keydown", function () { byKeyboard = true; });
+    select.addEventListener("pointerdown", function () { byKeyboard = false; });
     select.addEventListener("change", function () {
-      select.form.requestSubmit();
+      if (!byKeyboard) {
+        select.form.requestSubmit();
+      }
     });
   });
 
