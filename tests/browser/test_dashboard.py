@@ -141,7 +141,7 @@ def schedule_item(live: Live, name: str) -> dict[str, object]:
 
 
 def test_a_schedule_is_paused_resumed_and_triggered(live: Live, page: Page) -> None:
-    name = live.key("nightly")
+    name = f"reports/{live.key('nightly')} at 3"  # a slash and a space: names may have them
     live.app.add_schedule(name, "add", cron="0 3 * * *", kwargs={"a": 2, "b": 3})
     login(page, live.server, path="/schedules")
     card = page.get_by_role("article", name=f"{name} runs add")

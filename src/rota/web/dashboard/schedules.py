@@ -42,7 +42,7 @@ def schedules_page(request: Request) -> Response:
 _VERBS = {"pause": "paused", "resume": "resumed", "trigger": "triggered"}
 
 
-@router.post("/schedules/{name}/{verb}")
+@router.post("/schedules/{name:path}/{verb}")  # a name may hold a slash: "reports/daily"
 async def schedule_action(request: Request, name: str, verb: str) -> Response:
     if verb not in _VERBS or not 0 < len(name) <= MAX_NAME:
         return error_page(request, 404, "there is no such action")
