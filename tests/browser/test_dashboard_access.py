@@ -119,6 +119,27 @@ def test_the_read_only_token_is_refused_every_action_and_nothing_changes(
     assert [e for e in executions if e.get("restart_of") == seeded.execution] == []
 
 
+def live_refreshes(page: Page, requests: list[str], ms: int) -> int:
+    """Let ``ms`` of the page's (installed) clock pass; how many live refreshes it asked for."""
+    before = len(requests)
+    page.clock.run_for(ms)
+    page.evaluate("fetch('/api/health').then(r => r.status)")  # after any request started
+    return len(requests) - before
+
+
+def test_a_refused_page_does_not_refresh_itself(
+    live: Live, seeded: Seeded, page: Page, browser_errors: BrowserErrors
+) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "x-rota-live" in r.headers else None)
+    page.clock.install()
+    login(page, live.server, READ_TOKEN, path=f"/runs/{seeded.run}")
+    assert live_refreshes(page, requests, 3_500) >= 1  # a page of the dashboard refreshes
+    refused(page, live, "Retry", f"/runs/{seeded.run}")  # its address: the action's
+    assert live_refreshes(page, requests, 10_000) == 0, requests[-1:]
+    assert browser_errors.messages == []
+
+
 def test_every_page_fits_a_phone_with_no_console_error(
     live: Live, seeded: Seeded, phone_page: Page, browser_errors: BrowserErrors
 ) -> None:

@@ -115,6 +115,7 @@ def page(
         "app_name": app.name,
         "notice": notice(request),
         "path": request.url.path,
+        "live": status < 400,  # an error page is not refreshed: its address may be an action's
     }
     html = environment().get_template(template).render(**shared, **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

@@ -34,7 +34,7 @@
   }
 
   async function refresh() {
-    if (stopped || document.hidden) {
+    if (stopped || document.hidden || !document.querySelector("[data-live]")) {
       return;
     }
     try {
