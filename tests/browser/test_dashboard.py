@@ -46,6 +46,9 @@ def test_the_token_logs_in_and_each_section_link_reaches_its_page(live: Live, pa
     page.get_by_role("link", name="Overview", exact=True).click()
     expect(page).to_have_url(live.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+    page.get_by_role("link", name=re.compile(r"^failed\s*[\d,]+\+?$")).click()  # its count
+    expect(page).to_have_url(f"{live.url}/runs?state=failed")
+    expect(page.get_by_label("State")).to_have_value("failed")
 
 
 RUN_STATE = "[data-live='run-head'] .current .state"  # a run's state, in a live region
@@ -91,6 +94,18 @@ def test_retry_of_a_failed_run_then_the_page_follows_it_to_succeeded(
     expect(page.get_by_role("button", name="Retry", exact=True)).to_have_count(0)
     expect(page.get_by_role("button", name="Delete", exact=True)).to_be_visible()
     expect(page.locator("[data-live='run-body']")).to_contain_text(f'"{key} done"')
+
+
+def test_copy_traceback_puts_the_traceback_on_the_clipboard(live: Live, page: Page) -> None:
+    run_id = live.failed_run()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.url)
+    login(page, live.server, path=f"/runs/{run_id}")
+    shown = page.locator("pre").filter(has_text="Traceback (most recent call last)")
+    page.get_by_role("button", name="Copy traceback").click()
+    expect(page.locator(".traceback").get_by_role("button")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == shown.text_content(), copied
+    assert "RuntimeError: the first attempt of" in copied
 
 
 def test_retry_all_asks_first_says_how_many_and_the_runs_end_succeeded(
