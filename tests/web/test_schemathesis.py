@@ -96,7 +96,10 @@ def test_schemathesis_finds_nothing(server: Server, local_app: rota.App, tmp_pat
     )  # fmt: skip
     report = result.stdout + result.stderr
     print(report)  # shown by pytest -s, or on failure
-    assert result.returncode == 0, report
+    # A failure shows the server's own log too: a 500 names its exception only there.
+    assert result.returncode == 0, (
+        f"{report}\n--- server log (last 20,000 characters) ---\n{server.log()[-20000:]}"
+    )
     assert "20 selected / 20 total" in report, report
     assert server.healthy(), server.log()
     assert "Traceback" not in server.log(), server.log()
