@@ -245,6 +245,12 @@ def test_schedules(api: httpx.Client, local_app: rota.App) -> None:
         error = error_of(api.post(f"/api/schedules/nope/{action}"), 404)
         assert error["code"] == "schedule_not_found"
 
+    # add_schedule accepts a name with a slash; its actions must reach it, not the 404 route.
+    local_app.add_schedule("reports/daily", "add", every=3600, kwargs={"a": 1})
+    assert api.post("/api/schedules/reports/daily/pause").json()["paused"] is True
+    assert api.post("/api/schedules/reports/daily/resume").json()["paused"] is False
+    assert api.post("/api/schedules/reports/daily/trigger").status_code == 201
+
 
 def test_nodes(api: httpx.Client, local_app: rota.App) -> None:
     assert api.get("/api/nodes").json() == {"items": [], "next_cursor": None}

@@ -37,20 +37,20 @@ def list_schedules(app: AppDep) -> dict[str, Any]:
     return {"items": [schedule_json(s) for s in app.schedules.list()], "next_cursor": None}
 
 
-@router.post("/schedules/{name}/pause", response_model=ScheduleOut, responses=responses())
+@router.post("/schedules/{name:path}/pause", response_model=ScheduleOut, responses=responses())
 def pause_schedule(name: Name, app: AppDep, role: RoleDep) -> dict[str, Any]:
     """Stop firing; a paused schedule creates no run."""
     return schedule_json(actions.pause_schedule(app, role, name))
 
 
-@router.post("/schedules/{name}/resume", response_model=ScheduleOut, responses=responses())
+@router.post("/schedules/{name:path}/resume", response_model=ScheduleOut, responses=responses())
 def resume_schedule(name: Name, app: AppDep, role: RoleDep) -> dict[str, Any]:
     """Fire again from now on; times passed while paused do not run."""
     return schedule_json(actions.resume_schedule(app, role, name))
 
 
 @router.post(
-    "/schedules/{name}/trigger",
+    "/schedules/{name:path}/trigger",
     status_code=201,
     response_model=RunOut,
     responses={201: {"links": run_links()}, **responses()},
