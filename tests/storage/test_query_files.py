@@ -8,7 +8,14 @@ from rota.storage.portable.batch import ROW_LOCKS
 from rota.storage.postgres.dialect import POSTGRES
 from rota.storage.sqlite.dialect import SQLITE
 
-PORTABLE_FILES = ["schedules.sql", "batch.sql", "idempotency.sql", "stats.sql", "nodes.sql"]
+PORTABLE_FILES = [
+    "schedules.sql",
+    "batch.sql",
+    "idempotency.sql",
+    "stats.sql",
+    "nodes.sql",
+    "queues.sql",
+]
 
 
 @pytest.mark.parametrize("filename", PORTABLE_FILES)

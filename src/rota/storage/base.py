@@ -19,6 +19,7 @@ from rota.storage.batch_store import BatchStore
 from rota.storage.leader_store import LeaderStore
 from rota.storage.new_runs import BatchLaunch as BatchLaunch
 from rota.storage.new_runs import NewRun as NewRun
+from rota.storage.queue_store import QueueStore
 
 JSON = Any
 
@@ -68,7 +69,9 @@ class ClaimParams:
     finish: Sequence[Outcome] = ()
     """Outcomes recorded in the same transaction, before claiming (saves a round trip)."""
     run_id: int | None = None
-    """Claim only this run, due or not, whatever its job (``rota exec``)."""
+    """Claim only this run, due or not, whatever its job or queue, paused or not: ``rota
+    exec`` of a run it just launched, and a batch step running its own partitions, are explicit
+    requests to run that run here now."""
     jobs: Sequence[str] | None = None
     """Claim only runs of these jobs, those the worker defines (None: any job). A run of a job
     a worker lacks (a rolling deploy, a renamed job) stays queued for a worker that has it."""
@@ -320,6 +323,7 @@ class Store(
     StatsStore,
     BatchStore,
     LeaderStore,
+    QueueStore,
     Protocol,
 ):
     url: str

@@ -77,6 +77,8 @@ WITH finished AS (
         WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
           AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
           AND (%(jobs)s::text[] IS NULL OR job = ANY(%(jobs)s::text[]))
+          -- queues: a paused queue's runs stay where they are
+          AND queue NOT IN (SELECT name FROM rota_queues WHERE paused)
         ORDER BY priority, run_at, id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED) picked
@@ -99,7 +101,8 @@ SELECT DISTINCT job FROM (
 ORDER BY job;
 
 -- name: runs_claim_id
--- The claim event of one run (see runs_finish_and_claim).
+-- The claim event of one run (see runs_finish_and_claim), paused queue or not: it serves
+-- `rota exec` and a batch step's own partitions, explicit requests to run this run here now.
 UPDATE rota_runs
 SET state = 'running', attempt = attempt + 1, started_at = %(now)s,
     lease_expires_at = %(lease_until)s, node_id = %(node_id)s

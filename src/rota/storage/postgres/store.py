@@ -34,6 +34,7 @@ from rota.storage.base import (
     RetryParams,
 )
 from rota.storage.portable.nodes import PortableNodes
+from rota.storage.portable.queues import PortableQueues
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
 from rota.storage.postgres.batch import PostgresBatch
@@ -116,6 +117,7 @@ class PostgresStore(
     PortableSchedules,
     PortableNodes,
     PortableStats,
+    PortableQueues,
     PostgresIdempotency,
     PostgresBatch,
     PostgresLeader,

@@ -39,6 +39,8 @@ WHERE id IN (
     SELECT id FROM rota_runs INDEXED BY rota_runs_claim
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
       AND (:jobs IS NULL OR job IN (SELECT value FROM json_each(:jobs)))
+      -- queues: a paused queue's runs stay where they are
+      AND queue NOT IN (SELECT name FROM rota_queues WHERE paused = 1)
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING *;
@@ -52,12 +54,15 @@ WHERE id IN (
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
       AND queue IN (SELECT value FROM json_each(:queues))
       AND (:jobs IS NULL OR job IN (SELECT value FROM json_each(:jobs)))
+      -- queues: a paused queue's runs stay where they are
+      AND queue NOT IN (SELECT name FROM rota_queues WHERE paused = 1)
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING *;
 
 -- name: runs_claim_id
--- The claim event of one run (see runs_claim).
+-- The claim event of one run (see runs_claim), paused queue or not: it serves `rota exec` and
+-- a batch step's own partitions, explicit requests to run this run here now.
 UPDATE rota_runs
 SET state = 'running', attempt = attempt + 1, started_at = :now,
     lease_expires_at = :lease_until, node_id = :node_id

@@ -32,6 +32,7 @@ from rota.storage.base import (
     RetryParams,
 )
 from rota.storage.portable.nodes import PortableNodes
+from rota.storage.portable.queues import PortableQueues
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
 from rota.storage.rows import dumps, from_text, run_from_row
@@ -100,7 +101,13 @@ def _release_params(
 
 
 class SQLiteStore(
-    PortableSchedules, PortableNodes, PortableStats, SQLiteIdempotency, SQLiteBatch, SQLiteLeader
+    PortableSchedules,
+    PortableNodes,
+    PortableStats,
+    PortableQueues,
+    SQLiteIdempotency,
+    SQLiteBatch,
+    SQLiteLeader,
 ):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
