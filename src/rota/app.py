@@ -1,7 +1,7 @@
 """App: the registry of jobs, the configuration, and the wiring of launchers to services.
 
 The app is a registry (jobs, batch jobs, schedules) with its configuration; the operations
-live behind ``app.runs``, ``app.schedules``, ``app.batches`` and ``app.nodes``
+live behind ``app.runs``, ``app.schedules``, ``app.batches``, ``app.queues`` and ``app.nodes``
 (``rota.usecases``), the node it runs in its own process behind ``rota.cluster.embedded``, and
 the contract's verbs on App delegate to them.
 """
@@ -33,6 +33,7 @@ from rota.storage.base import Store
 from rota.storage.lazy import LazyStore
 from rota.usecases.batches_facade import Batches
 from rota.usecases.nodes_facade import Nodes
+from rota.usecases.queues_facade import Queues
 from rota.usecases.runs_facade import Runs
 from rota.usecases.schedules_facade import Schedules
 
@@ -73,7 +74,8 @@ class App:
         self.lease_seconds = float(lease_seconds)
         self.shutdown_timeout = float(shutdown_timeout)
         self.concurrency = int(concurrency)
-        self.queues = tuple(queues) if queues else None
+        self.served_queues = tuple(queues) if queues else None
+        """The queues this app's workers serve unless told otherwise (None: every queue)."""
         self.poll_interval = float(poll_interval)
         self.clock: Clock = clock or SystemClock()
         self._jobs: dict[str, JobSpec] = {}  # with rota's internal jobs
@@ -86,6 +88,7 @@ class App:
         )
         self.batches = Batches(store, self.clock, self.launch)
         self.nodes = Nodes(store, self.clock)
+        self.queues = Queues(store, self.clock, self._wake_local)
 
     # -- configuration --------------------------------------------------------------------
     @property

@@ -48,6 +48,13 @@ MAX_ERROR_MESSAGE = 10_000
 MAX_TRACEBACK = 20_000
 """An error entry's traceback, in characters: its last ones, where the error was raised."""
 
+MAX_LIMIT = 100_000
+"""A flow-control limit (``concurrency=N``, a rate's N): the rate log keeps up to N starts per
+scope, so N stays a count of runs, never a figure of bytes."""
+
+MAX_RATE_PERIOD = 31 * 86400
+"""A rate limit's window, in seconds: its starts are kept that long."""
+
 MAX_ECHO = 120
 """How much of a bad value an error message quotes back."""
 

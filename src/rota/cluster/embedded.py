@@ -35,7 +35,7 @@ class NodeSettings(Protocol):
     lease_seconds: float
     shutdown_timeout: float
     concurrency: int
-    queues: tuple[str, ...] | None
+    served_queues: tuple[str, ...] | None
     poll_interval: float
     clock: Clock
 
@@ -142,7 +142,7 @@ class EmbeddedNode:
         self, queues: Sequence[str] | None, concurrency: int | None
     ) -> tuple[str, ...]:
         """What a worker node's start line says about its queues and concurrency."""
-        served = queues or self._settings.queues
+        served = queues or self._settings.served_queues
         return (
             f"queues {','.join(served) if served else 'all'}",
             f"concurrency {concurrency or self._settings.concurrency}",
@@ -189,7 +189,7 @@ class EmbeddedNode:
         """The app's settings for a node (its roles are ``NodeConfig``'s defaults)."""
         s = self._settings
         return NodeConfig(
-            queues=tuple(queues) if queues else s.queues,
+            queues=tuple(queues) if queues else s.served_queues,
             concurrency=concurrency or s.concurrency,
             lease_seconds=s.lease_seconds,
             poll_interval=s.poll_interval,

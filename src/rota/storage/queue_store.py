@@ -15,24 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class QueueInfo:
-    """One queue as listed: its stored settings (defaults when it has no row) and counts."""
-
-    name: str
-    paused: bool
-    concurrency: int | None
-    """At most this many of its runs running at once, cluster-wide; None: no limit."""
-    rate_limit: int | None
-    """At most this many starts per ``rate_period`` seconds; None (with the period): none."""
-    rate_period: float | None
-    queued: int
-    """Its runs in state ``queued``, counted up to the listing's cap."""
-    running: int
-    """Its runs in state ``running``, counted up to the listing's cap."""
-    oldest_due: datetime | None
-    """When its oldest queued run was due (created, or its run_at if later); None: none."""
+from rota.queues import Queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +50,12 @@ class QueueLimitsParams:
 
 
 class QueueStore(Protocol):
-    def queues_list(self, params: QueueListParams) -> list[QueueInfo]:
+    def queues_list(self, params: QueueListParams) -> list[Queue]:
         """The queues that have runs (any state) or a stored row, by name; the cost follows
         the queues listed and the cap, not the runs in the table."""
         ...
 
-    def queue_get(self, name: str, cap: int) -> QueueInfo:
+    def queue_get(self, name: str, cap: int) -> Queue:
         """One queue as listed (defaults and zero counts for a queue never used)."""
         ...
 

@@ -56,7 +56,7 @@ def job_rule(app: App, names: Iterable[str]) -> Labels:
 
 def queue_rule(app: App, others: Iterable[str]) -> Labels:
     """The queues ``app`` names, and the first ``EXTRA_QUEUES`` of ``others`` it does not."""
-    named = {spec.options.queue for spec in app.jobs.values()} | set(app.queues or ())
+    named = {spec.options.queue for spec in app.jobs.values()} | set(app.served_queues or ())
     extra = dict.fromkeys(q for q in others if q not in named)
     return Labels(frozenset(named | set(itertools.islice(extra, EXTRA_QUEUES))))
 

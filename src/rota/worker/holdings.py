@@ -113,6 +113,21 @@ class Holdings:
                 self._buffer.remove(run)
         return dropped
 
+    def buffered_queues(self) -> set[str]:
+        """The queues of the runs claimed ahead (empty when none waits)."""
+        with self._mu:
+            return {r.queue for r in self._buffer}
+
+    def hand_back_queues(self, queues: set[str]) -> list[Run]:
+        """Take the runs of ``queues`` out of those claimed ahead, to hand back unattempted
+        (their queue was paused before they started)."""
+        with self._mu:
+            back = [r for r in self._buffer if r.queue in queues]
+            if back:
+                self._buffer = deque(r for r in self._buffer if r.queue not in queues)
+                self._handed_back.extend((r.id, r.attempt) for r in back)
+        return back
+
     def take_buffered(self) -> list[Key]:
         with self._mu:
             held = [(r.id, r.attempt) for r in self._buffer]

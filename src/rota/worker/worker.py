@@ -44,6 +44,9 @@ from rota.worker.recorder import Recorder, write_until
 from rota.worker.stats import STATS
 
 log = logging.getLogger("rota.worker")
+PAUSE_LOOK = 0.25
+"""Seconds between looks at whether the queues of runs claimed ahead were paused meanwhile,
+while some wait (a paused queue starts no run later than about this, plus a round trip)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class Worker:
         self._executors: Executors | None = None
         self._next_heartbeat = 0.0
         self._poll_at = 0.0
+        self._pause_look_at = 0.0
         self._loop = Loop("worker", self._step, log, on_exit=self._shutdown)
         self._listener = Listener(self._open_notifier, self._loop.wake)
         self._local = LocalRuns(
@@ -123,6 +127,8 @@ class Worker:
 
     def _next_deadline(self, poll_at: float) -> float:
         until = min(poll_at, self._next_heartbeat)
+        if self._held.buffered_queues():
+            until = min(until, self._pause_look_at)
         for a in self._held.snapshot():
             if a.deadline is not None and not a.settled:
                 until = min(until, a.deadline)
@@ -158,6 +164,7 @@ class Worker:
     def _cycle(self, claim: bool, only: int | None = None) -> bool:
         """Write decided outcomes and claim up to free capacity; True if the claim was full."""
         self._collect()
+        self._hand_back_paused()
         self._release_handed_back()
         free = (1 if only is not None else self._pacer.claim_limit(self._held.held)) if claim else 0
         if free <= 0 and not self._recorder.pending:
@@ -263,6 +270,26 @@ class Worker:
             if a.run.id in wanted and not a.ctx.cancelled:
                 a.ctx.request_cancel()
                 a.cancel()
+
+    def _hand_back_paused(self) -> None:
+        """Hand back the runs claimed ahead whose queue was paused since: they never start.
+
+        A pause wakes the worker (NOTIFY, or SQLite's data version); a look every PAUSE_LOOK
+        seconds while runs wait covers a lost wake-up and a claim that raced the pause.
+        """
+        queues = self._held.buffered_queues()
+        now = time.monotonic()
+        if not queues or now < self._pause_look_at:
+            return
+        self._pause_look_at = now + PAUSE_LOOK
+        paused = self.store.queues_paused(sorted(queues))
+        back = self._held.hand_back_queues(set(paused)) if paused else []
+        if back:
+            log.info(
+                "queue(s) %s paused: handing back %d run(s) claimed ahead, not started",
+                ", ".join(paused),
+                len(back),
+            )
 
     # -- stopping -------------------------------------------------------------------------
     def _release_handed_back(self) -> None:

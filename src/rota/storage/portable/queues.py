@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rota.queues import Queue
 from rota.runs import RunState
 from rota.storage.dialect import Row, SqlBackend
-from rota.storage.queue_store import QueueInfo, QueueLimitsParams, QueueListParams, QueuePauseParams
+from rota.storage.queue_store import QueueLimitsParams, QueueListParams, QueuePauseParams
 
 
-def _queue(row: Row, backend: SqlBackend) -> QueueInfo:
+def _queue(row: Row, backend: SqlBackend, cap: int) -> Queue:
     d = backend.dialect
     period = row["rate_period"]
-    return QueueInfo(
+    return Queue(
         name=row["name"],
         paused=bool(row["paused"]),
         concurrency=None if row["concurrency"] is None else int(row["concurrency"]),
@@ -26,13 +27,14 @@ def _queue(row: Row, backend: SqlBackend) -> QueueInfo:
         queued=int(row["queued"]),
         running=int(row["running"]),
         oldest_due=d.read_time(row["oldest_due"]),
+        count_cap=cap,
     )
 
 
 class PortableQueues(SqlBackend):
     """``QueueStore`` over the backend's ``queues.sql``."""
 
-    def queues_list(self, params: QueueListParams) -> list[QueueInfo]:
+    def queues_list(self, params: QueueListParams) -> list[Queue]:
         if params.limit < 1 or params.cap < 1:
             raise ValueError(f"limit and cap must be at least 1, got {params}")
         rows = self.fetch(
@@ -44,13 +46,13 @@ class PortableQueues(SqlBackend):
                 "cap": params.cap,
             },
         )
-        return [_queue(r, self) for r in rows]
+        return [_queue(r, self, params.cap) for r in rows]
 
-    def queue_get(self, name: str, cap: int) -> QueueInfo:
+    def queue_get(self, name: str, cap: int) -> Queue:
         rows = self.fetch(
             self.dialect.queries("queues.sql")["queue_get"], {"name": name, "cap": cap}
         )
-        return _queue(rows[0], self)
+        return _queue(rows[0], self, cap)
 
     def queue_set_paused(self, params: QueuePauseParams) -> None:
         d = self.dialect
