@@ -18,6 +18,7 @@ from typing import Any
 
 import rota
 from tests.integration.batchjobs import add_batch_jobs
+from tests.integration.queuejobs import add_queue_jobs
 
 BLOCK_LIMIT = 60.0
 """No job blocks longer than this, so a test that fails never leaves a process behind long."""
@@ -218,6 +219,7 @@ def build_app(
             raise rota.Snooze(after=0) from None
 
     add_batch_jobs(app)
+    add_queue_jobs(app, marks)
     return app
 
 
