@@ -23,6 +23,7 @@ from rota.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, classify,
 from rota.cli.info import jobs, nodes
 from rota.cli.launching import exec_, launch
 from rota.cli.node import run_, scheduler, serve_
+from rota.cli.queues import queues
 from rota.cli.runs import runs
 from rota.cli.schedules import schedules
 from rota.cli.session import Session
@@ -97,6 +98,7 @@ for command in (
     schedules,
     batch,
     nodes,
+    queues,
     db,
 ):
     cli.add_command(command)
