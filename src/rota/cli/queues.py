@@ -8,7 +8,7 @@ stays as it is.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,8 +19,13 @@ from rota.cli.usage import Group
 from rota.queues import Queue
 from rota.usecases.queues import UNCHANGED, Rate, Unchanged
 
+if TYPE_CHECKING:  # click 8.4 made ParamType generic; older clicks cannot subscript it
+    _Base = click.ParamType[Any]
+else:
+    _Base = click.ParamType
 
-class ConcurrencyType(click.ParamType):
+
+class ConcurrencyType(_Base):
     """``N`` (a whole number) or ``none``."""
 
     name = "N|none"
@@ -37,7 +42,7 @@ class ConcurrencyType(click.ParamType):
             self.fail(f"expected a whole number or 'none', got {text!r}", param, ctx)
 
 
-class RateType(click.ParamType):
+class RateType(_Base):
     """``N/SECONDS`` (at most N starts per that many seconds) or ``none``."""
 
     name = "N/SECONDS|none"
