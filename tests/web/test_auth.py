@@ -31,6 +31,10 @@ PROTECTED = [
     ("POST", "/api/batch/executions/1/stop"),
     ("POST", "/api/batch/executions/1/abandon"),
     ("GET", "/api/nodes"),
+    ("GET", "/api/queues"),
+    ("POST", "/api/queues/x/pause"),
+    ("POST", "/api/queues/x/resume"),
+    ("PATCH", "/api/queues/x"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs/assets/swagger-ui.css"),  # /api/docs itself: a login form (test_docs)
     ("GET", "/api/unknown"),

@@ -295,6 +295,10 @@ def test_openapi_docs_and_page(api: httpx.Client) -> None:
         "/api/batch/executions/{execution_id}/stop": {"post"},
         "/api/batch/executions/{execution_id}/abandon": {"post"},
         "/api/nodes": {"get"},
+        "/api/queues": {"get"},
+        "/api/queues/{name}/pause": {"post"},
+        "/api/queues/{name}/resume": {"post"},
+        "/api/queues/{name}": {"patch"},
         "/metrics": {"get"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected

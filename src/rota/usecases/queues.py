@@ -104,6 +104,8 @@ def set_limits(
 ) -> Queue:
     """Change the limits given (a limit left out stays as it is); None removes a limit."""
     check_name(name)
+    if concurrency is UNCHANGED and rate_limit is UNCHANGED:
+        return get(store, name)  # nothing to change (an empty PATCH): nothing stored
     params = QueueLimitsParams(name, now)
     if concurrency is not UNCHANGED:
         params = QueueLimitsParams(

@@ -12,8 +12,10 @@ import logging
 from rota.app import App
 from rota.batch.model import BatchExecution
 from rota.limits import quote
+from rota.queues import Queue
 from rota.runs import Run, RunState
 from rota.scheduling.model import Schedule
+from rota.usecases.queues import Rate, Unchanged
 from rota.web.auth import Role
 from rota.web.errors import ApiError
 
@@ -79,6 +81,31 @@ def trigger_schedule(app: App, role: Role, name: str) -> Run:
     handle = app.schedules.trigger(name)
     _logged(role, "trigger_schedule", f"schedule:{quote(name)} run:{handle.id}")
     return app.runs.get(handle.id)
+
+
+def pause_queue(app: App, role: Role, name: str) -> Queue:
+    queue = app.queues.pause(name)
+    _logged(role, "pause_queue", f"queue:{quote(name)}")
+    return queue
+
+
+def resume_queue(app: App, role: Role, name: str) -> Queue:
+    queue = app.queues.resume(name)
+    _logged(role, "resume_queue", f"queue:{quote(name)}")
+    return queue
+
+
+def set_queue_limits(
+    app: App,
+    role: Role,
+    name: str,
+    concurrency: int | Unchanged | None,
+    rate_limit: Rate | Unchanged | None,
+) -> Queue:
+    queue = app.queues.set(name, concurrency=concurrency, rate_limit=rate_limit)
+    limits = f"concurrency={queue.concurrency} rate={queue.rate}"
+    _logged(role, "set_queue_limits", f"queue:{quote(name)} {limits}")
+    return queue
 
 
 def restart_execution(app: App, role: Role, execution_id: int) -> BatchExecution:

@@ -12,6 +12,7 @@ import rota.web.docs as docs
 import rota.web.launching as launching
 import rota.web.login as login
 import rota.web.metrics as metrics
+import rota.web.queues as queues
 import rota.web.runs as runs
 import rota.web.schedules as schedules
 import rota.web.system as system
@@ -52,7 +53,7 @@ def asgi(
     api.state.known_query = {}
     api.state.metrics = metrics.registry_for(app)
     install_error_handlers(api)
-    for module in (system, launching, runs, schedules, batch, metrics, docs, login):
+    for module in (system, launching, runs, schedules, queues, batch, metrics, docs, login):
         api.include_router(module.router)
     dashboard.install(api)
     api.add_middleware(Guard, tokens=tokens, max_body=max_body)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rota.limits import MAX_AHEAD_SECONDS, MAX_KEY, MAX_NAME
+from rota.limits import MAX_AHEAD_SECONDS, MAX_KEY, MAX_LIMIT, MAX_NAME, MAX_RATE_PERIOD
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 INT32 = 2**31 - 1
@@ -185,6 +185,37 @@ class BatchExecutionOut(Open):
     steps: list[BatchStepWithPartitionsOut]
 
 
+class RateLimit(Strict):
+    """At most ``limit`` starts in any window of ``period`` seconds, cluster-wide."""
+
+    limit: int = Field(ge=1, le=MAX_LIMIT, strict=True)
+    period: float = Field(gt=0, le=MAX_RATE_PERIOD, allow_inf_nan=False, description="seconds")
+
+
+class QueuePatch(Strict):
+    """New limits of a queue: a field left out is unchanged, null removes the limit."""
+
+    concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_LIMIT,
+        strict=True,
+        description="at most N of its runs running at once",
+    )
+    rate_limit: RateLimit | None = None
+
+
+class QueueOut(Open):
+    name: str
+    paused: bool
+    concurrency: int | None
+    rate_limit: RateLimit | None
+    queued: int = Field(description="runs queued, counted up to count_cap")
+    running: int = Field(description="runs running, counted up to count_cap")
+    oldest_queued_at: Timestamp | None
+    count_cap: int = Field(description="a count equal to it means at least that many")
+
+
 class Page(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: last")
 
@@ -203,6 +234,10 @@ class SchedulePage(Page):
 
 class BatchExecutionPage(Page):
     items: list[BatchExecutionOut]
+
+
+class QueuePage(Page):
+    items: list[QueueOut]
 
 
 class NodePage(Page):

@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 import rota.web.dashboard.batch as batch
 import rota.web.dashboard.overview as overview
+import rota.web.dashboard.queues as queues
 import rota.web.dashboard.runs as runs
 import rota.web.dashboard.schedules as schedules
 import rota.web.dashboard.system as system
@@ -21,6 +22,6 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(api: FastAPI) -> None:
-    for module in (overview, runs, schedules, batch, system):
+    for module in (overview, runs, schedules, queues, batch, system):
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")

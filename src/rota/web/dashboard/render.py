@@ -131,6 +131,8 @@ NOTICES = {
     "paused": "Paused.",
     "resumed": "Resumed.",
     "triggered": "One run launched now.",
+    "queue_paused": "Queue paused: no node starts a new run from it; running runs finish.",
+    "queue_resumed": "Queue resumed: its runs start again.",
     "restarted": "Execution restarted.",
     "stopping": "Execution asked to stop at its next chunk boundary.",
     "abandoned": "Execution abandoned.",

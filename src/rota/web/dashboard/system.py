@@ -1,8 +1,4 @@
-"""The dashboard's nodes, queues and workflows pages.
-
-Queues list the queues that have runs or that a job names, with their counts (the
-flow-control issue adds pause and limits); workflows list none until workflows exist.
-"""
+"""The dashboard's nodes and workflows pages (workflows list none until workflows exist)."""
 
 from __future__ import annotations
 
@@ -15,7 +11,6 @@ from starlette.responses import Response
 from rota.app import App
 from rota.limits import MAX_PAGE
 from rota.runs import RunState
-from rota.web.dashboard.overview import QUEUE_STATES, queue_rows
 from rota.web.dashboard.render import error_page, page
 
 router = APIRouter(include_in_schema=False)
@@ -40,21 +35,6 @@ def nodes_page(request: Request) -> Response:
         section="Nodes",
         rows=rows,
         capped=len(running) >= MAX_PAGE,
-    )
-
-
-@router.get("/queues")
-def queues_page(request: Request) -> Response:
-    app: App = request.app.state.rota
-    summary = app.runs.summary(timedelta(minutes=1))
-    return page(
-        request,
-        "queues.html",
-        "Queues",
-        section="Queues",
-        queues=queue_rows(app, summary.counts, summary.oldest_queued),
-        queue_states=QUEUE_STATES,
-        count_cap=summary.count_cap,
     )
 
 
