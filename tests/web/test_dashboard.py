@@ -84,6 +84,43 @@ def test_actions_need_the_csrf_token_of_the_page(server: Server, local_app: rota
     assert "action role=admin action=retry_run target=run:" in server.log()
 
 
+def test_pause_and_resume_a_queue_with_the_csrf_token(server: Server, local_app: rota.App) -> None:
+    client = server.client
+    client.post("/api/jobs/add/runs", json={"args": {"a": 1}, "queue": "bulk"})
+    page = client.get("/queues")
+    assert page.status_code == 200
+    assert 'data-live="queues"' in page.text
+    assert 'action="/queues/bulk/pause"' in page.text and ">Pause</button>" in page.text
+    for header in ("Queue", "State", "Concurrency", "Rate limit", "Queued", "Running",
+                   "Oldest waiting"):  # fmt: skip
+        assert f'<th scope="col">{header}</th>' in page.text
+    assert 'action="/queues/mail/pause"' in page.text  # named by a job, no run yet
+
+    refused = client.post("/queues/bulk/pause", data={"csrf": "x" * 43})
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    assert not local_app.queues.get("bulk").paused
+
+    done = client.post("/queues/bulk/pause", data={"csrf": csrf_of(page)})
+    assert done.status_code == 303 and done.headers["location"] == "/queues?done=queue_paused"
+    assert local_app.queues.get("bulk").paused
+    shown = client.get(done.headers["location"]).text
+    assert "Queue paused" in shown and 'action="/queues/bulk/resume"' in shown
+    assert ">Resume</button>" in shown
+    assert "action role=admin action=pause_queue target=queue:'bulk'" in server.log()
+
+    done = client.post("/queues/bulk/resume", data={"csrf": csrf_of(page)})
+    assert done.status_code == 303 and done.headers["location"] == "/queues?done=queue_resumed"
+    assert not local_app.queues.get("bulk").paused
+    local_app.queues.set("bulk", concurrency=3, rate_limit=(10, 60))
+    row = client.get("/queues").text
+    assert "10 per 60 s" in row and '<td data-label="Concurrency">3</td>' in row
+    reader = {"Authorization": f"Bearer {READ_TOKEN}"}
+    with httpx.Client(base_url=server.url, headers=reader) as read_only:
+        secret = csrf_of(read_only.get("/queues"))
+        assert read_only.post("/queues/bulk/pause", data={"csrf": secret}).status_code == 403
+    assert not local_app.queues.get("bulk").paused
+
+
 def test_retry_all_retries_the_filter_and_says_how_many(
     server: Server, local_app: rota.App
 ) -> None:
