@@ -84,6 +84,8 @@ BAD_PATCHES: list[Any] = [
     {"concurrency": 1.5},
     {"concurrency": True},
     {"concurrency": "3"},
+    {"rate_limit": {"limit": True, "period": 1}},
+    {"rate_limit": {"limit": 2, "period": "5"}},
     {"concurrency": 10**9},
     {"rate_limit": {"limit": 0, "period": 1}},
     {"rate_limit": {"limit": 5, "period": 0}},

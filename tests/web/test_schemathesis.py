@@ -100,6 +100,6 @@ def test_schemathesis_finds_nothing(server: Server, local_app: rota.App, tmp_pat
     assert result.returncode == 0, (
         f"{report}\n--- server log (last 20,000 characters) ---\n{server.log()[-20000:]}"
     )
-    assert "20 selected / 20 total" in report, report
+    assert "24 selected / 24 total" in report, report
     assert server.healthy(), server.log()
     assert "Traceback" not in server.log(), server.log()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from rota.limits import MAX_AHEAD_SECONDS, MAX_KEY, MAX_LIMIT, MAX_NAME, MAX_RATE_PERIOD
 
@@ -185,21 +185,31 @@ class BatchExecutionOut(Open):
     steps: list[BatchStepWithPartitionsOut]
 
 
+def _json_number(value: Any) -> Any:
+    """A limit is a JSON number: pydantic would take ``true`` as 1 and ``"3"`` as 3."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a number, not text or true/false")
+    return value
+
+
+Count = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_json_number)]
+Seconds = Annotated[
+    float, Field(gt=0, le=MAX_RATE_PERIOD, allow_inf_nan=False), BeforeValidator(_json_number)
+]
+
+
 class RateLimit(Strict):
     """At most ``limit`` starts in any window of ``period`` seconds, cluster-wide."""
 
-    limit: int = Field(ge=1, le=MAX_LIMIT, strict=True)
-    period: float = Field(gt=0, le=MAX_RATE_PERIOD, allow_inf_nan=False, description="seconds")
+    limit: Count
+    period: Seconds = Field(description="seconds")
 
 
 class QueuePatch(Strict):
     """New limits of a queue: a field left out is unchanged, null removes the limit."""
 
-    concurrency: int | None = Field(
+    concurrency: Count | None = Field(
         default=None,
-        ge=1,
-        le=MAX_LIMIT,
-        strict=True,
         description="at most N of its runs running at once",
     )
     rate_limit: RateLimit | None = None
