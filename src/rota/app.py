@@ -74,8 +74,7 @@ class App:
         self.lease_seconds = float(lease_seconds)
         self.shutdown_timeout = float(shutdown_timeout)
         self.concurrency = int(concurrency)
-        self.served_queues = tuple(queues) if queues else None
-        """The queues this app's workers serve unless told otherwise (None: every queue)."""
+        self.served_queues = tuple(queues) if queues else None  # what its workers serve
         self.poll_interval = float(poll_interval)
         self.clock: Clock = clock or SystemClock()
         self._jobs: dict[str, JobSpec] = {}  # with rota's internal jobs

@@ -39,14 +39,12 @@ from rota.worker.holdings import Holdings
 from rota.worker.listener import Listener
 from rota.worker.local_runs import LocalRuns
 from rota.worker.pacing import Pacer
+from rota.worker.paused import PausedLookout
 from rota.worker.progress import progress_sink
 from rota.worker.recorder import Recorder, write_until
 from rota.worker.stats import STATS
 
 log = logging.getLogger("rota.worker")
-PAUSE_LOOK = 0.25
-"""Seconds between looks at whether the queues of runs claimed ahead were paused meanwhile,
-while some wait (a paused queue starts no run later than about this, plus a round trip)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +73,11 @@ class Worker:
         self._recorder = Recorder(store)  # decided, not yet written; kept across outages
         self._foreign = ForeignJobs(store, config.queues)
         self._held = Holdings(config.concurrency, jobs, self._attempt)
+        self._paused = PausedLookout(store, self._held)
         self._pacer = Pacer(config.concurrency, config.max_prefetch)
         self._executors: Executors | None = None
         self._next_heartbeat = 0.0
         self._poll_at = 0.0
-        self._pause_look_at = 0.0
         self._loop = Loop("worker", self._step, log, on_exit=self._shutdown)
         self._listener = Listener(self._open_notifier, self._loop.wake)
         self._local = LocalRuns(
@@ -123,12 +121,12 @@ class Worker:
         now = time.monotonic()
         if now >= self._poll_at:
             self._poll_at = now + self.config.poll_interval
-        return max(0.0, self._next_deadline(self._poll_at) - now)
+        until = self._next_deadline(self._poll_at)
+        look = self._paused.next_look()  # in the future: the cycle just looked, or not yet due
+        return max(0.0, min(until, look if look is not None else until) - now)
 
     def _next_deadline(self, poll_at: float) -> float:
         until = min(poll_at, self._next_heartbeat)
-        if self._held.buffered_queues():
-            until = min(until, self._pause_look_at)
         for a in self._held.snapshot():
             if a.deadline is not None and not a.settled:
                 until = min(until, a.deadline)
@@ -164,7 +162,7 @@ class Worker:
     def _cycle(self, claim: bool, only: int | None = None) -> bool:
         """Write decided outcomes and claim up to free capacity; True if the claim was full."""
         self._collect()
-        self._hand_back_paused()
+        self._paused.hand_back_paused()
         self._release_handed_back()
         free = (1 if only is not None else self._pacer.claim_limit(self._held.held)) if claim else 0
         if free <= 0 and not self._recorder.pending:
@@ -270,26 +268,6 @@ class Worker:
             if a.run.id in wanted and not a.ctx.cancelled:
                 a.ctx.request_cancel()
                 a.cancel()
-
-    def _hand_back_paused(self) -> None:
-        """Hand back the runs claimed ahead whose queue was paused since: they never start.
-
-        A pause wakes the worker (NOTIFY, or SQLite's data version); a look every PAUSE_LOOK
-        seconds while runs wait covers a lost wake-up and a claim that raced the pause.
-        """
-        queues = self._held.buffered_queues()
-        now = time.monotonic()
-        if not queues or now < self._pause_look_at:
-            return
-        self._pause_look_at = now + PAUSE_LOOK
-        paused = self.store.queues_paused(sorted(queues))
-        back = self._held.hand_back_queues(set(paused)) if paused else []
-        if back:
-            log.info(
-                "queue(s) %s paused: handing back %d run(s) claimed ahead, not started",
-                ", ".join(paused),
-                len(back),
-            )
 
     # -- stopping -------------------------------------------------------------------------
     def _release_handed_back(self) -> None:
