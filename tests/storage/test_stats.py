@@ -147,3 +147,13 @@ def test_oldest_queued_run_per_queue_by_when_it_was_due(store: Store) -> None:
     oldest = {q.queue: q.due for q in store.runs_oldest_queued()}
     assert oldest == {"a": at(5), "b": at(30), "c": at(40)}
     assert all(due.utcoffset() == timedelta(0) for due in oldest.values())
+
+
+def test_running_runs_per_node(store: Store) -> None:
+    assert store.runs_running_per_node() == {}
+    insert(store, *[new_run() for _ in range(5)])
+    claim(store, node="node-1", limit=2)
+    [theirs] = claim(store, node="node-2", limit=1)
+    assert store.runs_running_per_node() == {"node-1": 2, "node-2": 1}
+    store.runs_finish(FinishParams([succeeded(theirs, at(1), node="node-2")]))
+    assert store.runs_running_per_node() == {"node-1": 2}

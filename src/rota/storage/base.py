@@ -134,7 +134,10 @@ class ListParams:
     """Only runs whose stored arguments, as JSON text, contain this text, ignoring case
     (``%``, ``_`` and ``\\`` match themselves). The text is each backend's own: compact in
     SQLite (``{"a":1}``), PostgreSQL's jsonb output (``{"a": 1}``) there; SQLite ignores the
-    case of ASCII letters only. No index serves it: a rare text reads the whole table."""
+    case of ASCII letters only. No index serves it: bound it with ``min_id`` (the use case
+    reads SEARCH_SCOPE ids at most), or a rare text reads the whole table."""
+    min_id: int | None = None
+    """Only runs with this id or a higher one (the oldest end of a search's scope)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +212,10 @@ class RunStore(Protocol):
     def runs_insert_many(self, params: InsertParams) -> list[Inserted]: ...
     def runs_get(self, run_id: int) -> Run | None: ...
     def runs_list(self, params: ListParams) -> list[Run]: ...
+    def runs_newest_id(self) -> int | None:
+        """The highest run id (the newest run), or None when there is no run."""
+        ...
+
     def runs_claim(self, params: ClaimParams) -> ClaimResult: ...
     def runs_finish(self, params: FinishParams) -> list[Outcome]:
         """Record outcomes; returns the refused ones (the attempt was no longer held)."""
@@ -299,6 +306,10 @@ class StatsStore(Protocol):
 
     def runs_oldest_queued(self) -> list[QueueDue]:
         """For each queue with queued runs, when the oldest of them was due."""
+        ...
+
+    def runs_running_per_node(self) -> dict[str, int]:
+        """How many runs each node has ``running``: it reads the running runs only."""
         ...
 
     def schedule_fire_counts(self) -> list[FireCount]: ...

@@ -46,6 +46,10 @@ class PortableStats(SqlBackend):
             if r["due"] is not None
         ]
 
+    def runs_running_per_node(self) -> dict[str, int]:
+        rows = self.fetch(self.dialect.queries("stats.sql")["runs_running_per_node"])
+        return {r["node_id"]: int(r["n"]) for r in rows if r["node_id"] is not None}
+
     def schedule_fire_counts(self) -> list[FireCount]:
         rows = self.fetch(self.dialect.queries("stats.sql")["schedule_fire_counts"])
         return [FireCount(r["schedule"], r["outcome"], int(r["n"])) for r in rows]

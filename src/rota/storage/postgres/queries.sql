@@ -33,12 +33,18 @@ SELECT * FROM rota_runs
 WHERE (%(states)s::text[] IS NULL OR state = ANY(%(states)s::text[]))
   AND (%(job)s::text IS NULL OR job = %(job)s::text)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
-  AND (%(before_id)s::bigint IS NULL OR id < %(before_id)s::bigint)
+  -- the id bounds as ranges of the primary key, which an OR with IS NULL would hide from a
+  -- generic plan: a page far back then seeks its first run instead of walking newer ones
+  AND id <= coalesce(%(before_id)s::bigint - 1, 9223372036854775807)
+  AND id >= coalesce(%(min_id)s::bigint, 0)
   AND (%(created_after)s::timestamptz IS NULL OR created_at >= %(created_after)s::timestamptz)
   AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
   AND (%(search)s::text IS NULL OR args::text ILIKE %(search)s::text ESCAPE '\')
 ORDER BY id DESC
 LIMIT %(limit)s;
+
+-- name: runs_newest_id
+SELECT max(id) AS id FROM rota_runs;
 
 -- name: runs_finish_and_claim
 -- One statement, one round trip: record finished attempts, then claim. Both parts see the

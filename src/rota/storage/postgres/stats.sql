@@ -48,5 +48,11 @@ SELECT q.queue,
         ORDER BY GREATEST(r.created_at, r.run_at) LIMIT 1) AS due
 FROM queues AS q WHERE q.queue IS NOT NULL;
 
+-- name: runs_running_per_node
+-- The running runs only (the range of rota_runs_state), however many ended before them.
+SELECT node_id, count(*) AS n FROM rota_runs
+WHERE state = 'running'
+GROUP BY node_id;
+
 -- name: schedule_fire_counts
 SELECT schedule, outcome, count(*) AS n FROM rota_schedule_fires GROUP BY schedule, outcome;

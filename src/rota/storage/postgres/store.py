@@ -160,6 +160,7 @@ class PostgresStore(
                 "job": params.job,
                 "queue": params.queue,
                 "before_id": params.before_id,
+                "min_id": params.min_id,
                 "created_after": params.created_after,
                 "created_before": params.created_before,
                 "limit": params.limit,
@@ -167,6 +168,10 @@ class PostgresStore(
             },
         )
         return [run_from_row(r, ts) for r in rows]
+
+    def runs_newest_id(self) -> int | None:
+        rows = self._all(Q["runs_newest_id"], {})
+        return None if rows[0]["id"] is None else int(rows[0]["id"])
 
     def runs_claim(self, params: ClaimParams) -> ClaimResult:
         values: dict[str, Any] = {

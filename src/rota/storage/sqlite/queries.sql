@@ -22,12 +22,18 @@ SELECT * FROM rota_runs
 WHERE (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
   AND (:job IS NULL OR job = :job)
   AND (:queue IS NULL OR queue = :queue)
-  AND (:before_id IS NULL OR id < :before_id)
+  -- the id bounds as ranges of the primary key, which an OR with IS NULL would hide: a
+  -- page far back then seeks its first run instead of walking every newer one
+  AND id <= coalesce(:before_id - 1, 9223372036854775807)
+  AND id >= coalesce(:min_id, 0)
   AND (:created_after IS NULL OR created_at >= :created_after)
   AND (:created_before IS NULL OR created_at < :created_before)
   AND (:search IS NULL OR args LIKE :search ESCAPE '\')
 ORDER BY id DESC
 LIMIT :limit;
+
+-- name: runs_newest_id
+SELECT max(id) AS id FROM rota_runs;
 
 -- name: runs_claim
 -- The claim event of rota.runs: its guard is the table's CLAIMABLE states, and the new

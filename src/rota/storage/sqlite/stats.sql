@@ -50,6 +50,12 @@ SELECT q.queue,
         ORDER BY max(r.created_at, r.run_at) LIMIT 1) AS due
 FROM queues AS q WHERE q.queue IS NOT NULL;
 
+-- name: runs_running_per_node
+-- The running runs only (the state's index range), however many ended before them.
+SELECT node_id, count(*) AS n FROM rota_runs INDEXED BY rota_runs_state
+WHERE state = 'running'
+GROUP BY node_id;
+
 -- name: schedule_fire_counts
 SELECT schedule, outcome, count(*) AS n
 FROM rota_schedule_fires INDEXED BY rota_schedule_fires_outcome

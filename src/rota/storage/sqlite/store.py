@@ -137,6 +137,7 @@ class SQLiteStore(
                 "job": params.job,
                 "queue": params.queue,
                 "before_id": params.before_id,
+                "min_id": params.min_id,
                 "created_after": ep(params.created_after),
                 "created_before": ep(params.created_before),
                 "limit": params.limit,
@@ -144,6 +145,10 @@ class SQLiteStore(
             },
         )
         return [run_from_row(r, ts, from_text) for r in rows]
+
+    def runs_newest_id(self) -> int | None:
+        rows = self._read(Q["runs_newest_id"], {})
+        return None if rows[0]["id"] is None else int(rows[0]["id"])
 
     def runs_claim(self, params: ClaimParams) -> ClaimResult:
         with self._write() as conn:
