@@ -39,6 +39,11 @@ MAX_KEY = 1000
 MAX_SEARCH = 500
 """A search over runs' arguments (``runs list --search``), in characters."""
 
+SEARCH_SCOPE = 20_000
+"""A search over runs' arguments reads at most this many run ids at a time: the newest ones,
+or those just below the page's cursor. No index serves such a search, so this bounds what one
+request reads whatever the table holds; the next page's cursor carries on below them."""
+
 MAX_WINDOW_MINUTES = 24 * 60
 """The runs summary's window of runs ended per minute (a bucket a minute), at most this long."""
 

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rota.limits import MAX_SEARCH
+import rota
+from rota.limits import MAX_SEARCH, SEARCH_SCOPE
 from tests.acceptance.conftest import Cli, Worker, assert_user_error
 
 
@@ -183,3 +184,22 @@ def test_runs_list_filters_by_creation_time(cli: Cli) -> None:
     assert [r["id"] for r in after] == [second, first]
     assert before == []
     assert_user_error(cli("runs", "list", "--created-after", "yesterday"), 2, "created-after")
+
+
+def test_a_search_that_comes_back_short_says_how_to_search_older_runs(cli: Cli) -> None:
+    needle = launch(cli, "echo", "--arg", "text=a needle here")
+    seeder = rota.App(database=cli.database_url)
+
+    @seeder.job
+    def add(a: int, b: int = 0) -> int:
+        return a + b
+
+    newer = add.enqueue_many([{"a": n} for n in range(SEARCH_SCOPE + 5)])
+    seeder.close()
+    floor = newer[-1] + 1 - SEARCH_SCOPE
+    first = cli.ok("runs", "list", "--search", "needle")
+    assert f"the search read {SEARCH_SCOPE:,} runs, newest first" in first.err
+    assert f"older runs: --cursor {floor}" in first.err
+    assert ids(listed(cli, "--search", "needle", "--cursor", str(floor))) == [needle]
+    again = cli("runs", "list", "--search", "needle", "--cursor", str(floor), "--json")
+    assert "older runs" not in again.err  # it reached the first run

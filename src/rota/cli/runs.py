@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 import click
 
+from rota.app import App
 from rota.cli.errors import EXIT_FAILED, CliError
 from rota.cli.output import Cell, none_found, note, print_json, short_when, state_cell, table
 from rota.cli.params import AGE, ID, Choice, IdCommand, IsoDateTime, WholeNumber
 from rota.cli.runs_show import show_run
 from rota.cli.session import Session
 from rota.cli.usage import Group
-from rota.limits import MAX_PAGE
+from rota.limits import MAX_PAGE, SEARCH_SCOPE
 from rota.runs import Run, RunState
 
 STATES = Choice([s.value for s in RunState], case_sensitive=False)
@@ -76,6 +77,7 @@ def list_(
     )
     if as_json:
         print_json([r.to_json() for r in found])
+        _search_note(app, search, cursor, len(found) < limit)
         return
     now = app.clock.now()
     headers = ["ID", "JOB", "STATE", "QUEUE", "ATTEMPT", "CREATED", "DUE / ENDED"]
@@ -91,6 +93,14 @@ def list_(
     table(headers, [_row(r, now) for r in found], empty=none_found("runs", filters))
     if len(found) == limit:
         note(f"more: --cursor {found[-1].id}")
+    _search_note(app, search, cursor, len(found) < limit)
+
+
+def _search_note(app: App, search: str | None, cursor: int | None, short: bool) -> None:
+    """Where a search that came back short stopped reading, and how to search on."""
+    floor = app.runs.search_floor(cursor) if search is not None and short else None
+    if floor is not None:
+        note(f"the search read {SEARCH_SCOPE:,} runs, newest first; older runs: --cursor {floor}")
 
 
 @runs.command(cls=IdCommand)

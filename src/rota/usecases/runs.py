@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from rota.errors import InvalidInput, RunNotFound
 from rota.jobs import text_problem
+from rota.limits import SEARCH_SCOPE
 from rota.runs import Run, RunState
 from rota.runs_summary import COUNT_CAP, RunsSummary, minute_buckets, window_minutes
 from rota.storage.base import (
@@ -47,15 +48,43 @@ def list_runs(
     search: str | None = None,
 ) -> list[Run]:
     """Runs, newest first; ``search``: only those whose arguments (their JSON text) contain
-    it, ignoring case."""
+    it, ignoring case, among the SEARCH_SCOPE ids below the cursor (see ``search_floor``)."""
     limit = check_page(limit)
     before_id = None if before_id is None else check_id(before_id, "cursor")
     search = None if search is None else check_search(search)
+    floor = None if search is None else search_floor(store, before_id)
     return store.runs_list(
         ListParams(
-            tuple(states), job, queue, limit, before_id, created_after, created_before, search
+            tuple(states),
+            job,
+            queue,
+            limit,
+            before_id,
+            created_after,
+            created_before,
+            search,
+            min_id=floor,
         )
     )
+
+
+def search_floor(store: RunStore, before_id: int | None) -> int | None:
+    """The lowest run id a search below ``before_id`` (else from the newest run) reads, or
+    None when it reaches the first run.
+
+    No index serves a search over arguments, so one list call reads SEARCH_SCOPE ids at most;
+    a page that comes back short has not seen the runs below this id: it is the cursor that
+    searches on among the older ones.
+    """
+    if before_id is not None:
+        before_id = check_id(before_id, "cursor")
+    else:
+        newest = store.runs_newest_id()
+        if newest is None:
+            return None
+        before_id = newest + 1
+    floor = before_id - SEARCH_SCOPE
+    return floor if floor > 1 else None
 
 
 def summary(store: StatsStore, now: datetime, window: timedelta) -> RunsSummary:
@@ -75,6 +104,11 @@ def summary(store: StatsStore, now: datetime, window: timedelta) -> RunsSummary:
         now=now,
         count_cap=COUNT_CAP,
     )
+
+
+def running_per_node(store: StatsStore) -> dict[str, int]:
+    """How many runs each node has running, read from the running runs alone."""
+    return store.runs_running_per_node()
 
 
 def cancel(store: RunStore, run_ids: Sequence[int], now: datetime) -> dict[int, RunState]:

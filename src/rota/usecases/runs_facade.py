@@ -49,7 +49,8 @@ class Runs:
         search: str | None = None,
     ) -> builtins.list[Run]:
         """Runs, newest first, ``limit`` at a time (``before_id`` continues a page);
-        ``search``: only runs whose arguments (as JSON text) contain it, ignoring case."""
+        ``search``: only runs whose arguments (as JSON text) contain it, ignoring case, among
+        the ``rota.limits.SEARCH_SCOPE`` ids below ``before_id`` (see ``search_floor``)."""
         return runs.list_runs(
             self._store(),
             states=states,
@@ -61,6 +62,16 @@ class Runs:
             created_before=created_before,
             search=search,
         )
+
+    def running_per_node(self) -> dict[str, int]:
+        """How many runs each node has ``running`` (nodes without any are left out)."""
+        return runs.running_per_node(self._store())
+
+    def search_floor(self, before_id: int | None = None) -> int | None:
+        """The lowest run id a search below ``before_id`` reads (``list(search=...)`` reads
+        ``rota.limits.SEARCH_SCOPE`` ids at most), or None when it reaches the first run: a
+        page of a search that came back short goes on below this id, as its next cursor."""
+        return runs.search_floor(self._store(), before_id)
 
     def summary(self, window: timedelta = timedelta(hours=1)) -> RunsSummary:
         """Runs per state and queue (each up to ``count_cap``), runs ended per minute over the

@@ -11,7 +11,7 @@ from pydantic import StringConstraints
 from starlette.convertors import StringConvertor, register_url_convertor
 
 import rota.web.actions as actions
-from rota.limits import MAX_ID, MAX_PAGE, MAX_SEARCH
+from rota.limits import MAX_ID, MAX_PAGE, MAX_SEARCH, SEARCH_SCOPE
 from rota.runs import Run, RunState
 from rota.web.deps import NO_NUL, AppDep, RoleDep, reject_unknown_query
 from rota.web.errors import ApiError, responses
@@ -130,7 +130,11 @@ def list_runs(
             min_length=1,
             max_length=MAX_SEARCH,
             pattern=NO_NUL,
-            description="only runs whose arguments (as JSON text) contain this, ignoring case",
+            description=(
+                "only runs whose arguments (as JSON text) contain this, ignoring case; one "
+                f"page reads {SEARCH_SCOPE:,} run ids at most, below the cursor: a page may "
+                "come back short, or empty, with a next_cursor that searches older runs"
+            ),
         ),
     ] = None,
 ) -> dict[str, Any]:
@@ -150,7 +154,12 @@ def list_runs(
             search=search,
         )
 
-    return page(fetch, limit, cursor)
+    found = page(fetch, limit, cursor)
+    if search is not None and found["next_cursor"] is None:
+        # the search read its scope below the cursor: the older runs are the next page
+        floor = app.runs.search_floor(cursor_id(cursor))
+        found["next_cursor"] = None if floor is None else page_cursor(floor)
+    return found
 
 
 @router.get("/runs/{run_id:rota_run_id}", response_model=RunOut, responses=responses())

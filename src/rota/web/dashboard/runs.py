@@ -12,7 +12,7 @@ from starlette.responses import Response
 import rota.web.actions as actions
 from rota.app import App
 from rota.errors import RunNotFound
-from rota.limits import MAX_ID, MAX_KEY, MAX_NAME
+from rota.limits import MAX_ID, MAX_KEY, MAX_NAME, SEARCH_SCOPE
 from rota.runs import Run, RunState
 from rota.web.auth import Role
 from rota.web.dashboard.act import Done, act
@@ -68,13 +68,19 @@ def runs_page(request: Request) -> Response:
         before_id=filters["before"],
     )
     specs = app.jobs.values()
+    # a search reads SEARCH_SCOPE ids at most: a short page goes on below what it read
+    searched_to = None
+    if filters["search"] and len(found) <= PAGE:
+        searched_to = app.runs.search_floor(filters["before"])
     return page(
         request,
         "runs.html",
         "Runs",
         section="Runs",
         runs=found[:PAGE],
-        next_before=found[PAGE - 1].id if len(found) > PAGE else None,
+        next_before=found[PAGE - 1].id if len(found) > PAGE else searched_to,
+        searched_to=searched_to,
+        search_scope=f"{SEARCH_SCOPE:,}",
         filters=filters,
         states=[s.value for s in RunState],
         jobs=_choices(app, filters["job"], {s.name for s in specs}),

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from rota.app import App
-from rota.limits import MAX_PAGE
-from rota.runs import RunState
 from rota.web.dashboard.render import error_page, page
 
 router = APIRouter(include_in_schema=False)
@@ -22,20 +19,16 @@ def nodes_page(request: Request) -> Response:
     app: App = request.app.state.rota
     now = app.clock.now()
     nodes = app.nodes.list(NODE_WINDOW)
-    running = app.runs.list(states=[RunState.RUNNING], limit=MAX_PAGE)
-    per_node = Counter(run.node_id for run in running)
+    per_node = app.runs.running_per_node()  # counted in the database: no run is loaded
     rows = [
-        {"node": n, "state": n.to_json(now, app.lease_seconds)["state"], "running": per_node[n.id]}
+        {
+            "node": n,
+            "state": n.to_json(now, app.lease_seconds)["state"],
+            "running": per_node.get(n.id, 0),
+        }
         for n in nodes
     ]
-    return page(
-        request,
-        "nodes.html",
-        "Nodes",
-        section="Nodes",
-        rows=rows,
-        capped=len(running) >= MAX_PAGE,
-    )
+    return page(request, "nodes.html", "Nodes", section="Nodes", rows=rows)
 
 
 @router.get("/workflows")
