@@ -198,7 +198,7 @@ def test_a_search_that_comes_back_short_says_how_to_search_older_runs(cli: Cli) 
     seeder.close()
     floor = newer[-1] + 1 - SEARCH_SCOPE
     first = cli.ok("runs", "list", "--search", "needle")
-    assert f"the search read {SEARCH_SCOPE:,} runs, newest first" in first.err
+    assert f"a search reads at most {SEARCH_SCOPE:,} runs at a time, newest first" in first.err
     assert f"older runs: --cursor {floor}" in first.err
     assert ids(listed(cli, "--search", "needle", "--cursor", str(floor))) == [needle]
     again = cli("runs", "list", "--search", "needle", "--cursor", str(floor), "--json")

@@ -36,6 +36,8 @@ def test_api_search_reads_its_scope_then_its_cursor_searches_older_runs(
 
     first = api.get("/api/runs", params={"search": "NEEDLE"}).json()
     assert first == {"items": [], "next_cursor": str(floor)}
+    past = api.get("/api/runs", params={"search": "needle", "cursor": str(newer[-1] + 10**9)})
+    assert past.json() == first  # a cursor past the newest run reads from the newest one
     older = api.get("/api/runs", params={"search": "needle", "cursor": first["next_cursor"]})
     assert [r["id"] for r in older.json()["items"]] == [needle]
     assert older.json()["next_cursor"] is None  # it reached the first run

@@ -100,7 +100,10 @@ def _search_note(app: App, search: str | None, cursor: int | None, short: bool) 
     """Where a search that came back short stopped reading, and how to search on."""
     floor = app.runs.search_floor(cursor) if search is not None and short else None
     if floor is not None:
-        note(f"the search read {SEARCH_SCOPE:,} runs, newest first; older runs: --cursor {floor}")
+        note(
+            f"a search reads at most {SEARCH_SCOPE:,} runs at a time, newest first; "
+            f"older runs: --cursor {floor}"
+        )
 
 
 @runs.command(cls=IdCommand)

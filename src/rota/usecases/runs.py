@@ -76,14 +76,13 @@ def search_floor(store: RunStore, before_id: int | None) -> int | None:
     a page that comes back short has not seen the runs below this id: it is the cursor that
     searches on among the older ones.
     """
+    newest = store.runs_newest_id()
+    if newest is None:
+        return None
+    top = newest + 1  # a cursor past the newest run starts from it, as if there were none
     if before_id is not None:
-        before_id = check_id(before_id, "cursor")
-    else:
-        newest = store.runs_newest_id()
-        if newest is None:
-            return None
-        before_id = newest + 1
-    floor = before_id - SEARCH_SCOPE
+        top = min(check_id(before_id, "cursor"), top)
+    floor = top - SEARCH_SCOPE
     return floor if floor > 1 else None
 
 
