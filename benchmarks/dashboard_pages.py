@@ -99,7 +99,7 @@ def reads_the_table(plan: str) -> bool:
     """Whether a plan scans the runs table itself rather than an index of it."""
     for line in plan.splitlines():
         step = line.strip()
-        if step.startswith("Seq Scan on rota_runs"):  # PostgreSQL
+        if "Seq Scan on rota_runs" in step:  # PostgreSQL
             return True
         if re.match(r"SCAN (rota_runs|r)\b", step) and "INDEX" not in step:  # SQLite
             return True
