@@ -48,7 +48,11 @@ def _row(run: Run, now: datetime) -> list[Cell]:
 @click.option("--cursor", type=RUN_ID, help="Continue after this run id (from the last page).")
 @click.option("--created-after", type=IsoDateTime(), help="Only runs created at/after (ISO).")
 @click.option("--created-before", type=IsoDateTime(), help="Only runs created before (ISO).")
-@click.option("--search", help="Only runs whose arguments contain this text (any case).")
+@click.option(
+    "--search",
+    help="Only runs whose arguments contain this text (any case); one call reads "
+    f"{SEARCH_SCOPE:,} runs at most, newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_obj
 def list_(
