@@ -39,7 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from overview_queries import queries  # benchmarks/ is on sys.path when this file is run
+from batch_throughput import ensure_database  # benchmarks/ is on sys.path when run
+from overview_queries import queries
 from seed_runs import explain, seed
 from throughput import reset
 
@@ -80,6 +81,7 @@ def load_app(url: str) -> rota.App:
 
 def prepare(url: str, runs: int, days: float) -> None:
     """Empty ``url`` and seed it: batch executions, ``runs`` runs, schedules and their fires."""
+    ensure_database(url)
     reset(url)
     app = load_app(url)
     for day in range(1, 6):
