@@ -187,7 +187,8 @@ def start_nodes(folder: Path, database: str, token: str | None) -> tuple[list[Pr
 
 def put_runs_in_states(folder: Path) -> dict[str, int]:
     """Runs succeeded, failed (three attempts, each with its traceback), retrying, running
-    (with progress), scheduled and cancelled; a schedule paused; batch executions completed,
+    (with progress), scheduled and cancelled; a schedule and a queue paused, a queue with
+    limits; batch executions completed,
     failed half-way and restarted. The ids of the pages that show one record."""
     send_receipt.enqueue(order_id=42).result(timeout=WAIT_SECONDS)
     declined = charge_card.enqueue(order_id=77, amount=129.9)
@@ -201,6 +202,8 @@ def put_runs_in_states(folder: Path) -> dict[str, int]:
     ids = {"run": declined.id, "running": long.id} | import_batches(folder)
     wait_until(lambda: app.schedules.list(), WAIT_SECONDS, "the schedules to be stored")
     app.schedules.pause("reconcile_payments")
+    app.queues.pause("reports")  # its backlog waits on purpose
+    app.queues.set("payments", concurrency=2, rate_limit=(10, 60))
     wait_until(lambda: app.schedules.fires("heartbeat", 1), WAIT_SECONDS, "the heartbeat to fire")
     return ids
 
