@@ -194,3 +194,15 @@ def test_bad_input_gets_a_page_saying_why(server: Server, local_app: rota.App) -
     long = client.get("/runs", params={"search": "x" * 5000, "job": "j" * 5000})
     assert long.status_code == 200
     assert server.healthy() and "Traceback" not in server.log()
+
+
+def test_a_large_argument_is_shown_in_part(server: Server, local_app: rota.App) -> None:
+    message = "x" * 100 + "y" * 200_000 + "END-OF-MESSAGE"
+    run = server.client.post("/api/jobs/boom/runs", json={"args": {"message": message}}).json()
+    page = server.client.get(f"/runs/{run['id']}")
+    assert page.status_code == 200
+    assert "x" * 100 in page.text and "END-OF-MESSAGE" not in page.text
+    assert "more characters not shown here" in page.text
+    assert len(page.content) < 100_000  # sent again at every live refresh
+    whole = server.client.get(f"/api/runs/{run['id']}").json()
+    assert whole["args"]["message"] == message

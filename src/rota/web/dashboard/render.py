@@ -69,8 +69,20 @@ def when(moment: datetime | str | None) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+PREVIEW_CHARS = 20_000
+"""How much of a run's arguments or result a page shows: the page is sent again at every live
+refresh, and a large value (30,000 ids) would make each refresh megabytes."""
+
+
 def pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    if len(text) <= PREVIEW_CHARS:
+        return text
+    rest = len(text) - PREVIEW_CHARS
+    return (
+        f"{text[:PREVIEW_CHARS]}\n… {rest:,} more characters not shown here"
+        " (the REST API's run and `rota runs show ID --json` give the whole value)"
+    )
 
 
 def number(value: int) -> str:
