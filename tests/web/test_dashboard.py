@@ -103,6 +103,9 @@ def test_pause_and_resume_a_queue_with_the_csrf_token(server: Server, local_app:
     done = client.post("/queues/bulk/pause", data={"csrf": csrf_of(page)})
     assert done.status_code == 303 and done.headers["location"] == "/queues?done=queue_paused"
     assert local_app.queues.get("bulk").paused
+    overview = client.get("/").text  # the overview's table by queue says so too
+    assert '<td data-label="Queue" class="name">bulk <span class="state state-paused">' in overview
+    assert '<td data-label="Queue" class="name">mail <span' not in overview
     shown = client.get(done.headers["location"]).text
     assert "Queue paused" in shown and 'action="/queues/bulk/resume"' in shown
     assert ">Resume</button>" in shown

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from datetime import datetime
 
 from rota.errors import InvalidInput
@@ -88,6 +89,11 @@ def list_queues(store: QueueStore, limit: int = MAX_PAGE, after: str | None = No
 def get(store: QueueStore, name: str) -> Queue:
     """A queue as listed (a name never used reads as an empty queue without settings)."""
     return store.queue_get(check_name(name), COUNT_CAP)
+
+
+def paused(store: QueueStore, names: Sequence[str]) -> set[str]:
+    """Which of ``names`` are paused (one small query, for pages that show many queues)."""
+    return set(store.queues_paused([check_name(n) for n in names])) if names else set()
 
 
 def set_paused(store: QueueStore, name: str, paused: bool, now: datetime) -> Queue:

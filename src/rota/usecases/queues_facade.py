@@ -33,6 +33,10 @@ class Queues:
     def get(self, name: str) -> Queue:
         return queues.get(self._store(), name)
 
+    def paused(self, names: builtins.list[str]) -> set[str]:
+        """Which of ``names`` are paused."""
+        return queues.paused(self._store(), names)
+
     def pause(self, name: str) -> Queue:
         """No node starts a new run from the queue (within a second); running runs finish."""
         paused = queues.set_paused(self._store(), name, True, self._clock.now())

@@ -27,11 +27,13 @@ def queue_rows(
     app: App, counts: dict[tuple[RunState, str], int], oldest: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """One row per queue that has runs or is named by a job: counts by state, oldest queued."""
-    names = {queue for _, queue in counts} | {s.options.queue for s in app.jobs.values()}
+    names = sorted({queue for _, queue in counts} | {s.options.queue for s in app.jobs.values()})
+    paused = app.queues.paused(names)
     rows = []
-    for name in sorted(names):
+    for name in names:
         by_state = {s.value: counts.get((s, name), 0) for s in RunState}
-        rows.append({"name": name, "counts": by_state, "oldest": oldest.get(name)})
+        row = {"name": name, "counts": by_state, "oldest": oldest.get(name)}
+        rows.append(row | {"paused": name in paused})
     return rows
 
 
