@@ -51,7 +51,9 @@ def failed_execution(cli: Cli, tag: str = "b") -> dict[str, Any]:
     """An execution of numbers(tag) that failed on item 15, after committing one chunk."""
     result = run(cli, "exec", "numbers", "--arg", f"tag={tag}", env=FAIL_AT_15)
     assert result.code == 1, str(result)
-    [failed] = executions(cli, "--job", "numbers", "--state", "failed")
+    found = executions(cli, "--job", "numbers", "--state", "failed")
+    assert len(found) == 1, (executions(cli), str(result))
+    [failed] = found
     return failed
 
 
