@@ -12,9 +12,11 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, overload
 
+from rota.admission import check_limits
 from rota.batch.definition import PARTITION_JOB
 from rota.batch.registration import batch_spec, partition_spec
 from rota.batch.runtime import BatchRuntime
@@ -126,6 +128,10 @@ class App:
         priority: int = 0,
         timeout: float | None = None,
         backoff: Backoff | BackoffFn | None = None,
+        concurrency: int | None = None,
+        concurrency_key: str | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        rate_key: str | None = None,
     ) -> Callable[[F], Job]: ...
 
     def job(
@@ -139,16 +145,30 @@ class App:
         priority: int = 0,
         timeout: float | None = None,
         backoff: Backoff | BackoffFn | None = None,
+        concurrency: int | None = None,
+        concurrency_key: str | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        rate_key: str | None = None,
     ) -> Job | Callable[[F], Job]:
-        """Define a job from a function (sync or async); usable bare or with options."""
+        """Define a job from a function (sync or async); usable bare or with options.
+
+        ``concurrency=N`` (per value of ``concurrency_key``) and ``rate_limit=(N, seconds)``
+        (per value of ``rate_key``) hold cluster-wide: see ``rota.admission``.
+        """
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive seconds")
         options = JobOptions(queue, max_attempts, priority, timeout, backoff)
+        limited = (concurrency, concurrency_key, rate_limit, rate_key)
 
         def register(f: F) -> Job:
-            return self.register(JobSpec.from_function(f, name or f.__name__, options))
+            spec = JobSpec.from_function(f, name or f.__name__, options)
+            if any(x is not None for x in limited):
+                params = [p.name for p in spec.params]
+                limits = check_limits(spec.name, params, *limited)
+                spec = replace(spec, options=replace(options, limits=limits))
+            return self.register(spec)
 
         return register(func) if func is not None else register
 

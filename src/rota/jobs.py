@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
+from rota.admission import JobLimits, group_of
 from rota.argtypes import check_type as check_type  # re-exported: where callers found it
 from rota.argtypes import from_json, needs_conversion, to_json, type_name, unsupported
 from rota.context import Context
@@ -56,6 +57,8 @@ class JobOptions:
     priority: int = 0
     timeout: float | None = None
     backoff: Backoff | BackoffFn | None = None
+    limits: JobLimits = field(default_factory=JobLimits)
+    """Flow control: concurrency and rate limits, optionally per value of an argument."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,23 @@ class JobSpec:
     def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
         """Check ``args`` against the signature and type hints; returns a plain dict copy."""
         return validate_args(self.name, self.params, args)
+
+    def groups(self, args: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """The (concurrency, rate) groups a run with these valid arguments counts in; None for
+        a limit the job does not have. ``InvalidArguments`` for a key value too long."""
+        limits = self.options.limits
+        try:
+            return (
+                None if limits.concurrency is None else self._group(limits.concurrency_key, args),
+                None if limits.rate_limit is None else self._group(limits.rate_key, args),
+            )
+        except ValueError as exc:
+            raise InvalidArguments(str(exc)) from None
+
+    def _group(self, key: str | None, args: Mapping[str, Any]) -> str:
+        param = next((p for p in self.params if p.name == key), None)
+        default = None if param is None else to_json(param.default, param.annotation)
+        return group_of(self.name, key, args, default)
 
     def call_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
         """The keyword arguments to call the function with: the stored JSON values turned into

@@ -109,6 +109,8 @@ def build_runs(
             timeout=spec.options.timeout,
             kind="batch" if batch is not None else "function",
             batch=batch.launch(valid) if batch is not None else None,
+            concurrency_group=(groups := _groups(spec, valid, i, len(args_list)))[0],
+            rate_group=groups[1],
         )
         for i, args in enumerate(args_list)
     ]
@@ -118,6 +120,18 @@ def _validate(spec: JobSpec, args: Mapping[str, Any], index: int, count: int) ->
     """The arguments checked; in a launch of many, a refusal names the item (from 0)."""
     try:
         return spec.validate(args)
+    except InvalidArguments as exc:
+        if count == 1:
+            raise
+        raise InvalidArguments(f"item {index} (counting from 0): {exc}") from None
+
+
+def _groups(
+    spec: JobSpec, valid: Mapping[str, Any], index: int, count: int
+) -> tuple[str | None, str | None]:
+    """The groups of a limited job's run; a key value too long is refused like an argument."""
+    try:
+        return spec.groups(valid)
     except InvalidArguments as exc:
         if count == 1:
             raise

@@ -75,6 +75,22 @@ class ClaimParams:
     jobs: Sequence[str] | None = None
     """Claim only runs of these jobs, those the worker defines (None: any job). A run of a job
     a worker lacks (a rolling deploy, a renamed job) stays queued for a worker that has it."""
+    limited: Sequence[LimitedJob] = ()
+    """Jobs with limits, claimed apart from ``jobs`` (which must not name them): in the same
+    transaction, serialized per job across the cluster, admitted by ``rota.admission`` (fair
+    turns across groups) up to each group's room and ``limited_slots`` runs (of ``limit``)."""
+    limited_slots: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LimitedJob:
+    """A job's limits as the claim applies them: counts come from running runs (a rescued run
+    frees its place) and from the log of starts within ``rate_period``."""
+
+    job: str
+    concurrency: int | None = None
+    rate_limit: int | None = None
+    rate_period: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

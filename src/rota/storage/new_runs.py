@@ -30,6 +30,10 @@ class NewRun:
     kind: str = "function"
     batch: BatchLaunch | None = None
     """For a batch job's run: create its execution in the same transaction, or refuse."""
+    concurrency_group: str | None = None
+    """For a job with a concurrency limit: the group the run counts in (rota.admission)."""
+    rate_group: str | None = None
+    """For a job with a rate limit: the group whose starts it counts in."""
 
 
 @dataclass(frozen=True, slots=True)

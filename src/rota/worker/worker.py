@@ -26,6 +26,7 @@ from rota.service import Loop
 from rota.storage.base import (
     ClaimParams,
     HeartbeatParams,
+    LimitedJob,
     Notifier,
     Outcome,
     ReleaseParams,
@@ -45,6 +46,16 @@ from rota.worker.recorder import Recorder, write_until
 from rota.worker.stats import STATS
 
 log = logging.getLogger("rota.worker")
+
+
+def limited_jobs(jobs: Mapping[str, JobSpec]) -> dict[str, LimitedJob]:
+    """The jobs with flow-control limits, as the claim applies them."""
+    out = {}
+    for name, spec in jobs.items():
+        lim = spec.options.limits
+        if lim.any:
+            out[name] = LimitedJob(name, lim.concurrency, lim.rate_limit, lim.rate_period)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +181,7 @@ class Worker:
         now = self.clock.now()
         began = time.monotonic()
         jobs = tuple(self.jobs)  # read each time: the app may define jobs after the start
+        limited = limited_jobs(self.jobs)
         result = self._recorder.claim(
             ClaimParams(
                 node_id=self.config.node_id,
@@ -178,7 +190,10 @@ class Worker:
                 now=now,
                 lease_until=now + timedelta(seconds=self.config.lease_seconds),
                 run_id=only,
-                jobs=jobs,
+                jobs=tuple(j for j in jobs if j not in limited) if limited else jobs,
+                limited=tuple(limited.values()),
+                # a run claimed ahead would hold a place in its group while it waits here
+                limited_slots=max(0, self.config.concurrency - self._held.held),
             )
         )
         self._pacer.round_trip(time.monotonic() - began)

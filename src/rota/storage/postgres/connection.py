@@ -317,4 +317,6 @@ def _insert_arrays(runs: Sequence[NewRun], now: datetime) -> dict[str, Any]:
         "timeouts": [r.timeout for r in runs],
         "run_ats": [r.run_at for r in runs],
         "kinds": [r.kind for r in runs],
+        "c_groups": [r.concurrency_group for r in runs],
+        "r_groups": [r.rate_group for r in runs],
     }

@@ -41,6 +41,7 @@ from rota.storage.postgres.batch import PostgresBatch
 from rota.storage.postgres.connection import Q, ts
 from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.leader import PostgresLeader
+from rota.storage.postgres.limits import PostgresLimits
 from rota.storage.postgres.notifier import ListenNotifier
 from rota.storage.rows import dumps, run_from_row
 from rota.storage.sql import contains_pattern
@@ -121,6 +122,7 @@ class PostgresStore(
     PostgresIdempotency,
     PostgresBatch,
     PostgresLeader,
+    PostgresLimits,
 ):
     """The cluster backend; the connection pool and schema live in connection.py, the verbs
     shared with SQLite in ``rota.storage.portable``; this class holds the runs hot path."""
@@ -187,6 +189,12 @@ class PostgresStore(
             refused = self.runs_finish(FinishParams(params.finish))
             rows = self._all(Q["runs_claim_id"], values) if params.limit > 0 else []
             return ClaimResult(_sorted_runs(rows), refused)
+        values.update(_finish_arrays(()))
+        if params.limited and params.limited_slots > 0:
+            finish = _finish_arrays(params.finish) if params.finish else None
+            claimed, written = self.claim_limited(params, finish, values)
+            refused = [o for o in params.finish if o.run_id not in written]
+            return ClaimResult(_sorted_runs(claimed), refused)
         values.update(_finish_arrays(params.finish))
         rows = self._all(Q["runs_finish_and_claim"], values)
         finished = set(rows[0]["finished_ids"]) if rows else set()

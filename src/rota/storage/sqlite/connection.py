@@ -233,6 +233,8 @@ class SQLiteBase(SqlBackend):
                 "run_at": to_epoch(new.run_at),
                 "now": now,
                 "kind": new.kind,
+                "c_group": new.concurrency_group,
+                "r_group": new.rate_group,
             }
             row = conn.execute(Q["runs_insert"], values).fetchone()
             if row is not None:

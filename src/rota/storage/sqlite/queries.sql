@@ -3,9 +3,9 @@
 
 -- name: runs_insert
 INSERT INTO rota_runs (job, queue, state, args, priority, max_attempts, schedule, unique_key,
-                       timeout, run_at, created_at, kind)
+                       timeout, run_at, created_at, kind, concurrency_group, rate_group)
 VALUES (:job, :queue, :state, :args, :priority, :max_attempts, :schedule, :unique_key,
-        :timeout, :run_at, :now, :kind)
+        :timeout, :run_at, :now, :kind, :c_group, :r_group)
 ON CONFLICT DO NOTHING
 RETURNING id;
 

@@ -42,6 +42,7 @@ from rota.storage.sqlite.connection import Q, ep, ts
 from rota.storage.sqlite.connection import path_from_url as path_from_url
 from rota.storage.sqlite.idempotency import SQLiteIdempotency
 from rota.storage.sqlite.leader import SQLiteLeader
+from rota.storage.sqlite.limits import SQLiteLimits
 from rota.storage.sqlite.notifier import DataVersionNotifier
 from rota.storage.writes import Write, hand_back, writes
 
@@ -108,6 +109,7 @@ class SQLiteStore(
     SQLiteIdempotency,
     SQLiteBatch,
     SQLiteLeader,
+    SQLiteLimits,
 ):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
@@ -165,16 +167,28 @@ class SQLiteStore(
             if params.run_id is not None:
                 values["run_id"] = params.run_id
                 rows = conn.execute(Q["runs_claim_id"], values).fetchall()
-            elif params.queues is None:
-                rows = conn.execute(Q["runs_claim"], values).fetchall()
             else:
-                values["queues"] = dumps(list(params.queues))
-                rows = conn.execute(Q["runs_claim_queues"], values).fetchall()
+                rows = self._claim(conn, params, values)
         claimed = sorted(
             (run_from_row(r, ts, from_text) for r in rows),
             key=lambda r: (r.priority, r.run_at, r.id),
         )
         return ClaimResult(claimed, refused)
+
+    def _claim(
+        self, conn: sqlite3.Connection, params: ClaimParams, values: dict[str, Any]
+    ) -> list[sqlite3.Row]:
+        """Limited jobs' runs first (up to ``limited_slots``), then the rest of the limit."""
+        rows: list[sqlite3.Row] = []
+        if params.limited and params.limited_slots > 0:
+            rows = self.claim_limited(conn, params)
+            values["limit"] = params.limit - len(rows)
+        if values["limit"] <= 0 or (params.jobs is not None and not params.jobs):
+            return rows
+        if params.queues is None:
+            return rows + conn.execute(Q["runs_claim"], values).fetchall()
+        values["queues"] = dumps(list(params.queues))
+        return rows + conn.execute(Q["runs_claim_queues"], values).fetchall()
 
     def _finish(self, conn: sqlite3.Connection, outcomes: Sequence[Outcome]) -> list[Outcome]:
         refused = []

@@ -1,0 +1,59 @@
+"""The claim of limited jobs' runs on SQLite (see rota.admission and limits.sql).
+
+It runs inside the claim's ``BEGIN IMMEDIATE`` transaction, which already serializes every
+writer of the file: the counts it reads cannot change before it commits.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from rota.clock import to_epoch
+from rota.storage.admitting import plan, scan_size
+from rota.storage.base import ClaimParams
+from rota.storage.rows import dumps
+from rota.storage.sql import load_queries
+from rota.storage.sqlite.connection import SQLiteBase, ep, ts
+
+LQ = load_queries("rota.storage.sqlite", "limits.sql")
+
+
+def _when(value: Any) -> Any:
+    return ts(value)
+
+
+class SQLiteLimits(SQLiteBase):
+    def claim_limited(self, conn: sqlite3.Connection, params: ClaimParams) -> list[sqlite3.Row]:
+        """Claim the admitted runs of limited jobs, logging the starts of rate-limited ones."""
+        slots = min(params.limited_slots, params.limit)
+        now = to_epoch(params.now)
+        limited = [[j.job, j.concurrency, j.rate_limit] for j in params.limited]
+        values = {
+            "limited": dumps(limited),
+            "now": now,
+            "queues": None if params.queues is None else dumps(list(params.queues)),
+            "scan": scan_size(slots),
+        }
+        rows = [dict(r) for r in conn.execute(LQ["limits_candidates"], values).fetchall()]
+        chosen = plan(rows, params.limited, slots, params.now, _when)
+        if not chosen.ids:
+            return []
+        claimed = conn.execute(
+            LQ["limits_claim"],
+            {
+                "ids": dumps(chosen.ids),
+                "now": now,
+                "lease_until": to_epoch(params.lease_until),
+                "node_id": params.node_id,
+            },
+        ).fetchall()
+        started = {int(r["id"]) for r in claimed}
+        for run_id, scope, expires in zip(
+            chosen.rate_ids, chosen.rate_scopes, chosen.rate_expires, strict=True
+        ):
+            if run_id in started:
+                conn.execute(LQ["limits_log_start"], {"scope": scope, "expires_at": ep(expires)})
+        if chosen.rate_scopes:
+            conn.execute(LQ["limits_prune"], {"scopes": dumps(chosen.rate_scopes), "now": now})
+        return claimed
