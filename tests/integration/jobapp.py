@@ -18,6 +18,7 @@ from typing import Any
 
 import rota
 from tests.integration.batchjobs import add_batch_jobs
+from tests.integration.limitjobs import add_limit_jobs
 from tests.integration.queuejobs import add_queue_jobs
 
 BLOCK_LIMIT = 60.0
@@ -220,6 +221,7 @@ def build_app(
 
     add_batch_jobs(app)
     add_queue_jobs(app, marks)
+    add_limit_jobs(app, marks, released)
     return app
 
 
