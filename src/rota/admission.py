@@ -112,15 +112,7 @@ def group_of(job: str, key: str | None, args: Mapping[str, Any], default: Any = 
 # -- admission ------------------------------------------------------------------------------
 
 Scope = str
-"""A counter a run uses: ``job-c:<job>:<group>``, ``job-r:<job>:<group>``, ``queue-c:<q>``..."""
-
-
-def concurrency_scope(job: str, group: str) -> Scope:
-    return f"job-c:{job}:{group}"
-
-
-def rate_scope(job: str, group: str) -> Scope:
-    return f"job-r:{job}:{group}"
+"""A counter a run uses (a group of a limited job, the worker's slots for limited runs...)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,3 +140,24 @@ def test_limited_slots_bound_the_limited_claim(store: Store) -> None:
     insert(store, *[keyed("sync", f'"{k}"') for k in range(5)])
     got = claim_limited(store, PER_KEY, slots=2, limit=10)
     assert len(got) == 2
+
+
+def test_groups_of_jobs_whose_names_share_a_prefix_stay_apart(store: Store) -> None:
+    # 'a' with group '1:' and 'a:1' with group '' must not be one scope, whatever the names
+    insert(store, keyed("a", "1:", "1:"), keyed("a", "1:", "1:"))
+    other = insert(store, keyed("a:1", "", ""))[0]
+    limited = [
+        LimitedJob("a", concurrency=1, rate_limit=1, rate_period=60.0),
+        LimitedJob("a:1", concurrency=1, rate_limit=1, rate_period=60.0),
+    ]
+    got = claim_limited(store, limited)
+    assert len(got) == 2 and other in {r.id for r in got}
+
+
+def test_priority_orders_limited_and_unlimited_runs_alike(store: Store) -> None:
+    plain = insert(store, new_run("plain", priority=5))[0]
+    urgent = insert(store, keyed("sync", '"a"', priority=-5))[0]
+    got = claim_limited(store, PER_KEY, slots=1, limit=1, jobs=["plain"])
+    assert [r.id for r in got] == [urgent]
+    got = claim_limited(store, PER_KEY, slots=1, limit=1, jobs=["plain"])
+    assert [r.id for r in got] == [plain]

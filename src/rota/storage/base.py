@@ -76,9 +76,10 @@ class ClaimParams:
     """Claim only runs of these jobs, those the worker defines (None: any job). A run of a job
     a worker lacks (a rolling deploy, a renamed job) stays queued for a worker that has it."""
     limited: Sequence[LimitedJob] = ()
-    """Jobs with limits, claimed apart from ``jobs`` (which must not name them): in the same
-    transaction, serialized per job across the cluster, admitted by ``rota.admission`` (fair
-    turns across groups) up to each group's room and ``limited_slots`` runs (of ``limit``)."""
+    """Jobs with limits (not named in ``jobs``; claimed too). With any, the claim reads its
+    candidates in claim order, serialized per limited job across the cluster, and admits them
+    by ``rota.admission``: limited runs in fair turns across groups, within each group's room
+    and ``limited_slots`` runs; the others up to ``limit``."""
     limited_slots: int = 0
 
 

@@ -192,8 +192,9 @@ class Worker:
                 run_id=only,
                 jobs=tuple(j for j in jobs if j not in limited) if limited else jobs,
                 limited=tuple(limited.values()),
-                # a run claimed ahead would hold a place in its group while it waits here
-                limited_slots=max(0, self.config.concurrency - self._held.held),
+                # Claimed ahead, a limited run holds its place while it waits here: the pacer
+                # claims ahead only for runs shorter than a round trip, about that long.
+                limited_slots=max(0, free),
             )
         )
         self._pacer.round_trip(time.monotonic() - began)

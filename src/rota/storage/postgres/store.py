@@ -189,10 +189,9 @@ class PostgresStore(
             refused = self.runs_finish(FinishParams(params.finish))
             rows = self._all(Q["runs_claim_id"], values) if params.limit > 0 else []
             return ClaimResult(_sorted_runs(rows), refused)
-        values.update(_finish_arrays(()))
-        if params.limited and params.limited_slots > 0:
+        if params.limited:
             finish = _finish_arrays(params.finish) if params.finish else None
-            claimed, written = self.claim_limited(params, finish, values)
+            claimed, written = self.claim_limited(params, finish)
             refused = [o for o in params.finish if o.run_id not in written]
             return ClaimResult(_sorted_runs(claimed), refused)
         values.update(_finish_arrays(params.finish))

@@ -1,4 +1,4 @@
-"""The claim of limited jobs' runs on SQLite (see rota.admission and limits.sql).
+"""The claim of a worker that serves limited jobs, on SQLite (rota.admission, limits.sql).
 
 It runs inside the claim's ``BEGIN IMMEDIATE`` transaction, which already serializes every
 writer of the file: the counts it reads cannot change before it commits.
@@ -10,7 +10,7 @@ import sqlite3
 from typing import Any
 
 from rota.clock import to_epoch
-from rota.storage.admitting import plan, scan_size
+from rota.storage.admitting import candidate_values, plan
 from rota.storage.base import ClaimParams
 from rota.storage.rows import dumps
 from rota.storage.sql import load_queries
@@ -25,18 +25,19 @@ def _when(value: Any) -> Any:
 
 class SQLiteLimits(SQLiteBase):
     def claim_limited(self, conn: sqlite3.Connection, params: ClaimParams) -> list[sqlite3.Row]:
-        """Claim the admitted runs of limited jobs, logging the starts of rate-limited ones."""
-        slots = min(params.limited_slots, params.limit)
+        """Claim the admitted runs, logging the starts of rate-limited ones."""
         now = to_epoch(params.now)
+        lists = candidate_values(params)
         limited = [[j.job, j.concurrency, j.rate_limit] for j in params.limited]
         values = {
             "limited": dumps(limited),
+            "jobs": None if lists["jobs"] is None else dumps(lists["jobs"]),
             "now": now,
             "queues": None if params.queues is None else dumps(list(params.queues)),
-            "scan": scan_size(slots),
+            "scan": lists["scan"],
         }
         rows = [dict(r) for r in conn.execute(LQ["limits_candidates"], values).fetchall()]
-        chosen = plan(rows, params.limited, slots, params.now, _when)
+        chosen = plan(rows, params, _when)
         if not chosen.ids:
             return []
         claimed = conn.execute(

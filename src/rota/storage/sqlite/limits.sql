@@ -1,41 +1,56 @@
--- Flow control in the claim (rota.admission): BEGIN IMMEDIATE already serializes the claims.
+-- Flow control in the claim of a worker that serves limited jobs (rota.admission):
+-- BEGIN IMMEDIATE already serializes the claims.
 
 -- name: limits_candidates
--- Due waiting runs of the limited jobs in claim order, leaving out those of groups with no
--- room, each with what its groups use now: running runs (a finished or rescued run frees its
--- place) and unexpired starts. :limited is a JSON array of [job, concurrency, rate].
-WITH lim AS (
+-- Due waiting runs of the worker's jobs in claim order, leaving out those of limited groups
+-- with no room, each with what its groups use now: running runs (a finished or rescued run
+-- frees its place) and unexpired starts. The walk follows rota_runs_claim and stops after
+-- :scan runs; a scope is 'job-c:' or 'job-r:', the job's length and name, and the group.
+-- :limited is a JSON array of [job, concurrency, rate]; :jobs the worker's job names.
+WITH lim AS MATERIALIZED (
     SELECT json_extract(value, '$[0]') AS job, json_extract(value, '$[1]') AS conc,
-           json_extract(value, '$[2]') AS rate
+           json_extract(value, '$[2]') AS rate,
+           'job-r:' || length(json_extract(value, '$[0]')) || ':' || json_extract(value, '$[0]')
+           || ':' AS r_prefix
     FROM json_each(:limited)
-), used AS (
-    SELECT 'job-c:' || r.job || ':' || coalesce(r.concurrency_group, '') AS scope,
-           count(*) AS n
+), c_used AS MATERIALIZED (
+    SELECT r.job, 'job-c:' || length(r.job) || ':' || r.job || ':'
+                  || coalesce(r.concurrency_group, '') AS scope, count(*) AS n
     FROM rota_runs r INDEXED BY rota_runs_state
     WHERE r.state = 'running' AND r.job IN (SELECT job FROM lim WHERE conc IS NOT NULL)
-    GROUP BY 1
-    UNION ALL
-    SELECT scope, count(*) FROM rota_rate_starts WHERE expires_at > :now GROUP BY scope
-)
-SELECT c.id, c.job, c.priority, c.run_at, c.conc, c.rate, c.c_scope, c.r_scope,
-       coalesce(cu.n, 0) AS c_used, coalesce(ru.n, 0) AS r_used
-FROM (
-    SELECT r.id, r.job, r.priority, r.run_at, l.conc, l.rate,
-           CASE WHEN l.conc IS NOT NULL
-                THEN 'job-c:' || r.job || ':' || coalesce(r.concurrency_group, '') END AS c_scope,
-           CASE WHEN l.rate IS NOT NULL
-                THEN 'job-r:' || r.job || ':' || coalesce(r.rate_group, '') END AS r_scope
+    GROUP BY 1, 2
+), r_used AS MATERIALIZED (
+    SELECT scope, count(*) AS n FROM rota_rate_starts WHERE expires_at > :now GROUP BY scope
+), c_full AS MATERIALIZED (
+    SELECT u.scope FROM c_used u JOIN lim l ON l.job = u.job WHERE u.n >= l.conc
+), r_full AS MATERIALIZED (
+    SELECT u.scope FROM r_used u JOIN lim l
+      ON l.rate IS NOT NULL AND substr(u.scope, 1, length(l.r_prefix)) = l.r_prefix
+    WHERE u.n >= l.rate
+), cand AS MATERIALIZED (
+    SELECT r.id, r.job, r.priority, r.run_at,
+           CASE WHEN r.job IN (SELECT job FROM lim WHERE conc IS NOT NULL)
+                THEN 'job-c:' || length(r.job) || ':' || r.job || ':'
+                     || coalesce(r.concurrency_group, '') END AS c_scope,
+           CASE WHEN r.job IN (SELECT job FROM lim WHERE rate IS NOT NULL)
+                THEN 'job-r:' || length(r.job) || ':' || r.job || ':'
+                     || coalesce(r.rate_group, '') END AS r_scope
     FROM rota_runs r INDEXED BY rota_runs_claim
-    JOIN lim l ON l.job = r.job
     WHERE r.state IN ('queued', 'scheduled', 'retrying') AND r.run_at <= :now
+      AND (:jobs IS NULL OR r.job IN (SELECT value FROM json_each(:jobs)))
       AND (:queues IS NULL OR r.queue IN (SELECT value FROM json_each(:queues)))
-) c
-LEFT JOIN used cu ON cu.scope = c.c_scope
-LEFT JOIN used ru ON ru.scope = c.r_scope
-WHERE (c.conc IS NULL OR coalesce(cu.n, 0) < c.conc)
-  AND (c.rate IS NULL OR coalesce(ru.n, 0) < c.rate)
-ORDER BY c.priority, c.run_at, c.id
-LIMIT :scan;
+      AND 'job-c:' || length(r.job) || ':' || r.job || ':' || coalesce(r.concurrency_group, '')
+          NOT IN (SELECT scope FROM c_full)
+      AND 'job-r:' || length(r.job) || ':' || r.job || ':' || coalesce(r.rate_group, '')
+          NOT IN (SELECT scope FROM r_full)
+    ORDER BY r.priority, r.run_at, r.id
+    LIMIT :scan
+)
+SELECT c.id, c.job, c.priority, c.run_at, c.c_scope, c.r_scope,
+       coalesce(cu.n, 0) AS c_used, coalesce(ru.n, 0) AS r_used
+FROM cand c
+LEFT JOIN c_used cu ON cu.scope = c.c_scope
+LEFT JOIN r_used ru ON ru.scope = c.r_scope;
 
 -- name: limits_claim
 -- The claim event of rota.runs for the admitted runs (compare-and-set on their state).

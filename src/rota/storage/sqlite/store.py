@@ -178,17 +178,12 @@ class SQLiteStore(
     def _claim(
         self, conn: sqlite3.Connection, params: ClaimParams, values: dict[str, Any]
     ) -> list[sqlite3.Row]:
-        """Limited jobs' runs first (up to ``limited_slots``), then the rest of the limit."""
-        rows: list[sqlite3.Row] = []
-        if params.limited and params.limited_slots > 0:
-            rows = self.claim_limited(conn, params)
-            values["limit"] = params.limit - len(rows)
-        if values["limit"] <= 0 or (params.jobs is not None and not params.jobs):
-            return rows
+        if params.limited:
+            return self.claim_limited(conn, params)
         if params.queues is None:
-            return rows + conn.execute(Q["runs_claim"], values).fetchall()
+            return conn.execute(Q["runs_claim"], values).fetchall()
         values["queues"] = dumps(list(params.queues))
-        return rows + conn.execute(Q["runs_claim_queues"], values).fetchall()
+        return conn.execute(Q["runs_claim_queues"], values).fetchall()
 
     def _finish(self, conn: sqlite3.Connection, outcomes: Sequence[Outcome]) -> list[Outcome]:
         refused = []

@@ -5,6 +5,11 @@
 ALTER TABLE rota_runs ADD COLUMN concurrency_group text;
 ALTER TABLE rota_runs ADD COLUMN rate_group text;
 
+-- A limited claim counts the running runs of each group: running runs are few, and this index
+-- holds only them, so the count never reads the other runs of a job (and a planner with stale
+-- statistics after a bulk launch cannot pick the job's index, which holds them all).
+CREATE INDEX rota_runs_running ON rota_runs (job, concurrency_group) WHERE state = 'running';
+
 -- One row per start of a rate-limited run (retries start again), kept until the end of the
 -- rate's window (expires_at = start + period): "at most N starts in any window of P seconds"
 -- holds when each start finds fewer than N unexpired rows of its scope. A token bucket would
