@@ -44,6 +44,9 @@ class Plan:
     """Admitted runs that start a rate-limited job, with their scope and when the start expires."""
     rate_scopes: list[str]
     rate_expires: list[datetime]
+    prune_before: datetime
+    """Starts of those scopes that expired before this are deleted: a window's length after
+    ``now``, so that a claim that read its ``now`` earlier and waited still counts them."""
 
 
 def plan(
@@ -82,6 +85,7 @@ def plan(
         [i for i, _, _ in rate],
         [str(r["r_scope"]) for _, r, _ in rate],
         [params.now + timedelta(seconds=p or 0.0) for _, _, p in rate],
+        params.now - timedelta(seconds=max((p or 0.0 for _, _, p in rate), default=0.0)),
     )
 
 

@@ -51,6 +51,7 @@ class PostgresLimits(PostgresBase):
                         "r_ids": chosen.rate_ids,
                         "r_scopes": chosen.rate_scopes,
                         "r_expires": chosen.rate_expires,
+                        "prune_before": chosen.prune_before,
                     },
                 )
             # read after the commit, which the pipeline sent with the claim: one round trip

@@ -61,8 +61,10 @@ LEFT JOIN r_used ru ON ru.scope = c.r_scope;
 
 -- name: limits_claim
 -- The claim event of rota.runs for the admitted runs (compare-and-set on their state), and a
--- start logged for each rate-limited one that was claimed; the expired starts of those scopes
--- are deleted (only those: their job's lock is held, so two claims never delete the same rows).
+-- start logged for each rate-limited one that was claimed; the starts of those scopes expired
+-- for a window's length are deleted (only those scopes: their job's lock is held, so two claims
+-- never delete the same rows). Not sooner: a claim whose ``now`` was read before another's,
+-- then waited for the lock, still counts the starts that were in its window.
 WITH claimed AS (
     UPDATE rota_runs
     SET state = 'running', attempt = attempt + 1, started_at = %(now)s,
@@ -77,6 +79,6 @@ WITH claimed AS (
     JOIN claimed c ON c.id = v.id
 ), pruned AS (
     DELETE FROM rota_rate_starts
-    WHERE scope = ANY(%(r_scopes)s::text[]) AND expires_at <= %(now)s
+    WHERE scope = ANY(%(r_scopes)s::text[]) AND expires_at <= %(prune_before)s
 )
 SELECT * FROM claimed;

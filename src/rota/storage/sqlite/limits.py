@@ -56,5 +56,6 @@ class SQLiteLimits(SQLiteBase):
             if run_id in started:
                 conn.execute(LQ["limits_log_start"], {"scope": scope, "expires_at": ep(expires)})
         if chosen.rate_scopes:
-            conn.execute(LQ["limits_prune"], {"scopes": dumps(chosen.rate_scopes), "now": now})
+            prune = {"scopes": dumps(chosen.rate_scopes), "prune_before": ep(chosen.prune_before)}
+            conn.execute(LQ["limits_prune"], prune)
         return claimed

@@ -64,5 +64,7 @@ RETURNING *;
 INSERT INTO rota_rate_starts (scope, expires_at) VALUES (:scope, :expires_at);
 
 -- name: limits_prune
+-- Starts expired for a window's length: a claim whose ``now`` was read before another's, then
+-- waited for the write lock, still counts the starts that were in its window.
 DELETE FROM rota_rate_starts
-WHERE scope IN (SELECT value FROM json_each(:scopes)) AND expires_at <= :now;
+WHERE scope IN (SELECT value FROM json_each(:scopes)) AND expires_at <= :prune_before;
