@@ -8,6 +8,7 @@ from datetime import datetime
 
 from rota.runs import Run, RunState
 from rota.storage.base import ClaimParams, LimitedJob, NewRun, Outcome, RescueParams, Store
+from rota.storage.queue_store import QueueLimitsParams, QueuePauseParams
 
 from .support import LEASE, NODE, T0, at, get, insert, new_run, retrying, succeeded
 
@@ -161,3 +162,73 @@ def test_priority_orders_limited_and_unlimited_runs_alike(store: Store) -> None:
     assert [r.id for r in got] == [urgent]
     got = claim_limited(store, PER_KEY, slots=1, limit=1, jobs=["plain"])
     assert [r.id for r in got] == [plain]
+
+
+# -- queue limits -----------------------------------------------------------------------
+
+
+def set_queue(
+    store: Store, name: str, concurrency: int | None = None, rate: tuple[int, float] | None = None
+) -> None:
+    store.queue_set_limits(
+        QueueLimitsParams(
+            name,
+            T0,
+            set_concurrency=True,
+            concurrency=concurrency,
+            set_rate=True,
+            rate_limit=None if rate is None else rate[0],
+            rate_period=None if rate is None else rate[1],
+        )
+    )
+
+
+def fast_claim(store: Store, limit: int = 10, now: datetime = T0) -> tuple[list[Run], bool]:
+    result = store.runs_claim(ClaimParams(NODE, None, limit, now, now + LEASE, jobs=["plain"]))
+    return result.claimed, result.queue_limits
+
+
+def test_the_one_statement_claim_leaves_limited_queues_and_says_so(store: Store) -> None:
+    insert(store, *[new_run("plain", queue="capped") for _ in range(3)])
+    free = insert(store, new_run("plain", queue="open"))[0]
+    assert fast_claim(store, limit=0)[1] is False
+    set_queue(store, "capped", concurrency=2)
+
+    claimed, queue_limits = fast_claim(store)
+    assert [r.id for r in claimed] == [free] and queue_limits is True
+
+
+def test_queue_concurrency_holds_in_the_limited_claim(store: Store) -> None:
+    capped = insert(store, *[new_run("plain", queue="capped") for _ in range(3)])
+    set_queue(store, "capped", concurrency=2)
+    params = ClaimParams(NODE, None, 10, T0, T0 + LEASE, jobs=["plain"], queue_limits=True)
+
+    first = store.runs_claim(params)
+    assert sorted(r.id for r in first.claimed) == capped[:2] and first.queue_limits
+    assert store.runs_claim(params).claimed == []
+    done = [succeeded(r, at(1)) for r in first.claimed[:1]]
+    again = store.runs_claim(dataclasses.replace(params, now=at(1), finish=done))
+    assert [r.id for r in again.claimed] == [capped[2]]
+
+    set_queue(store, "capped")  # no limits left: the claim says so
+    assert store.runs_claim(params).queue_limits is False
+
+
+def test_queue_rate_and_job_limits_apply_together(store: Store) -> None:
+    insert(store, *[keyed("sync", f'"{k}"', queue="rated") for k in range(6)])
+    set_queue(store, "rated", rate=(4, 10.0))
+    got = claim_limited(store, PER_KEY, slots=10)
+    assert got == []  # queue_limits not known yet: a plain limited claim still leaves them
+    params = ClaimParams(
+        NODE, None, 10, T0, T0 + LEASE, jobs=[], limited=PER_KEY, limited_slots=10,
+        queue_limits=True,
+    )  # fmt: skip
+    assert len(store.runs_claim(params).claimed) == 4
+    assert store.runs_claim(dataclasses.replace(params, now=at(5))).claimed == []
+    assert len(store.runs_claim(dataclasses.replace(params, now=at(10))).claimed) == 2
+
+
+def test_a_paused_queue_starts_nothing_in_the_limited_claim(store: Store) -> None:
+    insert(store, keyed("sync", '"a"', queue="held"))
+    store.queue_set_paused(QueuePauseParams("held", True, T0))
+    assert claim_limited(store, PER_KEY) == []

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rota.admission import Candidate, admit
-from rota.storage.base import ClaimParams
+from rota.storage.base import ClaimParams, LimitedJob
 
 SCAN_MIN = 32
 SCAN_MAX = 500
 
 LIMITED_SLOTS = "slots:limited"
-"""A scope every limited job's candidate uses: the worker's ``limited_slots``."""
+"""A scope every candidate of a limited job uses: the worker's ``limited_slots``."""
 
 
 def scan_size(limit: int) -> int:
@@ -31,10 +31,22 @@ def scan_size(limit: int) -> int:
     return max(SCAN_MIN, min(SCAN_MAX, 2 * limit))
 
 
-def lock_key(job: str) -> int:
-    """The advisory lock of a limited job's claims: a signed 64-bit digest of its name."""
-    digest = hashlib.blake2b(f"rota-limit:{job}".encode(), digest_size=8).digest()
+def lock_key(name: str) -> int:
+    """An advisory lock of limited claims: a signed 64-bit digest of a name."""
+    digest = hashlib.blake2b(f"rota-limit:{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+QUEUES_LOCK = "\x00queues"
+"""The name of the one lock that claims under queue limits take (no job is named so)."""
+
+
+def lock_keys(params: ClaimParams) -> set[int]:
+    """The locks a limited claim takes: one per limited job, one for all queue limits."""
+    keys = {lock_key(j.job) for j in params.limited}
+    if params.queue_limits:
+        keys.add(lock_key(QUEUES_LOCK))
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,43 +61,56 @@ class Plan:
     ``now``, so that a claim that read its ``now`` earlier and waited still counts them."""
 
 
+def _scopes(r: Mapping[str, Any], job: LimitedJob | None) -> list[tuple[str, int, float | None]]:
+    """(scope, room, rate period or None) of each limit a candidate row is under."""
+    out: list[tuple[str, int, float | None]] = []
+    if job is not None and job.concurrency is not None and r["c_scope"] is not None:
+        out.append((str(r["c_scope"]), job.concurrency - int(r["c_used"]), None))
+    if job is not None and job.rate_limit is not None and r["r_scope"] is not None:
+        out.append((str(r["r_scope"]), job.rate_limit - int(r["r_used"]), job.rate_period))
+    if r["q_conc"] is not None:
+        out.append((f"queue-c:{r['queue']}", int(r["q_conc"]) - int(r["q_c_used"]), None))
+    if r["q_rate"] is not None:
+        room = int(r["q_rate"]) - int(r["q_r_used"])
+        out.append((f"queue-r:{r['queue']}", room, float(r["q_period"])))
+    return out
+
+
 def plan(
     rows: Sequence[Mapping[str, Any]],
     params: ClaimParams,
     when: Callable[[Any], datetime],
 ) -> Plan:
-    """Admit candidate rows (limits_candidates): unlimited runs up to ``params.limit``, limited
-    ones also within their groups' room and ``params.limited_slots``; ``when`` reads run_at."""
+    """Admit candidate rows (limits_candidates) up to ``params.limit`` runs, each within the
+    room of every scope it is under, a limited job's runs also within ``params.limited_slots``;
+    ``when`` reads run_at. Says which rate starts to log for the admitted runs."""
     caps = {j.job: j for j in params.limited}
     room: dict[str, int] = {LIMITED_SLOTS: params.limited_slots}
+    periods: dict[str, float] = {}
     cands: list[Candidate] = []
+    by_id: dict[int, list[str]] = {}
     for r in rows:
         job = caps.get(str(r["job"]))
-        scopes = []
-        if job is not None:
-            scopes.append(LIMITED_SLOTS)
-            if r["c_scope"] is not None and job.concurrency is not None:
-                scopes.append(str(r["c_scope"]))
-                room[str(r["c_scope"])] = job.concurrency - int(r["c_used"])
-            if r["r_scope"] is not None and job.rate_limit is not None:
-                scopes.append(str(r["r_scope"]))
-                room[str(r["r_scope"])] = job.rate_limit - int(r["r_used"])
-        fair = scopes[1] if len(scopes) > 1 else f"run:{r['id']}"
+        under = _scopes(r, job)
+        for scope, left, period in under:
+            room[scope] = left
+            if period is not None:
+                periods[scope] = period
+        scopes = [scope for scope, _, _ in under]
+        run_id = int(r["id"])
+        by_id[run_id] = scopes
+        fair = scopes[0] if scopes else f"run:{run_id}"
+        limited = (LIMITED_SLOTS,) if job is not None else ()
         run_at = when(r["run_at"])
-        cands.append(Candidate(int(r["id"]), int(r["priority"]), run_at, tuple(scopes), fair))
+        cands.append(Candidate(run_id, int(r["priority"]), run_at, (*limited, *scopes), fair))
     ids = admit(cands, room, params.limit)
-    by_id = {int(r["id"]): r for r in rows}
-    rate = [
-        (i, by_id[i], caps[str(by_id[i]["job"])].rate_period)
-        for i in ids
-        if by_id[i]["r_scope"] is not None and str(by_id[i]["job"]) in caps
-    ]
+    rate = [(i, scope) for i in ids for scope in by_id[i] if scope in periods]
     return Plan(
         ids,
-        [i for i, _, _ in rate],
-        [str(r["r_scope"]) for _, r, _ in rate],
-        [params.now + timedelta(seconds=p or 0.0) for _, _, p in rate],
-        params.now - timedelta(seconds=max((p or 0.0 for _, _, p in rate), default=0.0)),
+        [i for i, _ in rate],
+        [scope for _, scope in rate],
+        [params.now + timedelta(seconds=periods[scope]) for _, scope in rate],
+        params.now - timedelta(seconds=max((periods[sc] for _, sc in rate), default=0.0)),
     )
 
 

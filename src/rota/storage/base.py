@@ -81,6 +81,9 @@ class ClaimParams:
     by ``rota.admission``: limited runs in fair turns across groups, within each group's room
     and ``limited_slots`` runs; the others up to ``limit``."""
     limited_slots: int = 0
+    queue_limits: bool = False
+    """Some queue has a concurrency or rate limit (as a previous claim said): claim as a worker
+    serving limited jobs does, since the one-statement claim leaves limited queues' runs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,8 @@ class ClaimResult:
     claimed: list[Run]
     refused: list[Outcome] = field(default_factory=list)
     """Outcomes whose attempt the worker no longer held (rescued): not written."""
+    queue_limits: bool = False
+    """Whether some queue had a limit when claiming (see ClaimParams.queue_limits)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ class Recorder:
             )
             refused = self._one_by_one()
             result = self.store.runs_claim(dataclasses.replace(params, finish=()))
-            result = ClaimResult(result.claimed, refused + result.refused)
+            result = ClaimResult(result.claimed, refused + result.refused, result.queue_limits)
         for o in result.refused:
             log.warning(
                 "run %s attempt %s: outcome %r refused: this node no longer holds the attempt "

@@ -89,6 +89,7 @@ class Worker:
         self._executors: Executors | None = None
         self._next_heartbeat = 0.0
         self._poll_at = 0.0
+        self._queue_limits = False
         self._loop = Loop("worker", self._step, log, on_exit=self._shutdown)
         self._listener = Listener(self._open_notifier, self._loop.wake)
         self._local = LocalRuns(
@@ -195,15 +196,19 @@ class Worker:
                 # Claimed ahead, a limited run holds its place while it waits here: the pacer
                 # claims ahead only for runs shorter than a round trip, about that long.
                 limited_slots=max(0, free),
+                queue_limits=self._queue_limits,
             )
         )
+        switched = result.queue_limits and not self._queue_limits
+        self._queue_limits = result.queue_limits  # the next claim follows what this one saw
         self._pacer.round_trip(time.monotonic() - began)
         self._held.add_claimed(result.claimed)
         STATS.claimed(result.claimed)
         self._start_buffered()
         if only is None and len(result.claimed) < free:  # nothing more of ours is due
             self._foreign.look(jobs, now)
-        return free > 0 and len(result.claimed) == free
+        # queue limits just appeared: claim again at once, for the runs this claim left
+        return switched or (free > 0 and len(result.claimed) == free)
 
     def _attempt(self, run: Run, spec: JobSpec) -> Attempt:
         """A new attempt for ``run`` (Holdings counts it in flight)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rota.storage.admitting import candidate_values, lock_key, plan
+from rota.storage.admitting import candidate_values, lock_keys, plan
 from rota.storage.base import ClaimParams
 from rota.storage.postgres.connection import PostgresBase, Q, ts
 from rota.storage.sql import load_queries
@@ -26,19 +26,20 @@ def _when(value: Any) -> Any:
 class PostgresLimits(PostgresBase):
     def claim_limited(
         self, params: ClaimParams, finish: dict[str, Any] | None
-    ) -> tuple[list[dict[str, Any]], set[int]]:
-        """The rows claimed and the ids of the outcomes written (``finish``: the arrays of
-        runs_finish, None when there is none)."""
+    ) -> tuple[list[dict[str, Any]], set[int], bool]:
+        """The rows claimed, the ids of the outcomes written (``finish``: the arrays of
+        runs_finish, None when there is none), and whether some queue has a limit."""
         values = {
             **candidate_values(params),
             "now": params.now,
             "queues": None if params.queues is None else list(params.queues),
-            "keys": sorted({lock_key(j.job) for j in params.limited}),
+            "keys": sorted(lock_keys(params)),
+            "queue_limits": params.queue_limits,
         }
         with self._conn() as conn, conn.pipeline():
             with conn.transaction():
                 done = conn.execute(Q["runs_finish"], finish) if finish else None
-                conn.execute(LQ["limits_lock"], values)
+                locked = conn.execute(LQ["limits_lock"], values)
                 rows = conn.execute(LQ["limits_candidates"], values).fetchall()
                 chosen = plan(rows, params, _when)
                 claim = conn.execute(
@@ -57,4 +58,5 @@ class PostgresLimits(PostgresBase):
             # read after the commit, which the pipeline sent with the claim: one round trip
             claimed = claim.fetchall()
             written = {int(r["id"]) for r in done.fetchall()} if done is not None else set()
-        return claimed, written
+            lock_row = locked.fetchone()
+        return claimed, written, bool(lock_row and lock_row["queue_limits"])

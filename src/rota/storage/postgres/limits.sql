@@ -3,26 +3,39 @@
 -- behind PgBouncer).
 
 -- name: limits_lock
--- Keys in ascending order, so that two claims never wait on each other in a cycle. For this
--- transaction only, the candidates walk the claim index in order: after a bulk launch, before
--- statistics catch up, the planner would otherwise sort every waiting run of the jobs.
+-- Keys in ascending order, so that two claims never wait on each other in a cycle (a limited
+-- job's key, and one key for every queue limit). For this transaction only, the candidates walk
+-- the claim index in order: after a bulk launch, before statistics catch up, the planner would
+-- otherwise sort every waiting run of the jobs. Also says whether any queue has limits now.
 SELECT count(pg_advisory_xact_lock(k)) AS locked,
        set_config('enable_bitmapscan', 'off', true) AS bitmap,
-       set_config('enable_seqscan', 'off', true) AS seq
+       set_config('enable_seqscan', 'off', true) AS seq,
+       EXISTS (SELECT 1 FROM rota_queues WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL)
+           AS queue_limits
 FROM (SELECT k FROM unnest(%(keys)s::bigint[]) AS k ORDER BY k) AS s;
 
 -- name: limits_candidates
--- Due waiting runs of the worker's jobs in claim order, leaving out those of limited groups
--- with no room, each with what its groups use now: running runs (a finished or rescued run
--- frees its place) and unexpired starts. A new statement after the lock: it sees every claim
--- made before. The walk follows rota_runs_claim and stops after %(scan)s runs; a scope is
--- 'job-c:' or 'job-r:', the job's length and name, and the group (unambiguous, any name).
+-- Due waiting runs of the worker's jobs in claim order, leaving out those of paused queues and
+-- of limited groups or queues with no room, each with what its scopes use now: running runs
+-- (a finished or rescued run frees its place) and unexpired starts. A new statement after the
+-- lock: it sees every claim made before. The walk follows rota_runs_claim and stops after
+-- %(scan)s runs. Without %(queue_limits)s (the lock of queue limits not taken), limited
+-- queues' runs are left like the one-statement claim leaves them. A job's scope is 'job-c:' or 'job-r:', the job's length and name, and the
+-- group (unambiguous, any name); a queue's is 'queue-c:' or 'queue-r:' and its name.
 WITH c_used AS MATERIALIZED (
     SELECT r.job, 'job-c:' || length(r.job) || ':' || r.job || ':'
                   || coalesce(r.concurrency_group, '') AS scope, count(*) AS n
     FROM rota_runs r
     WHERE r.state = 'running' AND r.job = ANY(%(c_jobs)s::text[])
     GROUP BY 1, 2
+), q_lim AS MATERIALIZED (
+    SELECT name, concurrency, rate_limit, rate_period FROM rota_queues
+    WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL
+), q_used AS MATERIALIZED (
+    SELECT r.queue, count(*) AS n FROM rota_runs r
+    WHERE r.state = 'running'
+      AND r.queue IN (SELECT name FROM q_lim WHERE concurrency IS NOT NULL)
+    GROUP BY r.queue
 ), r_used AS MATERIALIZED (
     SELECT scope, count(*) AS n FROM rota_rate_starts
     WHERE expires_at > %(now)s GROUP BY scope
@@ -34,8 +47,17 @@ WITH c_used AS MATERIALIZED (
 ), r_full AS MATERIALIZED (
     SELECT u.scope FROM r_used u JOIN lim l ON starts_with(u.scope, l.r_prefix)
     WHERE u.n >= l.rate
+), q_closed AS MATERIALIZED (
+    SELECT name FROM rota_queues WHERE paused
+    UNION ALL
+    SELECT name FROM q_lim WHERE NOT %(queue_limits)s::boolean
+    UNION ALL
+    SELECT u.queue FROM q_used u JOIN q_lim l ON l.name = u.queue WHERE u.n >= l.concurrency
+    UNION ALL
+    SELECT l.name FROM q_lim l JOIN r_used u ON u.scope = 'queue-r:' || l.name
+    WHERE u.n >= l.rate_limit
 ), cand AS MATERIALIZED (
-    SELECT id, job, priority, run_at,
+    SELECT id, job, queue, priority, run_at,
            CASE WHEN job = ANY(%(c_jobs)s::text[]) THEN 'job-c:' || length(job) || ':' || job
                 || ':' || coalesce(concurrency_group, '') END AS c_scope,
            CASE WHEN job = ANY(%(r_jobs)s::text[]) THEN 'job-r:' || length(job) || ':' || job
@@ -44,6 +66,7 @@ WITH c_used AS MATERIALIZED (
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
       AND (%(jobs)s::text[] IS NULL OR job = ANY(%(jobs)s::text[]))
       AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+      AND queue NOT IN (SELECT name FROM q_closed)
       AND NOT (job = ANY(%(c_jobs)s::text[])
                AND 'job-c:' || length(job) || ':' || job || ':' || coalesce(concurrency_group, '')
                    IN (SELECT scope FROM c_full))
@@ -54,10 +77,16 @@ WITH c_used AS MATERIALIZED (
     LIMIT %(scan)s
 )
 SELECT c.id, c.job, c.priority, c.run_at, c.c_scope, c.r_scope,
-       coalesce(cu.n, 0) AS c_used, coalesce(ru.n, 0) AS r_used
+       coalesce(cu.n, 0) AS c_used, coalesce(ru.n, 0) AS r_used,
+       q.concurrency AS q_conc, coalesce(qu.n, 0) AS q_c_used,
+       q.rate_limit AS q_rate, q.rate_period AS q_period, coalesce(qr.n, 0) AS q_r_used,
+       c.queue
 FROM cand c
 LEFT JOIN c_used cu ON cu.scope = c.c_scope
-LEFT JOIN r_used ru ON ru.scope = c.r_scope;
+LEFT JOIN r_used ru ON ru.scope = c.r_scope
+LEFT JOIN q_lim q ON q.name = c.queue
+LEFT JOIN q_used qu ON qu.queue = c.queue
+LEFT JOIN r_used qr ON qr.scope = 'queue-r:' || c.queue;
 
 -- name: limits_claim
 -- The claim event of rota.runs for the admitted runs (compare-and-set on their state), and a

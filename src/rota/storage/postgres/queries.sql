@@ -83,15 +83,19 @@ WITH finished AS (
         WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
           AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
           AND (%(jobs)s::text[] IS NULL OR job = ANY(%(jobs)s::text[]))
-          -- queues: a paused queue's runs stay where they are
-          AND queue NOT IN (SELECT name FROM rota_queues WHERE paused)
+          -- queues: a paused queue's runs stay where they are; a limited queue's runs are
+          -- claimed by the limited claim (rota.storage.admitting)
+          AND queue NOT IN (SELECT name FROM rota_queues
+                            WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL)
         ORDER BY priority, run_at, id
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED) picked
     WHERE r.id = picked.id
     RETURNING r.*
 )
-SELECT f.finished_ids, c.*
+SELECT f.finished_ids, c.*,
+       EXISTS (SELECT 1 FROM rota_queues WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL)
+           AS queue_limits
 FROM (SELECT coalesce(array_agg(id), '{}') AS finished_ids FROM finished) f
 LEFT JOIN claimed c ON true;
 

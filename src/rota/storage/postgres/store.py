@@ -188,18 +188,19 @@ class PostgresStore(
         if params.run_id is not None or params.limit <= 0:
             refused = self.runs_finish(FinishParams(params.finish))
             rows = self._all(Q["runs_claim_id"], values) if params.limit > 0 else []
-            return ClaimResult(_sorted_runs(rows), refused)
-        if params.limited:
+            return ClaimResult(_sorted_runs(rows), refused, params.queue_limits)
+        if params.limited or params.queue_limits:
             finish = _finish_arrays(params.finish) if params.finish else None
-            claimed, written = self.claim_limited(params, finish)
+            claimed, written, queue_limits = self.claim_limited(params, finish)
             refused = [o for o in params.finish if o.run_id not in written]
-            return ClaimResult(_sorted_runs(claimed), refused)
+            return ClaimResult(_sorted_runs(claimed), refused, queue_limits)
         values.update(_finish_arrays(params.finish))
         rows = self._all(Q["runs_finish_and_claim"], values)
         finished = set(rows[0]["finished_ids"]) if rows else set()
         claimed = [r for r in rows if r["id"] is not None]
         refused = [o for o in params.finish if o.run_id not in finished]
-        return ClaimResult(_sorted_runs(claimed), refused)
+        queue_limits = bool(rows[0]["queue_limits"]) if rows else False
+        return ClaimResult(_sorted_runs(claimed), refused, queue_limits)
 
     def runs_finish(self, params: FinishParams) -> list[Outcome]:
         if not params.outcomes:

@@ -35,6 +35,7 @@ class SQLiteLimits(SQLiteBase):
             "now": now,
             "queues": None if params.queues is None else dumps(list(params.queues)),
             "scan": lists["scan"],
+            "queue_limits": params.queue_limits,
         }
         rows = [dict(r) for r in conn.execute(LQ["limits_candidates"], values).fetchall()]
         chosen = plan(rows, params, _when)

@@ -2,10 +2,12 @@
 -- BEGIN IMMEDIATE already serializes the claims.
 
 -- name: limits_candidates
--- Due waiting runs of the worker's jobs in claim order, leaving out those of limited groups
--- with no room, each with what its groups use now: running runs (a finished or rescued run
--- frees its place) and unexpired starts. The walk follows rota_runs_claim and stops after
--- :scan runs; a scope is 'job-c:' or 'job-r:', the job's length and name, and the group.
+-- Due waiting runs of the worker's jobs in claim order, leaving out those of paused queues and
+-- of limited groups or queues with no room, each with what its scopes use now: running runs
+-- (a finished or rescued run frees its place) and unexpired starts. The walk follows
+-- rota_runs_claim and stops after :scan runs. Without :queue_limits (as the one-statement
+-- claim does) limited queues' runs are left. A job's scope is 'job-c:' or 'job-r:', the job's
+-- length and name, and the group; a queue's is 'queue-c:' or 'queue-r:' and its name.
 -- :limited is a JSON array of [job, concurrency, rate]; :jobs the worker's job names.
 WITH lim AS MATERIALIZED (
     SELECT json_extract(value, '$[0]') AS job, json_extract(value, '$[1]') AS conc,
@@ -16,9 +18,17 @@ WITH lim AS MATERIALIZED (
 ), c_used AS MATERIALIZED (
     SELECT r.job, 'job-c:' || length(r.job) || ':' || r.job || ':'
                   || coalesce(r.concurrency_group, '') AS scope, count(*) AS n
-    FROM rota_runs r INDEXED BY rota_runs_state
+    FROM rota_runs r INDEXED BY rota_runs_running
     WHERE r.state = 'running' AND r.job IN (SELECT job FROM lim WHERE conc IS NOT NULL)
     GROUP BY 1, 2
+), q_lim AS MATERIALIZED (
+    SELECT name, concurrency, rate_limit, rate_period FROM rota_queues
+    WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL
+), q_used AS MATERIALIZED (
+    SELECT r.queue, count(*) AS n FROM rota_runs r INDEXED BY rota_runs_state_queue
+    WHERE r.state = 'running'
+      AND r.queue IN (SELECT name FROM q_lim WHERE concurrency IS NOT NULL)
+    GROUP BY r.queue
 ), r_used AS MATERIALIZED (
     SELECT scope, count(*) AS n FROM rota_rate_starts WHERE expires_at > :now GROUP BY scope
 ), c_full AS MATERIALIZED (
@@ -27,8 +37,17 @@ WITH lim AS MATERIALIZED (
     SELECT u.scope FROM r_used u JOIN lim l
       ON l.rate IS NOT NULL AND substr(u.scope, 1, length(l.r_prefix)) = l.r_prefix
     WHERE u.n >= l.rate
+), q_closed AS MATERIALIZED (
+    SELECT name FROM rota_queues WHERE paused = 1
+    UNION ALL
+    SELECT name FROM q_lim WHERE NOT :queue_limits
+    UNION ALL
+    SELECT u.queue FROM q_used u JOIN q_lim l ON l.name = u.queue WHERE u.n >= l.concurrency
+    UNION ALL
+    SELECT l.name FROM q_lim l JOIN r_used u ON u.scope = 'queue-r:' || l.name
+    WHERE u.n >= l.rate_limit
 ), cand AS MATERIALIZED (
-    SELECT r.id, r.job, r.priority, r.run_at,
+    SELECT r.id, r.job, r.queue, r.priority, r.run_at,
            CASE WHEN r.job IN (SELECT job FROM lim WHERE conc IS NOT NULL)
                 THEN 'job-c:' || length(r.job) || ':' || r.job || ':'
                      || coalesce(r.concurrency_group, '') END AS c_scope,
@@ -39,6 +58,7 @@ WITH lim AS MATERIALIZED (
     WHERE r.state IN ('queued', 'scheduled', 'retrying') AND r.run_at <= :now
       AND (:jobs IS NULL OR r.job IN (SELECT value FROM json_each(:jobs)))
       AND (:queues IS NULL OR r.queue IN (SELECT value FROM json_each(:queues)))
+      AND r.queue NOT IN (SELECT name FROM q_closed)
       AND 'job-c:' || length(r.job) || ':' || r.job || ':' || coalesce(r.concurrency_group, '')
           NOT IN (SELECT scope FROM c_full)
       AND 'job-r:' || length(r.job) || ':' || r.job || ':' || coalesce(r.rate_group, '')
@@ -47,10 +67,16 @@ WITH lim AS MATERIALIZED (
     LIMIT :scan
 )
 SELECT c.id, c.job, c.priority, c.run_at, c.c_scope, c.r_scope,
-       coalesce(cu.n, 0) AS c_used, coalesce(ru.n, 0) AS r_used
+       coalesce(cu.n, 0) AS c_used, coalesce(ru.n, 0) AS r_used,
+       q.concurrency AS q_conc, coalesce(qu.n, 0) AS q_c_used,
+       q.rate_limit AS q_rate, q.rate_period AS q_period, coalesce(qr.n, 0) AS q_r_used,
+       c.queue
 FROM cand c
 LEFT JOIN c_used cu ON cu.scope = c.c_scope
-LEFT JOIN r_used ru ON ru.scope = c.r_scope;
+LEFT JOIN r_used ru ON ru.scope = c.r_scope
+LEFT JOIN q_lim q ON q.name = c.queue
+LEFT JOIN q_used qu ON qu.queue = c.queue
+LEFT JOIN r_used qr ON qr.scope = 'queue-r:' || c.queue;
 
 -- name: limits_claim
 -- The claim event of rota.runs for the admitted runs (compare-and-set on their state).

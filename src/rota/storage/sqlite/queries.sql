@@ -45,8 +45,10 @@ WHERE id IN (
     SELECT id FROM rota_runs INDEXED BY rota_runs_claim
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
       AND (:jobs IS NULL OR job IN (SELECT value FROM json_each(:jobs)))
-      -- queues: a paused queue's runs stay where they are
-      AND queue NOT IN (SELECT name FROM rota_queues WHERE paused = 1)
+      -- queues: a paused queue's runs stay where they are; a limited queue's runs are
+      -- claimed by the limited claim (rota.storage.admitting)
+      AND queue NOT IN (SELECT name FROM rota_queues WHERE paused = 1
+                        OR concurrency IS NOT NULL OR rate_limit IS NOT NULL)
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING *;
@@ -60,8 +62,10 @@ WHERE id IN (
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= :now
       AND queue IN (SELECT value FROM json_each(:queues))
       AND (:jobs IS NULL OR job IN (SELECT value FROM json_each(:jobs)))
-      -- queues: a paused queue's runs stay where they are
-      AND queue NOT IN (SELECT name FROM rota_queues WHERE paused = 1)
+      -- queues: a paused queue's runs stay where they are; a limited queue's runs are
+      -- claimed by the limited claim (rota.storage.admitting)
+      AND queue NOT IN (SELECT name FROM rota_queues WHERE paused = 1
+                        OR concurrency IS NOT NULL OR rate_limit IS NOT NULL)
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING *;
@@ -159,3 +163,7 @@ ORDER BY job;
 
 -- name: runs_count_by_state
 SELECT state, count(*) FROM rota_runs GROUP BY state;
+
+-- name: queues_limited
+-- Whether any queue has a limit: its runs are then claimed by the limited claim only.
+SELECT EXISTS (SELECT 1 FROM rota_queues WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL);

@@ -156,7 +156,7 @@ class SQLiteStore(
         with self._write() as conn:
             refused = self._finish(conn, params.finish)
             if params.limit <= 0:
-                return ClaimResult([], refused)
+                return ClaimResult([], refused, params.queue_limits)
             values: dict[str, Any] = {
                 "now": to_epoch(params.now),
                 "lease_until": to_epoch(params.lease_until),
@@ -169,16 +169,17 @@ class SQLiteStore(
                 rows = conn.execute(Q["runs_claim_id"], values).fetchall()
             else:
                 rows = self._claim(conn, params, values)
+            queue_limits = bool(conn.execute(Q["queues_limited"]).fetchone()[0])
         claimed = sorted(
             (run_from_row(r, ts, from_text) for r in rows),
             key=lambda r: (r.priority, r.run_at, r.id),
         )
-        return ClaimResult(claimed, refused)
+        return ClaimResult(claimed, refused, queue_limits)
 
     def _claim(
         self, conn: sqlite3.Connection, params: ClaimParams, values: dict[str, Any]
     ) -> list[sqlite3.Row]:
-        if params.limited:
+        if params.limited or params.queue_limits:
             return self.claim_limited(conn, params)
         if params.queues is None:
             return conn.execute(Q["runs_claim"], values).fetchall()
