@@ -141,7 +141,7 @@ def main() -> None:
     tmp.mkdir(exist_ok=True)
     (tmp / "limits_jobs.py").write_text(JOBS)
     cases = [c for c in "abc" if c in args.cases]
-    if "c" in cases and not hasattr(rota.App, "queues"):
+    if "c" in cases and not hasattr(rota.App(database=args.database), "queues"):
         print("(c) skipped: this rota has no queue limits (app.queues)")
         cases.remove("c")
     rates: dict[str, list[float]] = {c: [] for c in cases}
