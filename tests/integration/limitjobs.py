@@ -16,6 +16,7 @@ import rota
 
 PER_JOB_LIMIT = 3
 RATE = (20, 1.0)
+LIMITED_QUEUE = "limited"
 
 
 def add_limit_jobs(app: rota.App, marks: Path, released: Callable[[], bool]) -> None:
@@ -48,3 +49,10 @@ def add_limit_jobs(app: rota.App, marks: Path, released: Callable[[], bool]) -> 
     @app.job(rate_limit=RATE)
     def rated(n: int) -> None:
         record("rated", "", time.time())
+
+    @app.job(queue=LIMITED_QUEUE)
+    def in_limited_queue(ms: int) -> None:
+        """No limit of its own: its queue's limits are set at run time by the tests."""
+        start = time.time()
+        time.sleep(ms / 1000)
+        record("in_limited_queue", "", start)

@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 
 import rota
-from tests.integration.limitjobs import PER_JOB_LIMIT, RATE
+from tests.integration.limitjobs import LIMITED_QUEUE, PER_JOB_LIMIT, RATE
 from tests.integration.procs import Marks, Procs, wait_started, wait_terminal
 from tests.support import wait_until
 
@@ -142,3 +142,33 @@ def test_a_killed_holders_place_is_freed_by_the_rescue(
     assert after.state == "succeeded"
     spans = sorted(intervals(marks, "per_key")["x"])
     assert len(spans) == 2 and spans[1][0] >= spans[0][1]
+
+
+def test_queue_concurrency_set_at_run_time_holds_across_workers(
+    app: rota.App, procs: Procs, marks: Marks
+) -> None:
+    start_workers(procs)
+    app.queues.set(LIMITED_QUEUE, concurrency=2)
+    app.get_job("in_limited_queue").enqueue_many([{"ms": 20} for _ in range(40)])
+    plain = app.get_job("per_job").enqueue(ms=0)  # another queue is not held up
+
+    wait_terminal(app, plain.id, 10)
+    all_ended(app, 41, 60)
+    spans = intervals(marks, "in_limited_queue")[""]
+    assert len(spans) == 40
+    assert most_at_once(spans) == 2
+
+
+def test_queue_rate_limit_holds_across_workers(app: rota.App, procs: Procs, marks: Marks) -> None:
+    app.queues.set(LIMITED_QUEUE, rate_limit=(10, 1.0))
+    app.get_job("in_limited_queue").enqueue_many([{"ms": 0} for _ in range(30)])
+    start_workers(procs)
+
+    all_ended(app, 30, 60)
+    starts = sorted(
+        r.started_at.timestamp()
+        for r in app.runs.list(queue=LIMITED_QUEUE, limit=100)
+        if r.started_at is not None
+    )
+    worst = max(sum(1 for t in starts[i:] if t < s + 1.0) for i, s in enumerate(starts))
+    assert len(starts) == 30 and 9 <= worst <= 10

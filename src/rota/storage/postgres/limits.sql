@@ -6,10 +6,12 @@
 -- Keys in ascending order, so that two claims never wait on each other in a cycle (a limited
 -- job's key, and one key for every queue limit). For this transaction only, the candidates walk
 -- the claim index in order: after a bulk launch, before statistics catch up, the planner would
--- otherwise sort every waiting run of the jobs. Also says whether any queue has limits now.
+-- otherwise sort every waiting run of the jobs (and, costs then being huge, no JIT: compiling
+-- the query would take far longer than running it). Also says whether any queue has limits.
 SELECT count(pg_advisory_xact_lock(k)) AS locked,
        set_config('enable_bitmapscan', 'off', true) AS bitmap,
        set_config('enable_seqscan', 'off', true) AS seq,
+       set_config('jit', 'off', true) AS jit,
        EXISTS (SELECT 1 FROM rota_queues WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL)
            AS queue_limits
 FROM (SELECT k FROM unnest(%(keys)s::bigint[]) AS k ORDER BY k) AS s;
