@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from rota.limits import MAX_KEY, MAX_LIMIT, MAX_RATE_PERIOD, quote
@@ -120,30 +119,28 @@ class Candidate:
     """A due waiting run, with the scopes it would use if it started now."""
 
     id: int
-    priority: int
-    run_at: datetime
     scopes: tuple[Scope, ...]
     fair_group: str
-    """Runs of one group take turns with other groups' runs (its first concurrency scope)."""
+    """Runs of one group take turns with other groups' runs (its first limit's scope)."""
 
 
-def fair_order(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """Each group's first run before any group's second, and so on; within a turn, claim order
-    (priority, run_at, id)."""
-    ordered = sorted(candidates, key=lambda c: (c.priority, c.run_at, c.id))
+def fair_order(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Each group's first run before any group's second, and so on; within a turn, the order
+    given (the claim order: priority, run_at, id)."""
     turn: dict[str, int] = {}
     ranked = []
-    for c in ordered:
+    for position, c in enumerate(candidates):
         rank = turn.get(c.fair_group, 0)
         turn[c.fair_group] = rank + 1
-        ranked.append((rank, c.priority, c.run_at, c.id, c))
-    ranked.sort(key=lambda r: r[:4])
-    return [r[4] for r in ranked]
+        ranked.append((rank, position, c))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [r[2] for r in ranked]
 
 
-def admit(candidates: Iterable[Candidate], room: Mapping[Scope, int], slots: int) -> list[int]:
-    """The ids to start now: in fair order, each run whose every scope has room left, up to
-    ``slots`` runs. A scope missing from ``room`` has no limit."""
+def admit(candidates: Sequence[Candidate], room: Mapping[Scope, int], slots: int) -> list[int]:
+    """The ids to start now, of ``candidates`` given in claim order: in fair order, each run
+    whose every scope has room left, up to ``slots`` runs. A scope missing from ``room`` has no
+    limit."""
     left = dict(room)
     admitted: list[int] = []
     for c in fair_order(candidates):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,8 +25,8 @@ from rota.limits import MAX_KEY, MAX_LIMIT
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def cand(i: int, group: str, priority: int = 0, *scopes: str) -> Candidate:
-    return Candidate(i, priority, T0 + timedelta(seconds=i), scopes or (group,), group)
+def cand(i: int, group: str, *scopes: str) -> Candidate:
+    return Candidate(i, scopes or (group,), group)
 
 
 # -- options ----------------------------------------------------------------------------
@@ -99,8 +99,8 @@ def test_each_groups_first_run_before_any_groups_second() -> None:
     assert [c.id for c in fair_order(cands)] == [1, 4, 5, 2, 6, 3]
 
 
-def test_priority_orders_within_a_turn() -> None:
-    cands = [cand(1, "a", 5), cand(2, "b", 0), cand(3, "b", 0)]
+def test_claim_order_is_kept_within_a_turn() -> None:
+    cands = [cand(2, "b"), cand(1, "a"), cand(3, "b")]  # as the query gave them
     assert [c.id for c in fair_order(cands)] == [2, 1, 3]
 
 
@@ -112,19 +112,17 @@ def test_admit_respects_room_and_slots() -> None:
 
 
 def test_every_scope_of_a_run_needs_room() -> None:
-    cands = [cand(1, "a", 0, "a", "rate"), cand(2, "b", 0, "b", "rate"), cand(3, "c", 0, "c")]
+    cands = [cand(1, "a", "a", "rate"), cand(2, "b", "b", "rate"), cand(3, "c", "c")]
     assert admit(cands, {"a": 1, "b": 1, "c": 1, "rate": 1}, slots=5) == [1, 3]
 
 
 @given(
-    st.lists(st.tuples(st.integers(0, 4), st.integers(-1, 1)), max_size=40),
+    st.lists(st.integers(0, 4), max_size=40),
     st.dictionaries(st.integers(0, 4), st.integers(0, 3)),
     st.integers(0, 12),
 )
-def test_admission_never_overfills(
-    runs: list[tuple[int, int]], room: dict[int, int], slots: int
-) -> None:
-    cands = [cand(i, f"g{g}", p) for i, (g, p) in enumerate(runs)]
+def test_admission_never_overfills(runs: list[int], room: dict[int, int], slots: int) -> None:
+    cands = [cand(i, f"g{g}") for i, g in enumerate(runs)]
     rooms = {f"g{g}": n for g, n in room.items()}
     ids = admit(cands, rooms, slots)
     assert len(ids) <= slots and len(set(ids)) == len(ids)

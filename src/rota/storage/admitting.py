@@ -10,7 +10,7 @@ starts to log for the runs it claims.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,14 +76,10 @@ def _scopes(r: Mapping[str, Any], job: LimitedJob | None) -> list[tuple[str, int
     return out
 
 
-def plan(
-    rows: Sequence[Mapping[str, Any]],
-    params: ClaimParams,
-    when: Callable[[Any], datetime],
-) -> Plan:
-    """Admit candidate rows (limits_candidates) up to ``params.limit`` runs, each within the
-    room of every scope it is under, a limited job's runs also within ``params.limited_slots``;
-    ``when`` reads run_at. Says which rate starts to log for the admitted runs."""
+def plan(rows: Sequence[Mapping[str, Any]], params: ClaimParams) -> Plan:
+    """Admit candidate rows (limits_candidates, in claim order) up to ``params.limit`` runs,
+    each within the room of every scope it is under, a limited job's runs also within
+    ``params.limited_slots``. Says which rate starts to log for the admitted runs."""
     caps = {j.job: j for j in params.limited}
     room: dict[str, int] = {LIMITED_SLOTS: params.limited_slots}
     periods: dict[str, float] = {}
@@ -101,8 +97,7 @@ def plan(
         by_id[run_id] = scopes
         fair = scopes[0] if scopes else f"run:{run_id}"
         limited = (LIMITED_SLOTS,) if job is not None else ()
-        run_at = when(r["run_at"])
-        cands.append(Candidate(run_id, int(r["priority"]), run_at, (*limited, *scopes), fair))
+        cands.append(Candidate(run_id, (*limited, *scopes), fair))
     ids = admit(cands, room, params.limit)
     rate = [(i, scope) for i in ids for scope in by_id[i] if scope in periods]
     return Plan(

@@ -13,14 +13,10 @@ from typing import Any
 
 from rota.storage.admitting import candidate_values, lock_keys, plan
 from rota.storage.base import ClaimParams
-from rota.storage.postgres.connection import PostgresBase, Q, ts
+from rota.storage.postgres.connection import PostgresBase, Q
 from rota.storage.sql import load_queries
 
 LQ = load_queries("rota.storage.postgres", "limits.sql")
-
-
-def _when(value: Any) -> Any:
-    return ts(value)
 
 
 class PostgresLimits(PostgresBase):
@@ -41,7 +37,7 @@ class PostgresLimits(PostgresBase):
                 done = conn.execute(Q["runs_finish"], finish) if finish else None
                 locked = conn.execute(LQ["limits_lock"], values)
                 rows = conn.execute(LQ["limits_candidates"], values).fetchall()
-                chosen = plan(rows, params, _when)
+                chosen = plan(rows, params)
                 claim = conn.execute(
                     LQ["limits_claim"],
                     {

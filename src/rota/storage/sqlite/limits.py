@@ -7,20 +7,15 @@ writer of the file: the counts it reads cannot change before it commits.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from rota.clock import to_epoch
 from rota.storage.admitting import candidate_values, plan
 from rota.storage.base import ClaimParams
 from rota.storage.rows import dumps
 from rota.storage.sql import load_queries
-from rota.storage.sqlite.connection import SQLiteBase, ep, ts
+from rota.storage.sqlite.connection import SQLiteBase, ep
 
 LQ = load_queries("rota.storage.sqlite", "limits.sql")
-
-
-def _when(value: Any) -> Any:
-    return ts(value)
 
 
 class SQLiteLimits(SQLiteBase):
@@ -37,8 +32,8 @@ class SQLiteLimits(SQLiteBase):
             "scan": lists["scan"],
             "queue_limits": params.queue_limits,
         }
-        rows = [dict(r) for r in conn.execute(LQ["limits_candidates"], values).fetchall()]
-        chosen = plan(rows, params, _when)
+        rows = conn.execute(LQ["limits_candidates"], values).fetchall()
+        chosen = plan(rows, params)
         if not chosen.ids:
             return []
         claimed = conn.execute(
