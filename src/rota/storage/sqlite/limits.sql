@@ -76,7 +76,8 @@ LEFT JOIN c_used cu ON cu.scope = c.c_scope
 LEFT JOIN r_used ru ON ru.scope = c.r_scope
 LEFT JOIN q_lim q ON q.name = c.queue
 LEFT JOIN q_used qu ON qu.queue = c.queue
-LEFT JOIN r_used qr ON qr.scope = 'queue-r:' || c.queue;
+LEFT JOIN r_used qr ON qr.scope = 'queue-r:' || c.queue
+ORDER BY c.priority, c.run_at, c.id;
 
 -- name: limits_claim
 -- The claim event of rota.runs for the admitted runs (compare-and-set on their state).
