@@ -172,3 +172,10 @@ def test_queue_rate_limit_holds_across_workers(app: rota.App, procs: Procs, mark
     )
     worst = max(sum(1 for t in starts[i:] if t < s + 1.0) for i, s in enumerate(starts))
     assert len(starts) == 30 and 9 <= worst <= 10
+
+
+def test_drain_runs_a_limited_queue_at_once(app: rota.App, marks: Marks) -> None:
+    app.queues.set(LIMITED_QUEUE, concurrency=1)
+    app.get_job("in_limited_queue").enqueue_many([{"ms": 0} for _ in range(3)])
+    assert app.drain() == {"succeeded": 3}  # the first claim learns of the limit, and goes on
+    assert most_at_once(intervals(marks, "in_limited_queue")[""]) == 1

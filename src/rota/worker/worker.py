@@ -207,8 +207,9 @@ class Worker:
         self._start_buffered()
         if only is None and len(result.claimed) < free:  # nothing more of ours is due
             self._foreign.look(jobs, now)
-        # queue limits just appeared: claim again at once, for the runs this claim left
-        return switched or (free > 0 and len(result.claimed) == free)
+        if switched:  # queue limits appeared: claim at once the runs this claim left
+            return self._cycle(claim, only) or True
+        return free > 0 and len(result.claimed) == free
 
     def _attempt(self, run: Run, spec: JobSpec) -> Attempt:
         """A new attempt for ``run`` (Holdings counts it in flight)."""
