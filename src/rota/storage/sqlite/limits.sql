@@ -65,19 +65,38 @@ WITH lim AS MATERIALIZED (
           NOT IN (SELECT scope FROM r_full)
     ORDER BY r.priority, r.run_at, r.id
     LIMIT :scan
+), ranked AS (
+    SELECT c.id, c.job, c.priority, c.run_at, c.c_scope, c.r_scope,
+           coalesce(cu.n, 0) AS c_used, coalesce(ru.n, 0) AS r_used,
+           q.concurrency AS q_conc, coalesce(qu.n, 0) AS q_c_used,
+           q.rate_limit AS q_rate, q.rate_period AS q_period, coalesce(qr.n, 0) AS q_r_used,
+           c.queue, l.conc, l.rate,
+           row_number() OVER (PARTITION BY c.c_scope ORDER BY c.priority, c.run_at, c.id)
+               AS c_rank,
+           row_number() OVER (PARTITION BY c.r_scope ORDER BY c.priority, c.run_at, c.id)
+               AS r_rank,
+           row_number() OVER (PARTITION BY c.queue ORDER BY c.priority, c.run_at, c.id)
+               AS q_rank
+    FROM cand c
+    LEFT JOIN lim l ON l.job = c.job
+    LEFT JOIN c_used cu ON cu.scope = c.c_scope
+    LEFT JOIN r_used ru ON ru.scope = c.r_scope
+    LEFT JOIN q_lim q ON q.name = c.queue
+    LEFT JOIN q_used qu ON qu.queue = c.queue
+    LEFT JOIN r_used qr ON qr.scope = 'queue-r:' || c.queue
 )
-SELECT c.id, c.job, c.priority, c.run_at, c.c_scope, c.r_scope,
-       coalesce(cu.n, 0) AS c_used, coalesce(ru.n, 0) AS r_used,
-       q.concurrency AS q_conc, coalesce(qu.n, 0) AS q_c_used,
-       q.rate_limit AS q_rate, q.rate_period AS q_period, coalesce(qr.n, 0) AS q_r_used,
-       c.queue
-FROM cand c
-LEFT JOIN c_used cu ON cu.scope = c.c_scope
-LEFT JOIN r_used ru ON ru.scope = c.r_scope
-LEFT JOIN q_lim q ON q.name = c.queue
-LEFT JOIN q_used qu ON qu.queue = c.queue
-LEFT JOIN r_used qr ON qr.scope = 'queue-r:' || c.queue
-ORDER BY c.priority, c.run_at, c.id;
+-- Only the runs that could start: within a group, runs start in claim order, so those past
+-- its room are left out here (so are those past a limited queue's room, for runs of jobs
+-- without limits of their own, whose group the queue is); admission decides among the rest.
+SELECT id, job, c_scope, r_scope, c_used, r_used, q_conc, q_c_used, q_rate, q_period,
+       q_r_used, queue
+FROM ranked
+WHERE (c_scope IS NULL OR c_rank <= conc - c_used)
+  AND (r_scope IS NULL OR r_rank <= rate - r_used)
+  AND (c_scope IS NOT NULL OR r_scope IS NOT NULL
+       OR ((q_conc IS NULL OR q_rank <= q_conc - q_c_used)
+           AND (q_rate IS NULL OR q_rank <= q_rate - q_r_used)))
+ORDER BY priority, run_at, id;
 
 -- name: limits_claim
 -- The claim event of rota.runs for the admitted runs (compare-and-set on their state).
