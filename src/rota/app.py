@@ -12,11 +12,9 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, overload
 
-from rota.admission import check_limits
 from rota.batch.definition import PARTITION_JOB
 from rota.batch.registration import batch_spec, partition_spec
 from rota.batch.runtime import BatchRuntime
@@ -26,7 +24,15 @@ from rota.cluster.identity import NodeIdentity
 from rota.cluster.lifecycle import StopRequest
 from rota.errors import ConfigError, UnknownJob
 from rota.handle import RunHandle
-from rota.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Job, JobOptions, JobSpec, LaunchOptions
+from rota.jobs import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_QUEUE,
+    Job,
+    JobOptions,
+    JobSpec,
+    LaunchOptions,
+    define,
+)
 from rota.launch import launch
 from rota.retry import Backoff, BackoffFn
 from rota.scheduling.model import Schedule
@@ -150,25 +156,16 @@ class App:
         rate_limit: tuple[int, float] | None = None,
         rate_key: str | None = None,
     ) -> Job | Callable[[F], Job]:
-        """Define a job from a function (sync or async); usable bare or with options.
-
-        ``concurrency=N`` (per value of ``concurrency_key``) and ``rate_limit=(N, seconds)``
-        (per value of ``rate_key``) hold cluster-wide: see ``rota.admission``.
-        """
+        """Define a job from a function (sync or async); usable bare or with options."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive seconds")
         options = JobOptions(queue, max_attempts, priority, timeout, backoff)
-        limited = (concurrency, concurrency_key, rate_limit, rate_key)
+        limits = (concurrency, concurrency_key, rate_limit, rate_key)
 
         def register(f: F) -> Job:
-            spec = JobSpec.from_function(f, name or f.__name__, options)
-            if any(x is not None for x in limited):
-                params = [p.name for p in spec.params]
-                limits = check_limits(spec.name, params, *limited)
-                spec = replace(spec, options=replace(options, limits=limits))
-            return self.register(spec)
+            return self.register(define(f, name or f.__name__, options, limits))
 
         return register(func) if func is not None else register
 

@@ -7,11 +7,11 @@ import json
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from rota.admission import JobLimits, group_of
+from rota.admission import JobLimits, check_limits, group_of
 from rota.argtypes import check_type as check_type  # re-exported: where callers found it
 from rota.argtypes import from_json, needs_conversion, to_json, type_name, unsupported
 from rota.context import Context
@@ -159,6 +159,18 @@ class JobSpec:
             "params": [p.describe() for p in self.params],
             "doc": inspect.getdoc(self.func) or "",
         }
+
+
+def define(
+    func: Callable[..., Any], name: str, options: JobOptions, limits: tuple[Any, Any, Any, Any]
+) -> JobSpec:
+    """The spec ``@app.job`` registers; ``limits`` are its (concurrency, concurrency_key,
+    rate_limit, rate_key) options, checked against the function's parameters (ValueError)."""
+    spec = JobSpec.from_function(func, name, options)
+    if any(x is not None for x in limits):
+        checked = check_limits(name, [p.name for p in spec.params], *limits)
+        spec = replace(spec, options=replace(options, limits=checked))
+    return spec
 
 
 def _is_context(ann: Any) -> bool:
