@@ -95,7 +95,8 @@ class App:
         )
         self.batches = Batches(store, self.clock, self.launch)
         self.nodes = Nodes(store, self.clock)
-        self.queues = Queues(store, self.clock, self._wake_local)
+        self._wake = self._host.wake_workers  # launches and queue changes wake local workers
+        self.queues = Queues(store, self.clock, self._wake)
 
     # -- configuration --------------------------------------------------------------------
     @property
@@ -157,10 +158,6 @@ class App:
         rate_key: str | None = None,
     ) -> Job | Callable[[F], Job]:
         """Define a job from a function (sync or async); usable bare or with options."""
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if timeout is not None and timeout <= 0:
-            raise ValueError("timeout must be positive seconds")
         options = JobOptions(queue, max_attempts, priority, timeout, backoff)
         limits = (concurrency, concurrency_key, rate_limit, rate_key)
 
@@ -182,10 +179,9 @@ class App:
         return self._public_jobs
 
     def get_job(self, name: str) -> Job:
-        spec = self._jobs.get(name)
-        if spec is None:
+        if name not in self._jobs:
             raise UnknownJob(name)
-        return Job(spec, self)
+        return Job(self._jobs[name], self)
 
     @overload
     def batch(self, func: F, /) -> Job: ...
@@ -270,11 +266,8 @@ class App:
         misfire: str = "run_once",
         **options: Any,
     ) -> Schedule:
-        """Add or replace a stored schedule at run time (it survives restarts).
-
-        Further options (``misfire_grace``, ``overlap``, ``queue``, ``priority``,
-        ``max_attempts``, ``fire_time_arg``) as in ``app.schedules.add``.
-        """
+        """Add or replace a stored schedule at run time (it survives restarts); further
+        options (``misfire_grace``, ``overlap``, ``queue``, ...) as in ``app.schedules.add``."""
         return self.schedules.add(name, job, cron, every, at, kwargs, timezone, misfire, **options)
 
     def sync_schedules(self) -> None:
@@ -286,7 +279,7 @@ class App:
         self, job: str, args_list: Sequence[Mapping[str, Any]], options: LaunchOptions
     ) -> list[RunHandle]:
         inserted = launch(
-            self.store, self.jobs, job, args_list, options, self.clock.now(), self._wake_local
+            self.store, self.jobs, job, args_list, options, self.clock.now(), self._wake
         )
         return [RunHandle(self, i.id, i.created) for i in inserted]
 
@@ -304,9 +297,6 @@ class App:
         """``enqueue`` for async code (e.g. a web handler): runs the sync launch on a thread."""
         return await asyncio.to_thread(self.enqueue, job, args, **options)
 
-    def _wake_local(self) -> None:
-        self._host.wake_workers()
-
     # -- running: delegated to the node this app runs in its process ----------------------
     @property
     def node(self) -> NodeIdentity | None:
@@ -316,9 +306,8 @@ class App:
     def drain(
         self, queues: Sequence[str] | None = None, stop: threading.Event | None = None
     ) -> dict[str, int]:
-        """Run every due run in this process until none is left; counts by final state.
-
-        Once ``stop`` is set (``rota worker --burst`` on a signal) nothing more is claimed."""
+        """Run every due run in this process until none is left (or ``stop`` is set: nothing
+        more is claimed); counts by final state."""
         return self._host.drain(queues, stop)
 
     def start(

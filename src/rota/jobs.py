@@ -166,6 +166,10 @@ def define(
 ) -> JobSpec:
     """The spec ``@app.job`` registers; ``limits`` are its (concurrency, concurrency_key,
     rate_limit, rate_key) options, checked against the function's parameters (ValueError)."""
+    if options.max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    if options.timeout is not None and options.timeout <= 0:
+        raise ValueError("timeout must be positive seconds")
     spec = JobSpec.from_function(func, name, options)
     if any(x is not None for x in limits):
         checked = check_limits(name, [p.name for p in spec.params], *limits)
