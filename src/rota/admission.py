@@ -90,6 +90,19 @@ def _rate(rate: Any) -> tuple[int, float]:
     return count, float(seconds)
 
 
+def canonical(value: Any) -> Any:
+    """``value`` with numbers that are equal written alike (1.0 and -0.0 as 1 and 0), inside
+    lists and objects too: one customer's runs must fall in one group whichever launcher
+    (Python, REST, CLI) wrote its id."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in value.items()}
+    return value
+
+
 def group_of(job: str, key: str | None, args: Mapping[str, Any], default: Any = None) -> str:
     """The group a run counts in: its key argument's value as compact JSON, or JOB_WIDE.
 
@@ -98,7 +111,7 @@ def group_of(job: str, key: str | None, args: Mapping[str, Any], default: Any = 
     """
     if key is None:
         return JOB_WIDE
-    value = args.get(key, default)
+    value = canonical(args.get(key, default))
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if len(text) > MAX_KEY:
         raise ValueError(

@@ -75,6 +75,14 @@ def test_group_is_the_key_values_json_or_job_wide() -> None:
         group_of("j", "a", {"a": "x" * MAX_KEY})
 
 
+def test_equal_numbers_fall_in_one_group() -> None:
+    # REST keeps 1.0 as a float and Python may pass 1: one customer, one group.
+    assert group_of("j", "a", {"a": 1.0}) == group_of("j", "a", {"a": 1}) == "1"
+    assert group_of("j", "a", {"a": -0.0}) == group_of("j", "a", {"a": 0}) == "0"
+    assert group_of("j", "a", {"a": {"x": [2.0, 1.5]}}) == '{"x":[2,1.5]}'
+    assert group_of("j", "a", {"a": True}) == "true"  # a bool is not the number 1
+
+
 def customer(customer_id: str, n: int = 0) -> None:
     pass
 

@@ -34,6 +34,9 @@ class PostgresLimits(PostgresBase):
         }
         with self._conn() as conn, conn.pipeline():
             with conn.transaction():
+                # The lock serializes claims only if each statement after it sees what the
+                # claims before committed: READ COMMITTED, whatever the database's default.
+                conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 done = conn.execute(Q["runs_finish"], finish) if finish else None
                 locked = conn.execute(LQ["limits_lock"], values)
                 rows = conn.execute(LQ["limits_candidates"], values).fetchall()

@@ -116,12 +116,20 @@ ORDER BY priority, run_at, id;
 -- for a window's length are deleted (only those scopes: their job's lock is held, so two claims
 -- never delete the same rows). Not sooner: a claim whose ``now`` was read before another's,
 -- then waited for the lock, still counts the starts that were in its window.
-WITH claimed AS (
-    UPDATE rota_runs
-    SET state = 'running', attempt = attempt + 1, started_at = %(now)s,
-        lease_expires_at = %(lease_until)s, node_id = %(node_id)s
+-- A row another transaction holds (a bulk cancel locking its ids in order, say) is skipped,
+-- not waited for: the claim holds locks the other may wait on (the job's advisory lock, the
+-- rows of the outcomes it wrote), and waiting would be a deadlock.
+WITH picked AS (
+    SELECT id FROM rota_runs
     WHERE id = ANY(%(ids)s::bigint[]) AND state IN ('queued', 'scheduled', 'retrying')
-    RETURNING *
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE rota_runs r
+    SET state = 'running', attempt = r.attempt + 1, started_at = %(now)s,
+        lease_expires_at = %(lease_until)s, node_id = %(node_id)s
+    FROM picked
+    WHERE r.id = picked.id
+    RETURNING r.*
 ), logged AS (
     INSERT INTO rota_rate_starts (scope, expires_at)
     SELECT v.scope, v.expires_at
