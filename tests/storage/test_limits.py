@@ -114,6 +114,20 @@ def test_rate_limit_holds_in_any_window(store: Store) -> None:
     assert len(claim_limited(store, limited, now=at(10))) == 3  # the first starts expired
 
 
+def test_the_sweep_forgets_expired_starts_of_keys_never_started_again(store: Store) -> None:
+    insert(store, *[keyed("ping", None, f'"{key}"') for key in "abc"])
+    limited = [LimitedJob("ping", rate_limit=1, rate_period=10.0)]
+    assert len(claim_limited(store, limited, now=at(0))) == 3  # a start logged for each key
+
+    assert store.rate_starts_prune(at(9.9)) == 0  # their windows are still open
+    assert store.rate_starts_prune(at(10), limit=2) == 2  # in batches
+    assert store.rate_starts_prune(at(10)) == 1
+    assert store.rate_starts_prune(at(3600)) == 0
+
+    insert(store, keyed("ping", None, '"a"'), keyed("ping", None, '"a"'), now=at(20))
+    assert len(claim_limited(store, limited, now=at(20))) == 1  # the limit holds as before
+
+
 def test_rate_limit_per_group_and_retries_count_as_starts(store: Store) -> None:
     a = insert(store, *[keyed("ping", None, '"a"', max_attempts=3) for _ in range(2)])
     insert(store, keyed("ping", None, '"b"'))

@@ -243,6 +243,11 @@ class RunStore(Protocol):
         """Record outcomes; returns the refused ones (the attempt was no longer held)."""
         ...
 
+    def rate_starts_prune(self, before: datetime, limit: int = 1000) -> int:
+        """Forget at most ``limit`` rate-limited starts that expired before ``before``,
+        whatever their scope; returns how many."""
+        ...
+
     def runs_release(self, params: ReleaseParams) -> int: ...
     def runs_heartbeat(self, params: HeartbeatParams) -> list[int]:
         """Extend the leases of these running runs; returns those asked to cancel."""

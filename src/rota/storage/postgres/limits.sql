@@ -141,3 +141,9 @@ WITH picked AS (
     WHERE scope = ANY(%(r_scopes)s::text[]) AND expires_at <= %(prune_before)s
 )
 SELECT * FROM claimed;
+
+-- name: limits_prune_expired
+-- The maintenance's sweep: starts expired before %(before)s, whatever their scope (a claim
+-- prunes only the scopes it starts, so a key never started again would keep its rows).
+DELETE FROM rota_rate_starts WHERE ctid IN (
+    SELECT ctid FROM rota_rate_starts WHERE expires_at <= %(before)s LIMIT %(limit)s);

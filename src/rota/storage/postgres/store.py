@@ -35,6 +35,7 @@ from rota.storage.base import (
 )
 from rota.storage.portable.nodes import PortableNodes
 from rota.storage.portable.queues import PortableQueues
+from rota.storage.portable.rate_starts import PortableRateStarts
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
 from rota.storage.postgres.batch import PostgresBatch
@@ -123,6 +124,7 @@ class PostgresStore(
     PostgresBatch,
     PostgresLeader,
     PostgresLimits,
+    PortableRateStarts,
 ):
     """The cluster backend; the connection pool and schema live in connection.py, the verbs
     shared with SQLite in ``rota.storage.portable``; this class holds the runs hot path."""

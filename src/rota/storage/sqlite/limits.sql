@@ -114,3 +114,9 @@ INSERT INTO rota_rate_starts (scope, expires_at) VALUES (:scope, :expires_at);
 -- waited for the write lock, still counts the starts that were in its window.
 DELETE FROM rota_rate_starts
 WHERE scope IN (SELECT value FROM json_each(:scopes)) AND expires_at <= :prune_before;
+
+-- name: limits_prune_expired
+-- The maintenance's sweep: starts expired before :before, whatever their scope (a claim
+-- prunes only the scopes it starts, so a key never started again would keep its rows).
+DELETE FROM rota_rate_starts WHERE rowid IN (
+    SELECT rowid FROM rota_rate_starts WHERE expires_at <= :before LIMIT :limit);

@@ -33,6 +33,7 @@ from rota.storage.base import (
 )
 from rota.storage.portable.nodes import PortableNodes
 from rota.storage.portable.queues import PortableQueues
+from rota.storage.portable.rate_starts import PortableRateStarts
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
 from rota.storage.rows import dumps, from_text, run_from_row
@@ -110,6 +111,7 @@ class SQLiteStore(
     SQLiteBatch,
     SQLiteLeader,
     SQLiteLimits,
+    PortableRateStarts,
 ):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
