@@ -114,6 +114,23 @@ def test_rate_limit_holds_in_any_window(store: Store) -> None:
     assert len(claim_limited(store, limited, now=at(10))) == 3  # the first starts expired
 
 
+def test_a_job_wide_limit_counts_runs_launched_with_keys(store: Store) -> None:
+    # Launched while the job was limited per customer; the new version limits it job-wide.
+    insert(store, keyed("sync", '"a"'), keyed("sync", '"b"'), keyed("sync", ""))
+    job_wide = [LimitedJob("sync", concurrency=1, concurrency_keyed=False)]
+    assert len(claim_limited(store, job_wide)) == 1
+    assert claim_limited(store, job_wide, now=at(1)) == []
+    per_key = [LimitedJob("sync", concurrency=1)]  # the groups count again once keyed
+    assert len(claim_limited(store, per_key, now=at(2))) == 2
+
+
+def test_a_job_wide_rate_counts_starts_of_runs_launched_with_keys(store: Store) -> None:
+    insert(store, *[keyed("ping", None, f'"{key}"') for key in "abc"])
+    job_wide = [LimitedJob("ping", rate_limit=2, rate_period=60.0, rate_keyed=False)]
+    assert len(claim_limited(store, job_wide)) == 2
+    assert claim_limited(store, job_wide, now=at(1)) == []
+
+
 def test_the_sweep_forgets_expired_starts_of_keys_never_started_again(store: Store) -> None:
     insert(store, *[keyed("ping", None, f'"{key}"') for key in "abc"])
     limited = [LimitedJob("ping", rate_limit=1, rate_period=10.0)]

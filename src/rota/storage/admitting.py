@@ -118,6 +118,8 @@ def candidate_values(params: ClaimParams) -> dict[str, Any]:
         "l_rate": [j.rate_limit for j in limited],
         "c_jobs": [j.job for j in limited if j.concurrency is not None],
         "r_jobs": [j.job for j in limited if j.rate_limit is not None],
+        "c_keyed": [j.job for j in limited if j.concurrency is not None and j.concurrency_keyed],
+        "r_keyed": [j.job for j in limited if j.rate_limit is not None and j.rate_keyed],
         "jobs": None if params.jobs is None else [*params.jobs, *(j.job for j in limited)],
         "scan": scan_size(params.limit),
     }

@@ -95,6 +95,10 @@ class LimitedJob:
     concurrency: int | None = None
     rate_limit: int | None = None
     rate_period: float | None = None
+    concurrency_keyed: bool = True
+    """Whether the limit is per key (the group each run was launched with). A job-wide limit
+    ignores the groups: its runs may come from an earlier version of the job, keyed then."""
+    rate_keyed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

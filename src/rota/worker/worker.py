@@ -54,7 +54,14 @@ def limited_jobs(jobs: Mapping[str, JobSpec]) -> dict[str, LimitedJob]:
     for name, spec in jobs.items():
         lim = spec.options.limits
         if lim.any:
-            out[name] = LimitedJob(name, lim.concurrency, lim.rate_limit, lim.rate_period)
+            out[name] = LimitedJob(
+                name,
+                lim.concurrency,
+                lim.rate_limit,
+                lim.rate_period,
+                concurrency_keyed=lim.concurrency_key is not None,
+                rate_keyed=lim.rate_key is not None,
+            )
     return out
 
 

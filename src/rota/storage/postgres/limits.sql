@@ -26,7 +26,7 @@ FROM (SELECT k FROM unnest(%(keys)s::bigint[]) AS k ORDER BY k) AS s;
 -- group (unambiguous, any name); a queue's is 'queue-c:' or 'queue-r:' and its name.
 WITH c_used AS MATERIALIZED (
     SELECT r.job, 'job-c:' || length(r.job) || ':' || r.job || ':'
-                  || coalesce(r.concurrency_group, '') AS scope, count(*) AS n
+                  || CASE WHEN r.job = ANY(%(c_keyed)s::text[]) THEN coalesce(r.concurrency_group, '') ELSE '' END AS scope, count(*) AS n
     FROM rota_runs r
     WHERE r.state = 'running' AND r.job = ANY(%(c_jobs)s::text[])
     GROUP BY 1, 2
@@ -61,19 +61,19 @@ WITH c_used AS MATERIALIZED (
 ), cand AS MATERIALIZED (
     SELECT id, job, queue, priority, run_at,
            CASE WHEN job = ANY(%(c_jobs)s::text[]) THEN 'job-c:' || length(job) || ':' || job
-                || ':' || coalesce(concurrency_group, '') END AS c_scope,
+                || ':' || CASE WHEN job = ANY(%(c_keyed)s::text[]) THEN coalesce(concurrency_group, '') ELSE '' END END AS c_scope,
            CASE WHEN job = ANY(%(r_jobs)s::text[]) THEN 'job-r:' || length(job) || ':' || job
-                || ':' || coalesce(rate_group, '') END AS r_scope
+                || ':' || CASE WHEN job = ANY(%(r_keyed)s::text[]) THEN coalesce(rate_group, '') ELSE '' END END AS r_scope
     FROM rota_runs
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
       AND (%(jobs)s::text[] IS NULL OR job = ANY(%(jobs)s::text[]))
       AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
       AND queue NOT IN (SELECT name FROM q_closed)
       AND NOT (job = ANY(%(c_jobs)s::text[])
-               AND 'job-c:' || length(job) || ':' || job || ':' || coalesce(concurrency_group, '')
+               AND 'job-c:' || length(job) || ':' || job || ':' || CASE WHEN job = ANY(%(c_keyed)s::text[]) THEN coalesce(concurrency_group, '') ELSE '' END
                    IN (SELECT scope FROM c_full))
       AND NOT (job = ANY(%(r_jobs)s::text[])
-               AND 'job-r:' || length(job) || ':' || job || ':' || coalesce(rate_group, '')
+               AND 'job-r:' || length(job) || ':' || job || ':' || CASE WHEN job = ANY(%(r_keyed)s::text[]) THEN coalesce(rate_group, '') ELSE '' END
                    IN (SELECT scope FROM r_full))
     ORDER BY priority, run_at, id
     LIMIT %(scan)s

@@ -30,6 +30,8 @@ class SQLiteLimits(SQLiteBase):
             "now": now,
             "queues": None if params.queues is None else dumps(list(params.queues)),
             "scan": lists["scan"],
+            "c_keyed": dumps(lists["c_keyed"]),
+            "r_keyed": dumps(lists["r_keyed"]),
             "queue_limits": params.queue_limits,
         }
         rows = conn.execute(LQ["limits_candidates"], values).fetchall()

@@ -17,7 +17,7 @@ WITH lim AS MATERIALIZED (
     FROM json_each(:limited)
 ), c_used AS MATERIALIZED (
     SELECT r.job, 'job-c:' || length(r.job) || ':' || r.job || ':'
-                  || coalesce(r.concurrency_group, '') AS scope, count(*) AS n
+                  || CASE WHEN r.job IN (SELECT value FROM json_each(:c_keyed)) THEN coalesce(r.concurrency_group, '') ELSE '' END AS scope, count(*) AS n
     FROM rota_runs r INDEXED BY rota_runs_running
     WHERE r.state = 'running' AND r.job IN (SELECT job FROM lim WHERE conc IS NOT NULL)
     GROUP BY 1, 2
@@ -50,18 +50,18 @@ WITH lim AS MATERIALIZED (
     SELECT r.id, r.job, r.queue, r.priority, r.run_at,
            CASE WHEN r.job IN (SELECT job FROM lim WHERE conc IS NOT NULL)
                 THEN 'job-c:' || length(r.job) || ':' || r.job || ':'
-                     || coalesce(r.concurrency_group, '') END AS c_scope,
+                     || CASE WHEN r.job IN (SELECT value FROM json_each(:c_keyed)) THEN coalesce(r.concurrency_group, '') ELSE '' END END AS c_scope,
            CASE WHEN r.job IN (SELECT job FROM lim WHERE rate IS NOT NULL)
                 THEN 'job-r:' || length(r.job) || ':' || r.job || ':'
-                     || coalesce(r.rate_group, '') END AS r_scope
+                     || CASE WHEN r.job IN (SELECT value FROM json_each(:r_keyed)) THEN coalesce(r.rate_group, '') ELSE '' END END AS r_scope
     FROM rota_runs r INDEXED BY rota_runs_claim
     WHERE r.state IN ('queued', 'scheduled', 'retrying') AND r.run_at <= :now
       AND (:jobs IS NULL OR r.job IN (SELECT value FROM json_each(:jobs)))
       AND (:queues IS NULL OR r.queue IN (SELECT value FROM json_each(:queues)))
       AND r.queue NOT IN (SELECT name FROM q_closed)
-      AND 'job-c:' || length(r.job) || ':' || r.job || ':' || coalesce(r.concurrency_group, '')
+      AND 'job-c:' || length(r.job) || ':' || r.job || ':' || CASE WHEN r.job IN (SELECT value FROM json_each(:c_keyed)) THEN coalesce(r.concurrency_group, '') ELSE '' END
           NOT IN (SELECT scope FROM c_full)
-      AND 'job-r:' || length(r.job) || ':' || r.job || ':' || coalesce(r.rate_group, '')
+      AND 'job-r:' || length(r.job) || ':' || r.job || ':' || CASE WHEN r.job IN (SELECT value FROM json_each(:r_keyed)) THEN coalesce(r.rate_group, '') ELSE '' END
           NOT IN (SELECT scope FROM r_full)
     ORDER BY r.priority, r.run_at, r.id
     LIMIT :scan
