@@ -120,19 +120,25 @@ def list_(session: Session, as_json: bool) -> None:
     table(headers, [_row(q, now) for q in found], empty="no queues")
 
 
+def _pause_or_resume(session: Session, queue: str, as_json: bool, pause: bool) -> None:
+    app = session.app()
+    was = app.queues.get(queue).paused
+    now = app.queues.pause(queue) if pause else app.queues.resume(queue)
+    if as_json:
+        print_json(now.to_json())
+    elif pause:
+        click.echo(f"queue {queue} {'was already paused' if was else 'paused'}")
+    else:
+        click.echo(f"queue {queue} {'resumed' if was else 'was not paused'}")
+
+
 @queues.command()
 @click.argument("queue")
 @click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
 @click.pass_obj
 def pause(session: Session, queue: str, as_json: bool) -> None:
     """Pause a queue: no node starts a new run from it; running runs finish."""
-    app = session.app()
-    was = app.queues.get(queue).paused
-    paused = app.queues.pause(queue)
-    if as_json:
-        print_json(paused.to_json())
-    else:
-        click.echo(f"queue {queue} {'was already paused' if was else 'paused'}")
+    _pause_or_resume(session, queue, as_json, pause=True)
 
 
 @queues.command()
@@ -141,13 +147,7 @@ def pause(session: Session, queue: str, as_json: bool) -> None:
 @click.pass_obj
 def resume(session: Session, queue: str, as_json: bool) -> None:
     """Resume a paused queue: its runs start again."""
-    app = session.app()
-    was = app.queues.get(queue).paused
-    resumed = app.queues.resume(queue)
-    if as_json:
-        print_json(resumed.to_json())
-    else:
-        click.echo(f"queue {queue} {'resumed' if was else 'was not paused'}")
+    _pause_or_resume(session, queue, as_json, pause=False)
 
 
 @queues.command("set")

@@ -97,6 +97,7 @@ class Worker:
         self._next_heartbeat = 0.0
         self._poll_at = 0.0
         self._queue_limits = False
+        self._limits: tuple[tuple[str, ...], dict[str, LimitedJob]] = ((), {})  # jobs, limits
         self._loop = Loop("worker", self._step, log, on_exit=self._shutdown)
         self._listener = Listener(self._open_notifier, self._loop.wake)
         self._local = LocalRuns(
@@ -189,7 +190,9 @@ class Worker:
         now = self.clock.now()
         began = time.monotonic()
         jobs = tuple(self.jobs)  # read each time: the app may define jobs after the start
-        limited = limited_jobs(self.jobs)
+        if jobs != self._limits[0]:  # the limits change only with the jobs: not per claim
+            self._limits = (jobs, limited_jobs(self.jobs))
+        limited = self._limits[1]
         result = self._recorder.claim(
             ClaimParams(
                 node_id=self.config.node_id,

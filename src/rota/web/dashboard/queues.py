@@ -34,33 +34,16 @@ def queues_page(request: Request) -> Response:
     return page(request, "queues.html", "Queues", section="Queues", queues=queue_list(app))
 
 
-def _queue_action(request: Request, name: str, verb: str) -> Done | Response:
-    if not 0 < len(name) <= MAX_NAME:
+_VERBS = {"pause": actions.pause_queue, "resume": actions.resume_queue}
+
+
+@router.post("/queues/{name:path}/{verb}")  # a name may hold a slash, as a schedule's may
+async def queue_action(request: Request, name: str, verb: str) -> Response:
+    if verb not in _VERBS or not 0 < len(name) <= MAX_NAME:
         return error_page(request, 404, "there is no such queue")
-    return "/queues", {"done": f"queue_{verb}d"}
-
-
-@router.post("/queues/{name:path}/pause")
-async def pause_queue(request: Request, name: str) -> Response:
-    checked = _queue_action(request, name, "pause")
-    if isinstance(checked, Response):
-        return checked
 
     def do(app: App, role: Role, _: dict[str, str]) -> Done:
-        actions.pause_queue(app, role, name)
-        return checked
-
-    return await act(request, do)
-
-
-@router.post("/queues/{name:path}/resume")
-async def resume_queue(request: Request, name: str) -> Response:
-    checked = _queue_action(request, name, "resume")
-    if isinstance(checked, Response):
-        return checked
-
-    def do(app: App, role: Role, _: dict[str, str]) -> Done:
-        actions.resume_queue(app, role, name)
-        return checked
+        _VERBS[verb](app, role, name)
+        return "/queues", {"done": f"queue_{verb}d"}
 
     return await act(request, do)
