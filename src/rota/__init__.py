@@ -24,12 +24,14 @@ from rota.errors import (
     Snooze,
     StorageUnavailable,
     UnknownJob,
+    WorkflowNotFound,
 )
-from rota.handle import RunHandle
+from rota.handle import RunHandle, WorkflowHandle
 from rota.jobs import Job
 from rota.retry import Backoff
 from rota.runs import Run, RunState
 from rota.version import __version__
+from rota.workflows import Upstream, Workflow, WorkflowRecord, WorkflowState, chain, group
 
 
 def _web_asgi(app: App, token: str | None, read_token: str | None) -> Any:
@@ -72,5 +74,13 @@ __all__ = [
     "Snooze",
     "StorageUnavailable",
     "UnknownJob",
+    "Upstream",
+    "Workflow",
+    "WorkflowHandle",
+    "WorkflowNotFound",
+    "WorkflowRecord",
+    "WorkflowState",
     "__version__",
+    "chain",
+    "group",
 ]

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from rota.batch.definition import PARTITION_JOB
 from rota.batch.registration import batch_spec, partition_spec
@@ -44,6 +44,7 @@ from rota.usecases.nodes_facade import Nodes
 from rota.usecases.queues_facade import Queues
 from rota.usecases.runs_facade import Runs
 from rota.usecases.schedules_facade import Schedules
+from rota.usecases.workflows_facade import Workflows
 
 log = logging.getLogger("rota")
 F = Callable[..., Any]
@@ -97,6 +98,7 @@ class App:
         self.nodes = Nodes(store, self.clock)
         self._wake = self._host.wake_workers  # launches and queue changes wake local workers
         self.queues = Queues(store, self.clock, self._wake)
+        self.workflows = Workflows(store, self.clock, self._public_jobs, self._wake)
 
     # -- configuration --------------------------------------------------------------------
     @property
@@ -211,11 +213,8 @@ class App:
         restart_limit: int | None = None,
         identifying: Sequence[str] | None = None,
     ) -> Job | Callable[[F], Job]:
-        """Define a batch job: ``func(**args)`` returns its ``batch.Flow``.
-
-        Its arguments identify the instance (``identifying=`` names a subset; the others do
-        not). A failed execution is restarted on purpose, so runs get one attempt by default.
-        """
+        """A batch job: ``func(**args)`` returns its ``batch.Flow``; the arguments (or those in
+        ``identifying``) identify the instance. Runs get one attempt (restarts are on purpose)."""
         options = JobOptions(queue, max_attempts, priority)
         runtime = BatchRuntime(lambda: self.store, self._jobs, self.clock, self.lease_seconds)
 
@@ -226,6 +225,13 @@ class App:
             return self.register(spec)
 
         return register(func) if func is not None else register
+
+    def workflow(self, func: F | None = None, /, **job_options: Any) -> Job | Callable[[F], Job]:
+        """A job whose function returns a ``rota.Workflow``: launching it (from any launcher)
+        enqueues that workflow, once per run; the run's result is the workflow's id."""
+        return cast(
+            "Job | Callable[[F], Job]", self.workflows.decorator(self.job, func, job_options)
+        )
 
     # -- schedules ------------------------------------------------------------------------
     def periodic(
@@ -306,8 +312,7 @@ class App:
     def drain(
         self, queues: Sequence[str] | None = None, stop: threading.Event | None = None
     ) -> dict[str, int]:
-        """Run every due run in this process until none is left (or ``stop`` is set: nothing
-        more is claimed); counts by final state."""
+        """Run every due run here until none is left (or ``stop`` is set); counts by state."""
         return self._host.drain(queues, stop)
 
     def start(
@@ -324,8 +329,7 @@ class App:
         self._host.start(worker, scheduler, maintenance, queues, concurrency, roles)
 
     def stop(self) -> None:
-        """Stop the services started by ``start``: running runs get ``shutdown_timeout``."""
-        self._host.stop()
+        self._host.stop()  # running runs get shutdown_timeout
 
     def run_worker(
         self, queues: Sequence[str] | None = None, concurrency: int | None = None
@@ -347,11 +351,8 @@ class App:
         self._host.serve_forever(start, details)
 
     def asgi(self, token: str | None = None, *, read_token: str | None = None) -> Any:
-        """The REST API and dashboard as an ASGI app, to mount in your web app (rota[web]).
-
-        ``token`` (else env ``ROTA_API_TOKEN``) protects every path but ``/api/health``;
-        ``read_token`` (else env ``ROTA_API_READ_TOKEN``) may read everything, act on nothing.
-        """
+        """The REST API and dashboard as an ASGI app to mount (rota[web]): ``token`` (env
+        ``ROTA_API_TOKEN``) guards all but /api/health; ``read_token`` only reads."""
         if _asgi_factory is None:  # not reached: importing rota.app runs rota/__init__.py
             raise ConfigError("no web layer is installed")
         return _asgi_factory(self, token, read_token)

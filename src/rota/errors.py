@@ -65,6 +65,12 @@ class RunNotFound(RotaError, LookupError):
         self.run_id = run_id
 
 
+class WorkflowNotFound(RotaError, LookupError):
+    def __init__(self, workflow_id: int) -> None:
+        super().__init__(f"workflow {workflow_id} not found")
+        self.workflow_id = workflow_id
+
+
 class ScheduleNotFound(RotaError, LookupError):
     def __init__(self, name: str) -> None:
         super().__init__(f"schedule {quote(name)} not found")

@@ -18,6 +18,7 @@ from rota.context import Context
 from rota.errors import Discard, InvalidArguments
 from rota.limits import MAX_ARGS_BYTES, MAX_ECHO, MAX_JSON_DEPTH, quote
 from rota.retry import Backoff, BackoffFn
+from rota.workflows import Upstream
 
 DEFAULT_QUEUE = "default"
 DEFAULT_MAX_ATTEMPTS = 3
@@ -85,10 +86,14 @@ class JobSpec:
             hints = {}
         params: list[Param] = []
         context_param = None
+        extra: dict[str, Any] = {}
         for p in sig.parameters.values():
             ann = hints.get(p.name, p.annotation)
             if _is_context(ann):
                 context_param = p.name
+                continue
+            if ann is Upstream:  # not a launch argument: the upstream steps' results
+                extra["upstream"] = p.name
                 continue
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
                 raise TypeError(
@@ -108,6 +113,7 @@ class JobSpec:
             context_param=context_param,
             is_async=inspect.iscoroutinefunction(func),
             kind=kind,
+            extra=extra,
         )
 
     def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -319,6 +325,11 @@ class Job:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def app(self) -> Launcher:
+        """The app the job is defined in (a workflow of job objects enqueues there)."""
+        return self._launcher
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function directly (a batch job's: build its flow)."""

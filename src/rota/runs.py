@@ -18,6 +18,8 @@ State diagram (events on the arrows)::
     waiting/scheduled/queued/retrying --cancel--> cancelled
     running --cancel--> running, asked to stop; then --stop--> cancelled
     failed/cancelled --retry--> queued (a fresh budget of attempts)
+    failed/cancelled --reopen--> waiting (a workflow step retried, or one after it: a fresh
+        budget; it is released or cancelled again by its upstreams' states)
 
 Cancel wins: an attempt that ends (succeed, fail, discard, snooze, rescue) after a cancel was
 requested ends by ``stop`` instead. That flag is set by another process while the attempt
@@ -78,6 +80,7 @@ class Event(enum.StrEnum):
     RESCUE = "rescue"  # the holder's lease expired: its attempt counts as failed (WorkerLost)
     CANCEL = "cancel"
     RETRY = "retry"  # a manual retry of a failed or cancelled run
+    REOPEN = "reopen"  # the retry of a workflow step (and of the steps after it)
 
 
 _S, _E = RunState, Event
@@ -103,6 +106,8 @@ _TABLE: dict[tuple[RunState, Event], RunState] = {
     (_S.RUNNING, _E.CANCEL): _S.RUNNING,  # asked to stop: ends by STOP when its attempt ends
     (_S.FAILED, _E.RETRY): _S.QUEUED,
     (_S.CANCELLED, _E.RETRY): _S.QUEUED,
+    (_S.FAILED, _E.REOPEN): _S.WAITING,
+    (_S.CANCELLED, _E.REOPEN): _S.WAITING,
 }
 _EXHAUSTED: dict[tuple[RunState, Event], RunState] = {
     (_S.RUNNING, _E.FAIL): _S.FAILED,
@@ -112,7 +117,7 @@ _EXHAUSTED: dict[tuple[RunState, Event], RunState] = {
 ENDS_ATTEMPT = frozenset({_E.SUCCEED, _E.FAIL, _E.DISCARD, _E.SNOOZE, _E.RESCUE, _E.HAND_BACK})
 """The events a cancel request wins over (they end the attempt; STOP takes their place): a
 run asked to cancel and then handed back ends cancelled, it does not run again elsewhere."""
-_BUDGETED = frozenset({_E.FAIL, _E.RESCUE, _E.RETRY})  # decided by the attempt budget
+_BUDGETED = frozenset({_E.FAIL, _E.RESCUE, _E.RETRY, _E.REOPEN})  # decided by the attempt budget
 _UNUSED = frozenset({_E.SNOOZE, _E.HAND_BACK})  # the attempt is not counted
 
 
@@ -191,6 +196,10 @@ class Run:
     node_id: str | None = None
     lease_expires_at: datetime | None = None
     kind: str = "function"
+    workflow: int | None = None
+    """The id of the workflow this run is a step of, or None."""
+    step: str | None = None
+    """Its step's name in that workflow, or None."""
 
     def to_json(self) -> dict[str, JSON]:
         """The run as the CLI's ``--json`` and the REST API show it."""
@@ -220,6 +229,8 @@ class Run:
             "timeout": self.timeout,
             "node": self.node_id,
             "kind": self.kind,
+            "workflow": self.workflow,
+            "step": self.step,
         }
 
 
@@ -290,7 +301,7 @@ def decide(
     if event in _UNUSED:
         run_at = now + delay if event is Event.SNOOZE else None
         return Decision(new, attempt - 1, run_at=run_at, cancel_requested=cancel_requested)
-    if event is Event.RETRY:
+    if event is Event.RETRY or event is Event.REOPEN:
         assert max_attempts is not None
         return Decision(new, attempt, max_attempts=attempt + max_attempts, run_at=now)
     if event is Event.CANCEL and new is RunState.RUNNING:
@@ -315,6 +326,9 @@ class Outcome(NamedTuple):
     then: Decision
     if_cancelled: Decision
     result: JSON = None
+    settle: bool = False
+    """The run is a workflow step: its end may release or cancel the steps after it, which
+    the store does in the same transaction."""
 
     @property
     def state(self) -> RunState:
@@ -354,4 +368,5 @@ class Outcome(NamedTuple):
             node_id=node_id,
         )
         then, cancelled = ended(), ended(cancel_requested=True)
-        return cls(run.id, run.attempt, node_id, now, then, cancelled, result)
+        settle = run.workflow is not None
+        return cls(run.id, run.attempt, node_id, now, then, cancelled, result, settle)

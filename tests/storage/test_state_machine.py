@@ -36,8 +36,9 @@ from .support import NODE, at, claim, error, failed, get, insert_one, new_run, r
 NOW = at(1000)  # every lease of the set-up runs has expired by then; every run_at is due
 DELAY = timedelta(seconds=7)
 FINISH = frozenset({Event.SUCCEED, Event.FAIL, Event.DISCARD, Event.SNOOZE, Event.STOP})
-NO_VERB_YET = frozenset({Event.RELEASE, Event.UPSTREAM_FAILED})
-"""Workflow events: the workflows issue adds the finish that applies them (in the table now)."""
+NO_VERB_YET = frozenset({Event.RELEASE, Event.UPSTREAM_FAILED, Event.REOPEN})
+"""Workflow events: a step's settle and a step's retry apply them, whose pairs need a workflow
+around the run (tests/storage/test_workflows.py)."""
 
 
 def put(store: Store, state: RunState, max_attempts: int = 3, kind: str = "function") -> int:
@@ -124,7 +125,7 @@ def check(before: Run, event: Event, after: Run) -> None:
     assert (after.lease_expires_at is None) is (after.state is not RunState.RUNNING)
 
 
-def test_every_event_but_the_workflow_ones_has_a_store_verb() -> None:
+def test_every_event_but_the_workflow_ones_has_a_store_verb_here() -> None:
     assert set(Event) - NO_VERB_YET == FINISH | {
         Event.DUE,
         Event.CLAIM,

@@ -44,6 +44,9 @@ EXPECTED = {
     (S.RUNNING, E.CANCEL): S.RUNNING,  # a request: the run ends by STOP
     (S.FAILED, E.RETRY): S.QUEUED,
     (S.CANCELLED, E.RETRY): S.QUEUED,
+    # a workflow step retried, and the ended steps after it: back to waiting for upstreams
+    (S.FAILED, E.REOPEN): S.WAITING,
+    (S.CANCELLED, E.REOPEN): S.WAITING,
 }
 EXHAUSTED = {(S.RUNNING, E.FAIL): S.FAILED, (S.RUNNING, E.RESCUE): S.FAILED}
 FORBIDDEN = [pair for pair in itertools.product(S, E) if pair not in EXPECTED]
@@ -97,10 +100,11 @@ def test_notable_forbidden_transitions(state: RunState, event: Event) -> None:
     assert isinstance(InvalidTransition(), ValueError)
 
 
-def test_terminal_states_accept_only_retry() -> None:
+def test_terminal_states_accept_only_retry_and_reopen() -> None:
     assert {S.SUCCEEDED, S.FAILED, S.CANCELLED} == TERMINAL
     for state, event in itertools.product(TERMINAL, E):
-        assert allowed(state, event) == (event is E.RETRY and state is not S.SUCCEEDED)
+        retried = event in (E.RETRY, E.REOPEN)
+        assert allowed(state, event) == (retried and state is not S.SUCCEEDED)
 
 
 def test_state_properties_and_string_values() -> None:

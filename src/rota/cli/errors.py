@@ -15,6 +15,7 @@ from rota.errors import (
     ScheduleNotFound,
     StorageUnavailable,
     UnknownJob,
+    WorkflowNotFound,
 )
 
 EXIT_OK = 0
@@ -56,7 +57,9 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     """The exit code and message for a known failure, or None for an unexpected one."""
     if isinstance(exc, CliError):
         return exc.code, exc.message
-    if isinstance(exc, UnknownJob | RunNotFound | ScheduleNotFound | ExecutionNotFound):
+    if isinstance(
+        exc, UnknownJob | RunNotFound | ScheduleNotFound | ExecutionNotFound | WorkflowNotFound
+    ):
         return EXIT_NOT_FOUND, one_line(str(exc))
     if isinstance(exc, StorageUnavailable):
         return EXIT_USAGE, f"database unavailable: {one_line(str(exc))}"

@@ -20,6 +20,7 @@ from rota.storage.leader_store import LeaderStore
 from rota.storage.new_runs import BatchLaunch as BatchLaunch
 from rota.storage.new_runs import NewRun as NewRun
 from rota.storage.queue_store import QueueStore
+from rota.storage.workflow_store import WorkflowStore
 
 JSON = Any
 
@@ -366,6 +367,7 @@ class Store(
     BatchStore,
     LeaderStore,
     QueueStore,
+    WorkflowStore,
     Protocol,
 ):
     url: str

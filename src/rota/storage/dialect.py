@@ -96,5 +96,10 @@ class SqlBackend(ABC):
         """One write statement with ``RETURNING``, in its own transaction."""
 
     @abstractmethod
+    def joined(self, connection: Any) -> AbstractContextManager[Tx]:
+        """A caller's open connection (``connection=``) as a Tx: statements join its
+        transaction, and nothing is committed here."""
+
+    @abstractmethod
     def insert_in(self, tx: Tx, params: InsertParams) -> list[Inserted]:
         """The backend's run insert (the launch hot path), inside ``tx``."""

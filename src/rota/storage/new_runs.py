@@ -23,7 +23,7 @@ class NewRun:
     priority: int
     max_attempts: int
     run_at: datetime
-    state: RunState  # queued or scheduled
+    state: RunState  # queued or scheduled; waiting for a workflow step after others
     unique_key: str | None = None
     schedule: str | None = None
     timeout: float | None = None
@@ -34,6 +34,10 @@ class NewRun:
     """For a job with a concurrency limit: the group the run counts in (rota.admission)."""
     rate_group: str | None = None
     """For a job with a rate limit: the group whose starts it counts in."""
+    workflow_id: int | None = None
+    """For a workflow step: its workflow (created in the same transaction first)."""
+    step: str | None = None
+    """For a workflow step: its name in the workflow."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,8 @@ def run_from_row(
         node_id=row["node_id"],
         lease_expires_at=ts(row["lease_expires_at"]),
         kind=row["kind"],
+        workflow=None if row["workflow_id"] is None else int(row["workflow_id"]),
+        step=row["step"],
     )
 
 

@@ -28,6 +28,7 @@ from rota.errors import (
     ScheduleNotFound,
     StorageUnavailable,
     UnknownJob,
+    WorkflowNotFound,
 )
 from rota.web.models import ErrorEnvelope
 
@@ -51,6 +52,7 @@ CODES = {
 _ROTA: tuple[tuple[type[RotaError], int, str], ...] = (
     (UnknownJob, 404, "job_not_found"),
     (RunNotFound, 404, "run_not_found"),
+    (WorkflowNotFound, 404, "workflow_not_found"),
     (ScheduleNotFound, 404, "schedule_not_found"),
     (ExecutionNotFound, 404, "execution_not_found"),
     (IdempotencyConflict, 409, "idempotency_conflict"),

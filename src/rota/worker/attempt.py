@@ -15,6 +15,7 @@ from rota.jobs import JobSpec
 from rota.retry import decide_failure
 from rota.runs import ErrorEntry, Event, Outcome, Run
 from rota.worker.storable import check_result, describe, error_entry
+from rota.workflows import Upstream
 
 log = logging.getLogger("rota.worker")
 
@@ -51,6 +52,8 @@ class Attempt:
     cancel: Callable[[], object] = lambda: None
     settled: bool = field(default=False)  # an outcome was decided already (sync timeout)
     duration: float = 0.0  # seconds from start to end, set when the attempt ends
+    upstream: Callable[[int], dict[str, Any]] | None = None
+    """Reads a workflow step's upstream results (for a parameter annotated rota.Upstream)."""
 
     @property
     def key(self) -> tuple[int, int]:
@@ -60,6 +63,10 @@ class Attempt:
         kwargs = self.spec.call_args(self.run.args)
         if self.spec.context_param:
             kwargs[self.spec.context_param] = self.ctx
+        name = self.spec.extra.get("upstream")
+        if name is not None:  # read on the job's thread, when it starts: a failure fails it
+            found = self.upstream(self.run.id) if self.upstream and self.run.workflow else {}
+            kwargs[name] = Upstream(found)
         return kwargs
 
 

@@ -232,14 +232,9 @@ class Worker:
             node_id=self.config.node_id,
             local_worker=self._local,
         )
-        return Attempt(
-            run=run,
-            spec=spec,
-            ctx=ctx,
-            started=now,
-            # async jobs time out inside their task; sync ones are watched by the loop
-            deadline=now + run.timeout if run.timeout and not spec.is_async else None,
-        )
+        # async jobs time out inside their task; sync ones are watched by the loop
+        deadline = now + run.timeout if run.timeout and not spec.is_async else None
+        return Attempt(run, spec, ctx, now, deadline, upstream=self.store.workflow_upstream)
 
     def _executors_ready(self) -> Executors:
         if self._executors is None:

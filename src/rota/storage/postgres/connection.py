@@ -170,6 +170,12 @@ class PostgresBase(SqlBackend):
     def write_rows(self, sql: LiteralString, params: Params) -> list[Row]:
         return self._all(sql, dict(params))
 
+    @contextlib.contextmanager
+    def joined(self, connection: Any) -> Iterator[Tx]:
+        if not isinstance(connection, psycopg.Connection):
+            raise ConfigError("connection= must be a psycopg (3) connection for PostgreSQL")
+        yield PostgresTx(connection)
+
     def insert_in(self, tx: Tx, params: InsertParams) -> list[Inserted]:
         with tx.connection.cursor() as cur:
             return self.insert_runs(cur, params)
@@ -319,4 +325,6 @@ def _insert_arrays(runs: Sequence[NewRun], now: datetime) -> dict[str, Any]:
         "kinds": [r.kind for r in runs],
         "c_groups": [r.concurrency_group for r in runs],
         "r_groups": [r.rate_group for r in runs],
+        "workflow_ids": [r.workflow_id for r in runs],
+        "steps": [r.step for r in runs],
     }

@@ -14,6 +14,7 @@ from typing import Any
 from rota.storage.admitting import candidate_values, lock_keys, plan
 from rota.storage.base import ClaimParams
 from rota.storage.postgres.connection import PostgresBase, Q
+from rota.storage.postgres.workflows import send_settle
 from rota.storage.sql import load_queries
 
 LQ = load_queries("rota.storage.postgres", "limits.sql")
@@ -38,6 +39,9 @@ class PostgresLimits(PostgresBase):
                 # claims before committed: READ COMMITTED, whatever the database's default.
                 conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 done = conn.execute(Q["runs_finish"], finish) if finish else None
+                steps = [o.run_id for o in params.finish if o.settle]
+                if steps:  # the steps after them move in this transaction (a step ended)
+                    send_settle(conn, steps, max(o.ended_at for o in params.finish))
                 locked = conn.execute(LQ["limits_lock"], values)
                 rows = conn.execute(LQ["limits_candidates"], values).fetchall()
                 chosen = plan(rows, params)

@@ -3,15 +3,19 @@
 
 -- name: runs_insert
 INSERT INTO rota_runs (job, queue, state, args, priority, max_attempts, schedule, unique_key,
-                       timeout, run_at, created_at, kind, concurrency_group, rate_group)
+                       timeout, run_at, created_at, kind, concurrency_group, rate_group,
+                       workflow_id, step)
 SELECT v.job, v.queue, v.state, v.args::jsonb, v.priority, v.max_attempts, v.schedule,
-       v.unique_key, v.timeout, v.run_at, %(now)s, v.kind, v.c_group, v.r_group
+       v.unique_key, v.timeout, v.run_at, %(now)s, v.kind, v.c_group, v.r_group,
+       v.workflow_id, v.step
 FROM unnest(%(jobs)s::text[], %(queues)s::text[], %(states)s::text[], %(args)s::text[],
             %(priorities)s::int[], %(max_attempts)s::int[], %(schedules)s::text[],
             %(unique_keys)s::text[], %(timeouts)s::float8[], %(run_ats)s::timestamptz[],
-            %(kinds)s::text[], %(c_groups)s::text[], %(r_groups)s::text[])
+            %(kinds)s::text[], %(c_groups)s::text[], %(r_groups)s::text[],
+            %(workflow_ids)s::bigint[], %(steps)s::text[])
      WITH ORDINALITY AS v(job, queue, state, args, priority, max_attempts, schedule,
-                          unique_key, timeout, run_at, kind, c_group, r_group, n)
+                          unique_key, timeout, run_at, kind, c_group, r_group, workflow_id,
+                          step, n)
 ORDER BY v.n
 ON CONFLICT DO NOTHING
 RETURNING id, job, unique_key,

@@ -9,7 +9,7 @@ a worker's record-and-claim cycle costs one round trip.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -38,12 +38,14 @@ from rota.storage.portable.queues import PortableQueues
 from rota.storage.portable.rate_starts import PortableRateStarts
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
+from rota.storage.portable.workflows import PortableWorkflows
 from rota.storage.postgres.batch import PostgresBatch
 from rota.storage.postgres.connection import Q, ts
 from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.leader import PostgresLeader
 from rota.storage.postgres.limits import PostgresLimits
 from rota.storage.postgres.notifier import ListenNotifier
+from rota.storage.postgres.workflows import READ_COMMITTED, reopen_targets, send_settle
 from rota.storage.rows import dumps, run_from_row
 from rota.storage.sql import contains_pattern
 from rota.storage.writes import Write, hand_back, writes
@@ -98,6 +100,12 @@ def _write_arrays(todo: Sequence[Write], expired_at: datetime | None = None) -> 
     }
 
 
+def _steps(outcomes: Sequence[Outcome]) -> tuple[list[int], datetime]:
+    """The workflow steps among the outcomes, and when the last ended: what a finish settles."""
+    steps = [o.run_id for o in outcomes if o.settle]
+    return steps, max((o.ended_at for o in outcomes), default=datetime.now(UTC))
+
+
 def _refused(outcomes: Sequence[Outcome], done: list[dict[str, Any]]) -> list[Outcome]:
     written = {int(r["id"]) for r in done}  # by id: a snooze or hand-back lowers the attempt
     return [o for o in outcomes if o.run_id not in written]
@@ -125,6 +133,7 @@ class PostgresStore(
     PostgresLeader,
     PostgresLimits,
     PortableRateStarts,
+    PortableWorkflows,
 ):
     """The cluster backend; the connection pool and schema live in connection.py, the verbs
     shared with SQLite in ``rota.storage.portable``; this class holds the runs hot path."""
@@ -197,7 +206,16 @@ class PostgresStore(
             refused = [o for o in params.finish if o.run_id not in written]
             return ClaimResult(_sorted_runs(claimed), refused, queue_limits)
         values.update(_finish_arrays(params.finish))
-        rows = self._all(Q["runs_finish_and_claim"], values)
+        steps, ended = _steps(params.finish)
+        if steps:  # the steps after them move in the same transaction, the same round trip
+            with self._conn() as conn, conn.pipeline():
+                with conn.transaction():
+                    conn.execute(READ_COMMITTED)
+                    cur = conn.execute(Q["runs_finish_and_claim"], values)
+                    send_settle(conn, steps, ended)
+                rows = cur.fetchall()
+        else:
+            rows = self._all(Q["runs_finish_and_claim"], values)
         finished = set(rows[0]["finished_ids"]) if rows else set()
         claimed = [r for r in rows if r["id"] is not None]
         refused = [o for o in params.finish if o.run_id not in finished]
@@ -207,24 +225,37 @@ class PostgresStore(
     def runs_finish(self, params: FinishParams) -> list[Outcome]:
         if not params.outcomes:
             return []
-        done = self._all(Q["runs_finish"], _finish_arrays(params.outcomes))
-        return _refused(params.outcomes, done)
+        steps, ended = _steps(params.outcomes)
+        if not steps:
+            done = self._all(Q["runs_finish"], _finish_arrays(params.outcomes))
+            return _refused(params.outcomes, done)
+        with self._conn() as conn, conn.pipeline():
+            with conn.transaction():
+                conn.execute(READ_COMMITTED)
+                cur = conn.execute(Q["runs_finish"], _finish_arrays(params.outcomes))
+                send_settle(conn, steps, ended)
+            return _refused(params.outcomes, cur.fetchall())
 
     def runs_release(self, params: ReleaseParams) -> int:
         pairs = [hand_back(a, params.now) for _, a in params.runs]
-        return self._count(
-            Q["runs_release"],
-            {
-                "ids": [r for r, _ in params.runs],
-                "attempts": [a for _, a in params.runs],
-                "states": [b.state.value for b, _ in pairs],
-                "next_attempts": [b.attempt for b, _ in pairs],
-                "c_states": [c.state.value for _, c in pairs],
-                "c_attempts": [c.attempt for _, c in pairs],
-                "c_finished": [c.finished_at for _, c in pairs],
-                "node_id": params.node_id,
-            },
-        )
+        with self._conn() as conn, conn.transaction():
+            conn.execute(READ_COMMITTED)
+            released = conn.execute(
+                Q["runs_release"],
+                {
+                    "ids": [r for r, _ in params.runs],
+                    "attempts": [a for _, a in params.runs],
+                    "states": [b.state.value for b, _ in pairs],
+                    "next_attempts": [b.attempt for b, _ in pairs],
+                    "c_states": [c.state.value for _, c in pairs],
+                    "c_attempts": [c.attempt for _, c in pairs],
+                    "c_finished": [c.finished_at for _, c in pairs],
+                    "node_id": params.node_id,
+                },
+            ).rowcount
+            # a step asked to cancel meanwhile ends cancelled: the steps after it too
+            send_settle(conn, [r for r, _ in params.runs], params.now or datetime.now(UTC))
+            return released
 
     def runs_heartbeat(self, params: HeartbeatParams) -> list[int]:
         if not params.run_ids:
@@ -242,13 +273,28 @@ class PostgresStore(
     def runs_rescue(self, params: RescueParams) -> list[Run]:
         values = {"now": params.now, "limit": params.limit}
         with self._conn() as conn, conn.transaction():
+            conn.execute(READ_COMMITTED)
             expired = [run_from_row(r, ts) for r in conn.execute(Q["runs_expired"], values)]
-            return _apply(conn, writes(expired, Event.RESCUE, params.now), params.now)
+            rescued = _apply(conn, writes(expired, Event.RESCUE, params.now), params.now)
+            send_settle(conn, [r.id for r in rescued if r.workflow is not None], params.now)
+            return rescued
 
     def _decide_and_apply(self, run_ids: Sequence[int], event: Event, now: datetime) -> list[Run]:
+        """Cancel or retry; a workflow step retried reopens with the ended steps after it."""
         with self._conn() as conn, conn.transaction():
+            conn.execute(READ_COMMITTED)
             rows = conn.execute(Q["runs_lock"], {"ids": list(run_ids)}).fetchall()
-            return _apply(conn, writes([run_from_row(r, ts) for r in rows], event, now))
+            found = [run_from_row(r, ts) for r in rows]
+            plain = [r for r in found if event is not Event.RETRY or r.workflow is None]
+            done = _apply(conn, writes(plain, event, now))
+            steps = [r.id for r in found if r.workflow is not None]
+            if event is Event.RETRY and steps:
+                targets = [run_from_row(r, ts) for r in reopen_targets(conn, steps)]
+                reopened = _apply(conn, writes(targets, Event.REOPEN, now))
+                done += [r for r in reopened if r.id in steps]
+                steps = [r.id for r in reopened]
+            send_settle(conn, steps, now)
+            return done
 
     def runs_progress(self, params: ProgressParams) -> bool:
         values = {

@@ -153,6 +153,14 @@ class SQLiteBase(SqlBackend):
         with self._write() as conn:
             return SQLiteTx(conn).rows(sql, params)
 
+    @contextlib.contextmanager
+    def joined(self, connection: Any) -> Iterator[Tx]:
+        if not isinstance(connection, sqlite3.Connection):
+            raise ConfigError("connection= must be a sqlite3 connection for SQLite")
+        self._check_same_file(connection)
+        with self._translate():
+            yield SQLiteTx(connection)
+
     def insert_in(self, tx: Tx, params: InsertParams) -> list[Inserted]:
         return self.insert_runs(tx.connection, params, to_epoch(params.now))
 
@@ -235,6 +243,8 @@ class SQLiteBase(SqlBackend):
                 "kind": new.kind,
                 "c_group": new.concurrency_group,
                 "r_group": new.rate_group,
+                "workflow_id": new.workflow_id,
+                "step": new.step,
             }
             row = conn.execute(Q["runs_insert"], values).fetchone()
             if row is not None:

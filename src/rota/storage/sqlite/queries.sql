@@ -3,9 +3,10 @@
 
 -- name: runs_insert
 INSERT INTO rota_runs (job, queue, state, args, priority, max_attempts, schedule, unique_key,
-                       timeout, run_at, created_at, kind, concurrency_group, rate_group)
+                       timeout, run_at, created_at, kind, concurrency_group, rate_group,
+                       workflow_id, step)
 VALUES (:job, :queue, :state, :args, :priority, :max_attempts, :schedule, :unique_key,
-        :timeout, :run_at, :now, :kind, :c_group, :r_group)
+        :timeout, :run_at, :now, :kind, :c_group, :r_group, :workflow_id, :step)
 ON CONFLICT DO NOTHING
 RETURNING id;
 

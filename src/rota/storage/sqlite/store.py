@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rota.clock import to_epoch
@@ -36,6 +36,7 @@ from rota.storage.portable.queues import PortableQueues
 from rota.storage.portable.rate_starts import PortableRateStarts
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
+from rota.storage.portable.workflows import PortableWorkflows
 from rota.storage.rows import dumps, from_text, run_from_row
 from rota.storage.sql import contains_pattern
 from rota.storage.sqlite.batch import SQLiteBatch
@@ -45,6 +46,7 @@ from rota.storage.sqlite.idempotency import SQLiteIdempotency
 from rota.storage.sqlite.leader import SQLiteLeader
 from rota.storage.sqlite.limits import SQLiteLimits
 from rota.storage.sqlite.notifier import DataVersionNotifier
+from rota.storage.sqlite.workflows import reopen_targets, settle
 from rota.storage.writes import Write, hand_back, writes
 
 
@@ -112,6 +114,7 @@ class SQLiteStore(
     SQLiteLeader,
     SQLiteLimits,
     PortableRateStarts,
+    PortableWorkflows,
 ):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
 
@@ -190,9 +193,14 @@ class SQLiteStore(
 
     def _finish(self, conn: sqlite3.Connection, outcomes: Sequence[Outcome]) -> list[Outcome]:
         refused = []
+        steps = []
         for o in outcomes:
             if conn.execute(Q["runs_finish"], _outcome_params(o)).rowcount != 1:
                 refused.append(o)
+            elif o.settle:
+                steps.append(o.run_id)
+        if steps:  # the steps after them move in this same transaction
+            settle(conn, steps, max(o.ended_at for o in outcomes))
         return refused
 
     def runs_finish(self, params: FinishParams) -> list[Outcome]:
@@ -203,12 +211,15 @@ class SQLiteStore(
 
     def runs_release(self, params: ReleaseParams) -> int:
         with self._write() as conn:
-            return sum(
+            released = sum(
                 conn.execute(
                     Q["runs_release"], _release_params(params.node_id, rid, att, params.now)
                 ).rowcount
                 for rid, att in params.runs
             )
+            # a step asked to cancel meanwhile ends cancelled: the steps after it too
+            settle(conn, [rid for rid, _ in params.runs], params.now or datetime.now(UTC))
+            return released
 
     def runs_heartbeat(self, params: HeartbeatParams) -> list[int]:
         if not params.run_ids:
@@ -229,7 +240,9 @@ class SQLiteStore(
         with self._write() as conn:
             rows = conn.execute(Q["runs_expired"], {"now": now, "limit": params.limit})
             expired = [run_from_row(r, ts, from_text) for r in rows.fetchall()]
-            return self._apply(conn, writes(expired, Event.RESCUE, params.now), params.now)
+            rescued = self._apply(conn, writes(expired, Event.RESCUE, params.now), params.now)
+            settle(conn, [r.id for r in rescued if r.workflow is not None], params.now)
+            return rescued
 
     def _apply(
         self, conn: sqlite3.Connection, todo: Sequence[Write], expired_at: datetime | None = None
@@ -243,10 +256,20 @@ class SQLiteStore(
         return done
 
     def _decide_and_apply(self, run_ids: Sequence[int], event: Event, now: datetime) -> list[Run]:
+        """Cancel or retry; a workflow step retried reopens with the ended steps after it."""
         with self._write() as conn:
             rows = conn.execute(Q["runs_by_ids"], {"ids": dumps(list(run_ids))}).fetchall()
             found = [run_from_row(r, ts, from_text) for r in rows]
-            return self._apply(conn, writes(found, event, now))
+            plain = [r for r in found if event is not Event.RETRY or r.workflow is None]
+            done = self._apply(conn, writes(plain, event, now))
+            steps = [r.id for r in found if r.workflow is not None]
+            if event is Event.RETRY and steps:
+                targets = [run_from_row(r, ts, from_text) for r in reopen_targets(conn, steps)]
+                reopened = self._apply(conn, writes(targets, Event.REOPEN, now))
+                done += [r for r in reopened if r.id in steps]
+                steps = [r.id for r in reopened]
+            settle(conn, steps, now)
+            return done
 
     def runs_progress(self, params: ProgressParams) -> bool:
         with self._write() as conn:

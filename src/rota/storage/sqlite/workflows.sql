@@ -1,0 +1,97 @@
+-- Workflows on SQLite: their rows and steps, and how a step's end moves the steps after it.
+-- Every write runs in a BEGIN IMMEDIATE transaction, which serializes writers: no row locks.
+
+-- name: workflow_insert
+INSERT INTO rota_workflows (name, created_at, parent_run_id)
+VALUES (:name, :now, :parent_run_id)
+ON CONFLICT (parent_run_id) DO NOTHING
+RETURNING id;
+
+-- name: workflow_by_parent
+SELECT id FROM rota_workflows WHERE parent_run_id = :parent_run_id;
+
+-- name: workflow_edges_insert
+INSERT INTO rota_workflow_edges (upstream_id, downstream_id)
+SELECT u.value, d.value FROM json_each(:ups) u JOIN json_each(:downs) d ON d.key = u.key;
+
+-- name: workflow_rows
+SELECT id, name, created_at, parent_run_id FROM rota_workflows
+WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: workflows_page
+SELECT id, name, created_at, parent_run_id FROM rota_workflows
+WHERE id <= coalesce(:before_id - 1, 9223372036854775807)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: workflow_steps
+-- The steps of the workflows, upstreams first, each with the names of the steps before it.
+SELECT r.workflow_id, r.id, r.step, r.job, r.state, r.result, r.finished_at,
+       (SELECT json_group_array(step) FROM (
+            SELECT u.step FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
+            WHERE e.downstream_id = r.id ORDER BY u.id)) AS after
+FROM rota_runs r
+WHERE r.workflow_id IN (SELECT value FROM json_each(:ids))
+ORDER BY r.workflow_id, r.id;
+
+-- name: workflow_upstream
+SELECT u.step, u.result
+FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
+WHERE e.downstream_id = :id;
+
+-- name: workflow_reopen_targets
+-- The steps a retry of these steps puts back: themselves, and every step after them (directly
+-- or not) that ended failed or cancelled.
+WITH RECURSIVE down(id) AS (
+    SELECT value FROM json_each(:ids)
+    UNION
+    SELECT e.downstream_id FROM down JOIN rota_workflow_edges e ON e.upstream_id = down.id
+)
+SELECT r.* FROM rota_runs r
+WHERE r.id IN (SELECT id FROM down) AND r.state IN ('failed', 'cancelled')
+ORDER BY r.id;
+
+-- name: workflow_doom
+-- The upstream_failed event of rota.runs: a waiting step with a failed or cancelled upstream,
+-- and every waiting step after it, ends cancelled with an UpstreamFailed entry naming the step.
+WITH RECURSIVE near(id) AS (
+    SELECT value FROM json_each(:ids)
+    UNION
+    SELECT e.downstream_id FROM rota_workflow_edges e
+    WHERE e.upstream_id IN (SELECT value FROM json_each(:ids))
+), first(id, cause) AS (
+    SELECT w.id,
+           (SELECT 'upstream step ' || quote(u.step)
+                   || CASE u.state WHEN 'failed' THEN ' failed' ELSE ' was cancelled' END
+            FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
+            WHERE e.downstream_id = w.id AND u.state IN ('failed', 'cancelled')
+            ORDER BY u.id LIMIT 1)
+    FROM rota_runs w
+    WHERE w.id IN (SELECT id FROM near) AND w.state = 'waiting' AND w.workflow_id IS NOT NULL
+), doomed(id, cause) AS (
+    SELECT id, cause FROM first WHERE cause IS NOT NULL
+    UNION
+    SELECT e.downstream_id, d.cause
+    FROM doomed d
+    JOIN rota_workflow_edges e ON e.upstream_id = d.id
+    JOIN rota_runs w ON w.id = e.downstream_id AND w.state = 'waiting'
+)
+UPDATE rota_runs
+SET state = 'cancelled', finished_at = :now,
+    errors = json_insert(errors, '$[#]', json_object(
+        'attempt', attempt, 'type', 'UpstreamFailed', 'message', d.cause,
+        'traceback', '', 'at', :at))
+FROM (SELECT id, min(cause) AS cause FROM doomed GROUP BY id) d
+WHERE rota_runs.id = d.id AND rota_runs.state = 'waiting';
+
+-- name: workflow_release
+-- The release event of rota.runs: a waiting step whose upstreams all succeeded is queued.
+UPDATE rota_runs SET state = 'queued'
+WHERE id IN (
+        SELECT value FROM json_each(:ids)
+        UNION
+        SELECT e.downstream_id FROM rota_workflow_edges e
+        WHERE e.upstream_id IN (SELECT value FROM json_each(:ids)))
+  AND state = 'waiting' AND workflow_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
+                  WHERE e.downstream_id = rota_runs.id AND u.state <> 'succeeded');
