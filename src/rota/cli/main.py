@@ -29,6 +29,7 @@ from rota.cli.schedules import schedules
 from rota.cli.session import Session
 from rota.cli.usage import CONTEXT_SETTINGS, Group
 from rota.cli.worker import worker
+from rota.cli.workflows import workflows
 from rota.limits import MAX_ECHO
 from rota.version import __version__
 
@@ -99,6 +100,7 @@ for command in (
     batch,
     nodes,
     queues,
+    workflows,
     db,
 ):
     cli.add_command(command)

@@ -17,6 +17,7 @@ Cell = str | tuple[str, str | None]
 
 STATE_COLOURS = {
     "scheduled": "cyan",
+    "waiting": "cyan",
     "queued": "blue",
     "running": "yellow",
     "retrying": "magenta",

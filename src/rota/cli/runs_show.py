@@ -49,6 +49,11 @@ def show_run(run: Run, now: datetime, execution_id: int | None = None) -> None:
         ("result", to_json_text(run.result) if run.result is not None else "-"),
         ("errors", str(len(run.errors)) if run.errors else "none"),
     ]
+    if run.workflow is not None:
+        step = f"step {run.step!r} of " if run.step is not None else ""
+        pairs.insert(
+            3, ("workflow", f"{step}workflow {run.workflow} (rota workflows show {run.workflow})")
+        )
     if execution_id is not None:
         pairs.insert(3, ("batch", f"execution {execution_id} (rota batch show {execution_id})"))
     fields(pairs)

@@ -18,6 +18,7 @@ from rota.scheduling.model import Schedule
 from rota.usecases.queues import Rate, Unchanged
 from rota.web.auth import Role
 from rota.web.errors import ApiError
+from rota.workflows import WorkflowRecord
 
 log = logging.getLogger("rota.web.actions")
 
@@ -124,3 +125,31 @@ def abandon_execution(app: App, role: Role, execution_id: int) -> BatchExecution
     execution = app.batches.abandon(execution_id)
     _logged(role, "abandon_execution", f"execution:{execution_id}")
     return execution
+
+
+def retry_workflow(app: App, role: Role, workflow_id: int) -> WorkflowRecord:
+    """Put a workflow's failed and cancelled steps back (409 if it has none); the steps that
+    succeeded are not run again."""
+    retried = app.workflows.retry(workflow_id)
+    if not retried:
+        state = app.workflows.show(workflow_id).state.value
+        raise ApiError(
+            409,
+            "conflict",
+            f"workflow {workflow_id} is {state}: it has no failed or cancelled step to retry",
+        )
+    _logged(role, "retry_workflow", f"workflow:{workflow_id} runs:{len(retried)}")
+    return app.workflows.show(workflow_id)
+
+
+def cancel_workflow(app: App, role: Role, workflow_id: int) -> WorkflowRecord:
+    """Cancel a workflow's steps not ended yet, running ones cooperatively (409 if every step
+    has ended)."""
+    before = app.workflows.show(workflow_id)
+    if before.state.terminal:
+        raise ApiError(
+            409, "conflict", f"workflow {workflow_id} has already ended {before.state.value}"
+        )
+    after = app.workflows.cancel(workflow_id)
+    _logged(role, "cancel_workflow", f"workflow:{workflow_id}")
+    return after

@@ -16,6 +16,7 @@ import rota.web.queues as queues
 import rota.web.runs as runs
 import rota.web.schedules as schedules
 import rota.web.system as system
+import rota.web.workflows as workflows
 from rota.app import App
 from rota.version import __version__
 from rota.web.auth import resolve_tokens
@@ -53,7 +54,18 @@ def asgi(
     api.state.known_query = {}
     api.state.metrics = metrics.registry_for(app)
     install_error_handlers(api)
-    for module in (system, launching, runs, schedules, queues, batch, metrics, docs, login):
+    for module in (
+        system,
+        launching,
+        runs,
+        schedules,
+        queues,
+        batch,
+        workflows,
+        metrics,
+        docs,
+        login,
+    ):
         api.include_router(module.router)
     dashboard.install(api)
     api.add_middleware(Guard, tokens=tokens, max_body=max_body)

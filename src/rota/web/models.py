@@ -89,6 +89,8 @@ class RunOut(Open):
     cancel_requested: bool
     timeout: float | None
     node: str | None
+    workflow: int | None = Field(description="the id of the workflow it is a step of, or null")
+    step: str | None = Field(description="its step's name in that workflow, or null")
 
 
 class ParamOut(Open):
@@ -226,6 +228,25 @@ class QueueOut(Open):
     count_cap: int = Field(description="a count equal to it means at least that many")
 
 
+class WorkflowStepOut(Open):
+    """One step of a workflow: a run of a job, started once every step in ``after`` succeeded."""
+
+    name: str
+    job: str
+    run_id: int
+    state: str = Field(description="the state of the step's run")
+    after: list[str] = Field(description="the steps it comes after")
+
+
+class WorkflowOut(Open):
+    id: int
+    name: str
+    state: Literal["running", "succeeded", "failed", "cancelled"]
+    created_at: Timestamp
+    finished_at: Timestamp | None
+    steps: list[WorkflowStepOut] = Field(description="upstream steps first")
+
+
 class Page(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: last")
 
@@ -244,6 +265,10 @@ class SchedulePage(Page):
 
 class BatchExecutionPage(Page):
     items: list[BatchExecutionOut]
+
+
+class WorkflowPage(Page):
+    items: list[WorkflowOut]
 
 
 class QueuePage(Page):
