@@ -44,10 +44,30 @@ def numbers(n: int) -> batch.Flow:
 """
 
 
+WORKFLOWS = """
+
+@app.workflow
+def sums(a: int) -> rota.Workflow:
+    wf = rota.Workflow("sums")
+    wf.add("first", add, {"a": a})
+    wf.add("then", add, {"a": a, "b": 1}, after=["first"])
+    return wf
+
+
+@app.workflow
+def doomed() -> rota.Workflow:
+    wf = rota.Workflow("doomed")
+    wf.add("fails", boom)
+    wf.add("never", add, {"a": 1}, after=["fails"])
+    return wf
+"""
+
+
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
-    """The test app plus a batch job, so that the batch operations meet real executions."""
-    (tmp_path / "webtest_app.py").write_text(SOURCE + BATCH_JOB)
+    """The test app plus a batch job and workflows, so that the batch and workflow operations
+    meet real executions and workflows."""
+    (tmp_path / "webtest_app.py").write_text(SOURCE + BATCH_JOB + WORKFLOWS)
     srv = start_server(tmp_path, database_url)
     yield srv
     srv.stop()
@@ -69,7 +89,10 @@ def test_schemathesis_finds_nothing(server: Server, local_app: rota.App, tmp_pat
     server.client.post("/api/jobs/boom/runs", json={})
     for n in (3, 13):  # a completed and a failed batch execution
         server.client.post("/api/jobs/numbers/runs", json={"args": {"n": n}})
+    for name, body in (("sums", {"args": {"a": 1}}), ("doomed", {})):  # succeeded, failed
+        server.client.post(f"/api/jobs/{name}/runs", json=body)
     local_app.drain()
+    rota.chain(("add", {"a": 1}), ("add", {"a": 2})).enqueue(app=local_app)  # running
     server.client.post("/api/jobs/numbers/runs", json={"args": {"n": 4}, "delay": 3600})
     server.client.post("/api/jobs/add/runs", json={"args": {"a": 2}, "delay": 3600})
 
@@ -100,6 +123,6 @@ def test_schemathesis_finds_nothing(server: Server, local_app: rota.App, tmp_pat
     assert result.returncode == 0, (
         f"{report}\n--- server log (last 20,000 characters) ---\n{server.log()[-20000:]}"
     )
-    assert "24 selected / 24 total" in report, report
+    assert "28 selected / 28 total" in report, report
     assert server.healthy(), server.log()
     assert "Traceback" not in server.log(), server.log()
