@@ -35,6 +35,10 @@ PROTECTED = [
     ("POST", "/api/queues/x/pause"),
     ("POST", "/api/queues/x/resume"),
     ("PATCH", "/api/queues/x"),
+    ("GET", "/api/workflows"),
+    ("GET", "/api/workflows/1"),
+    ("POST", "/api/workflows/1/retry"),
+    ("POST", "/api/workflows/1/cancel"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs/assets/swagger-ui.css"),  # /api/docs itself: a login form (test_docs)
     ("GET", "/api/unknown"),

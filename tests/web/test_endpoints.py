@@ -299,6 +299,10 @@ def test_openapi_docs_and_page(api: httpx.Client) -> None:
         "/api/queues/{name}/pause": {"post"},
         "/api/queues/{name}/resume": {"post"},
         "/api/queues/{name}": {"patch"},
+        "/api/workflows": {"get"},
+        "/api/workflows/{workflow_id}": {"get"},
+        "/api/workflows/{workflow_id}/retry": {"post"},
+        "/api/workflows/{workflow_id}/cancel": {"post"},
         "/metrics": {"get"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
