@@ -102,6 +102,7 @@ EMPTY_LISTS = [
     (["batch", "list"], "no batch executions"),
     (["batch", "list", "--state", "failed"], "no batch executions match --state failed"),
     (["nodes"], "no nodes"),
+    (["workflows", "list"], "no workflows"),
 ]
 
 
