@@ -17,11 +17,12 @@ import rota.web.dashboard.queues as queues
 import rota.web.dashboard.runs as runs
 import rota.web.dashboard.schedules as schedules
 import rota.web.dashboard.system as system
+import rota.web.dashboard.workflows as workflows
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(api: FastAPI) -> None:
-    for module in (overview, runs, schedules, queues, batch, system):
+    for module in (overview, runs, schedules, queues, batch, workflows, system):
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")

@@ -148,6 +148,8 @@ NOTICES = {
     "restarted": "Execution restarted.",
     "stopping": "Execution asked to stop at its next chunk boundary.",
     "abandoned": "Execution abandoned.",
+    "workflow_retry": "Workflow retried: its failed and cancelled steps are back in the queue.",
+    "workflow_cancel": "Workflow cancelled (a running step stops at its next check).",
 }
 
 

@@ -1,4 +1,4 @@
-"""The dashboard's nodes and workflows pages (workflows list none until workflows exist)."""
+"""The dashboard's nodes page."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from rota.app import App
-from rota.web.dashboard.render import error_page, page
+from rota.web.dashboard.render import page
 
 router = APIRouter(include_in_schema=False)
 NODE_WINDOW = timedelta(hours=1)
@@ -29,13 +29,3 @@ def nodes_page(request: Request) -> Response:
         for n in nodes
     ]
     return page(request, "nodes.html", "Nodes", section="Nodes", rows=rows)
-
-
-@router.get("/workflows")
-def workflows_page(request: Request) -> Response:
-    return page(request, "workflows.html", "Workflows", section="Workflows")
-
-
-@router.get("/workflows/{workflow_id}")
-def workflow_page(request: Request, workflow_id: str) -> Response:
-    return error_page(request, 404, f"there is no workflow {workflow_id!r}")

@@ -1,0 +1,137 @@
+"""The dashboard's workflows: the list, and one workflow drawn as a graph with its steps
+table, with ``Retry`` and ``Cancel``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from rota.app import App
+from rota.errors import WorkflowNotFound
+from rota.limits import MAX_ID
+from rota.runs import RunState
+from rota.web.auth import Role
+from rota.web.dashboard import graph
+from rota.web.dashboard.act import Done, act
+from rota.web.dashboard.render import error_page, page
+from rota.web.errors import ApiError
+from rota.workflows import WorkflowRecord
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger("rota.web.actions")  # the action log lines of the API and dashboard
+PAGE = 50
+MAX_ROWS = 1_000
+"""Steps the table shows (the page is sent again at every live refresh)."""
+RETRYABLE = (RunState.FAILED, RunState.CANCELLED)
+
+
+def _id(text: str) -> int | None:
+    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
+
+
+@router.get("/workflows")
+def workflows_page(request: Request) -> Response:
+    app: App = request.app.state.rota
+    before_text = request.query_params.get("before")
+    before = None if before_text is None else _id(before_text)
+    if before_text is not None and before is None:
+        return error_page(request, 400, "the page cursor is not a workflow id")
+    found = app.workflows.list(limit=PAGE + 1, before_id=before)
+    return page(
+        request,
+        "workflows.html",
+        "Workflows",
+        section="Workflows",
+        workflows=found[:PAGE],
+        next_before=found[PAGE - 1].id if len(found) > PAGE else None,
+        before=before,
+    )
+
+
+def drawing(request: Request, workflow: WorkflowRecord) -> str | None:
+    """The workflow's graph as SVG, or None when it has too many steps to draw."""
+    root = request.scope.get("root_path", "").rstrip("/")
+    nodes = [
+        graph.Node(
+            s.name,
+            s.state.value,
+            s.after,
+            f"{root}/runs/{s.run_id}",
+            f"{s.name}: {s.state.value} (job {s.job}, run #{s.run_id})",
+        )
+        for s in workflow.steps
+    ]
+    if not graph.drawable(nodes):
+        return None
+    return graph.svg(nodes, f"Steps of workflow {workflow.id} and the steps each comes after")
+
+
+@router.get("/workflows/{workflow_id}")
+def workflow_page(request: Request, workflow_id: str) -> Response:
+    app: App = request.app.state.rota
+    found = _id(workflow_id)
+    if found is None:
+        return error_page(request, 404, f"there is no workflow {workflow_id!r}")
+    try:
+        workflow = app.workflows.show(found)
+    except WorkflowNotFound as exc:
+        return error_page(request, 404, str(exc))
+    steps = workflow.steps
+    return page(
+        request,
+        "workflow.html",
+        f"Workflow {workflow.id}",
+        section="Workflows",
+        workflow=workflow,
+        state=workflow.state.value,
+        graph=drawing(request, workflow),
+        steps=steps[:MAX_ROWS],
+        hidden=max(0, len(steps) - MAX_ROWS),
+        succeeded=sum(s.state is RunState.SUCCEEDED for s in steps),
+        retryable=any(s.state in RETRYABLE for s in steps),
+        cancellable=not workflow.state.terminal,
+    )
+
+
+def retry_workflow(app: App, role: Role, workflow_id: int) -> list[int]:
+    """Put the workflow's failed and cancelled steps back (409 if it has none)."""
+    retried = app.workflows.retry(workflow_id)
+    if not retried:
+        state = app.workflows.show(workflow_id).state.value
+        raise ApiError(
+            409,
+            "conflict",
+            f"workflow {workflow_id} is {state}: it has no failed or cancelled step to retry",
+        )
+    log.info("action role=%s action=retry_workflow target=workflow:%s", role, workflow_id)
+    return retried
+
+
+def cancel_workflow(app: App, role: Role, workflow_id: int) -> WorkflowRecord:
+    """Cancel every step not ended (409 if the workflow has ended)."""
+    workflow = app.workflows.show(workflow_id)
+    if workflow.state.terminal:
+        raise ApiError(
+            409, "conflict", f"workflow {workflow_id} has already ended {workflow.state.value}"
+        )
+    done = app.workflows.cancel(workflow_id)
+    log.info("action role=%s action=cancel_workflow target=workflow:%s", role, workflow_id)
+    return done
+
+
+@router.post("/workflows/{workflow_id}/{verb}")
+async def workflow_action(request: Request, workflow_id: str, verb: str) -> Response:
+    found = _id(workflow_id)
+    if verb not in ("retry", "cancel") or found is None:
+        return error_page(request, 404, "there is no such action")
+
+    def do(app: App, role: Role, _: dict[str, str]) -> Done:
+        if verb == "retry":
+            retry_workflow(app, role, found)
+        else:
+            cancel_workflow(app, role, found)
+        return f"/workflows/{found}", {"done": f"workflow_{verb}"}
+
+    return await act(request, do)
