@@ -70,6 +70,18 @@ def add(a: int, b: int = 0) -> int:
     return a + b
 
 
+@app.job(max_attempts=1)
+def patient(key: str, ctx: rota.Context) -> str:
+    """Runs until the test releases its key or the run is cancelled (a workflow's step in
+    flight, to cancel)."""
+    deadline = time.monotonic() + 30
+    while not (MARKS / f"{key}.release").exists() and not ctx.cancelled:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    return f"{key} done"
+
+
 @app.job
 def steps(key: str, ctx: rota.Context) -> int:
     """Reports three of four steps done, waits for the test, then reports the fourth."""
@@ -135,6 +147,32 @@ class Live:
     def release(self, key: str) -> None:
         """Let the held job of ``key`` end."""
         (self.folder / "marks" / f"{key}.release").touch()
+
+    def workflow(self, wf: rota.Workflow) -> int:
+        """Enqueue ``wf`` (its steps name the jobs above); its id."""
+        return int(wf.enqueue(app=self.app).id)
+
+    def workflow_state(self, workflow_id: int) -> str:
+        return str(self.app.workflows.show(workflow_id).state.value)
+
+    def wait_workflow(self, workflow_id: int, state: str, timeout: float = 20) -> None:
+        wait_until(
+            lambda: self.workflow_state(workflow_id) == state,
+            timeout,
+            f"workflow {workflow_id} to be {state}",
+        )
+
+    def failed_workflow(self) -> int:
+        """A workflow whose step ``charge`` failed (so ``report`` was cancelled) while
+        ``fetch`` and ``mail`` succeeded; ``charge`` succeeds when retried."""
+        wf = rota.Workflow("checkout")
+        wf.add("fetch", "add", {"a": 1})
+        wf.add("charge", "flaky", {"key": self.key("charge")}, after=["fetch"])
+        wf.add("mail", "add", {"a": 2}, after=["fetch"])
+        wf.add("report", "add", {"a": 3}, after=["charge", "mail"])
+        workflow_id = self.workflow(wf)
+        self.wait_workflow(workflow_id, "failed")
+        return workflow_id
 
     def execution(self, execution_id: int) -> dict[str, Any]:
         response = self.server.client.get(f"/api/batch/executions/{execution_id}")

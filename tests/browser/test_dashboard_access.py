@@ -25,13 +25,15 @@ MIN_OUTLINE_PX = 2.0
 
 
 class Seeded:
-    """What the pages show: a failed run with a traceback, a schedule, a failed execution."""
+    """What the pages show: a failed run with a traceback, a schedule, a failed execution, a
+    failed workflow."""
 
     def __init__(self, live: Live) -> None:
         self.run = live.failed_run("flaky")
         self.schedule = live.key("hourly")
         live.app.add_schedule(self.schedule, "add", cron="0 * * * *", kwargs={"a": 1})
         self.execution = live.failed_execution()
+        self.workflow = live.failed_workflow()
 
     @property
     def paths(self) -> list[str]:
@@ -45,6 +47,7 @@ class Seeded:
             f"/batch/{self.execution}",
             "/queues",
             "/workflows",
+            f"/workflows/{self.workflow}",
             "/nodes",
         ]
 
@@ -105,6 +108,7 @@ def test_the_read_only_token_is_refused_every_action_and_nothing_changes(
         ("Trigger now", "/schedules"),
         ("Restart", f"/batch/{seeded.execution}"),
         ("Abandon", f"/batch/{seeded.execution}"),
+        ("Retry", f"/workflows/{seeded.workflow}"),
     ):
         refused(page, live, button, path)
     assert live.state(run_id) == "failed"
@@ -117,6 +121,7 @@ def test_the_read_only_token_is_refused_every_action_and_nothing_changes(
     assert live.execution(seeded.execution)["state"] == "failed"
     executions = live.server.client.get("/api/batch/executions").json()["items"]
     assert [e for e in executions if e.get("restart_of") == seeded.execution] == []
+    assert live.workflow_state(seeded.workflow) == "failed"
 
 
 def live_refreshes(page: Page, requests: list[str], ms: int) -> int:
@@ -160,6 +165,7 @@ FOCUS = """() => {
   el.setAttribute("data-tabbed", "");
   return {
     seen, tag: el.tagName.toLowerCase(), text: el.textContent.trim().slice(0, 40),
+    label: el.getAttribute("aria-label") || "",
     focusVisible: el.matches(":focus-visible"), outline: style.outlineStyle,
     width: parseFloat(style.outlineWidth), shadow: style.boxShadow,
   };
