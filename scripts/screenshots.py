@@ -8,12 +8,13 @@ Then it serves the quickstart example's app as the README's first command does (
 ... run``: worker, scheduler, API and dashboard) with a second node (``rota worker``), both on
 the queues ``default`` and ``payments``, and a few additions: a card charge that fails (a failed
 run with a traceback per attempt), a job retrying, a ``reports`` queue no node works (a
-backlog), two more schedules (one paused) and the batch import example's flow (a completed
-execution, and one failed half-way then restarted). It puts runs in each state, logs in with
-the token, and saves every page at 1280 and 390 pixels wide, whole down to TALLEST pixels, as
+backlog), two more schedules (one paused), the batch import example's flow (a completed
+execution, and one failed half-way then restarted) and an order's checkout as a workflow (one
+succeeded, one whose card charge failed). It puts runs in each state, logs in with the token,
+and saves every page at 1280 and 390 pixels wide, whole down to TALLEST pixels, as
 ``<out>/<name>-desktop.png`` and ``<out>/<name>-phone.png``, with Playwright driving Debian's
 Chromium (/usr/bin/chromium). A page that does not answer 200 gets no picture, and the script
-says so.
+says so. ``--only workflows,workflow`` takes only the pictures of those names.
 
 This file is also the app that server serves (``rota --app scripts/screenshots.py run``).
 """
@@ -40,7 +41,7 @@ sys.path[:0] = [str(ROOT / "examples"), str(ROOT)]
 
 # The imports below come from the folders put on the path just above.
 import batch_import  # noqa: E402
-from quickstart import app, send_receipt  # noqa: E402
+from quickstart import app, fetch_total, send_receipt  # noqa: E402
 from tests.support import Process, free_port, spawn, wait_until  # noqa: E402
 
 import rota  # noqa: E402
@@ -107,6 +108,23 @@ def nightly_report() -> str:
 def reconcile_payments() -> str:
     """An interval schedule, paused for the pictures."""
     return "reconciled"
+
+
+@app.job
+def reserve_stock(order_id: int) -> str:
+    """Sets an order's items aside: a step of the checkout workflow."""
+    return f"stock reserved for order {order_id}"
+
+
+def checkout(order_id: int, amount: float) -> rota.Workflow:
+    """An order's checkout: its total, then its card charge and its stock reserved side by
+    side, then the receipt once both are done."""
+    wf = rota.Workflow(f"checkout order {order_id}")
+    wf.add("total", fetch_total, {"order_ids": [order_id]})
+    wf.add("charge", charge_card, {"order_id": order_id, "amount": amount}, after=["total"])
+    wf.add("stock", reserve_stock, {"order_id": order_id}, after=["total"])
+    wf.add("receipt", send_receipt, {"order_id": order_id}, after=["charge", "stock"])
+    return wf
 
 
 @app.batch
@@ -192,14 +210,20 @@ def put_runs_in_states(folder: Path) -> dict[str, int]:
     failed half-way and restarted. The ids of the pages that show one record."""
     send_receipt.enqueue(order_id=42).result(timeout=WAIT_SECONDS)
     declined = charge_card.enqueue(order_id=77, amount=129.9)
+    paid = checkout(1004, 59.0).enqueue()
+    refused = checkout(1012, 240.0).enqueue()  # the card is declined: the receipt is cancelled
     with contextlib.suppress(RunFailed):
         declined.result(timeout=WAIT_SECONDS)
+    paid.result(timeout=WAIT_SECONDS)
+    with contextlib.suppress(RunFailed):
+        refused.result(timeout=WAIT_SECONDS)
     sync_inventory.enqueue(warehouse="berlin-2")
     send_receipt.configure(delay=3600).enqueue(order_id=43)  # scheduled for in an hour
     app.runs.cancel(send_receipt.configure(delay=600).enqueue(order_id=44).id)
     long = export_orders.enqueue(count=30_000)  # about five minutes
     wait_until(lambda: long.run().progress, WAIT_SECONDS, "the long run to report progress")
-    ids = {"run": declined.id, "running": long.id} | import_batches(folder)
+    ids = {"run": declined.id, "running": long.id, "workflow": paid.id}
+    ids |= {"workflow-failed": refused.id} | import_batches(folder)
     wait_until(lambda: app.schedules.list(), WAIT_SECONDS, "the schedules to be stored")
     app.schedules.pause("reconcile_payments")
     app.queues.pause("reports")  # its backlog waits on purpose
@@ -250,6 +274,8 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("batch-execution-failed", f"/batch/{ids['failed-execution']}"),
         ("queues", "/queues"),
         ("workflows", "/workflows"),
+        ("workflow", f"/workflows/{ids['workflow']}"),
+        ("workflow-failed", f"/workflows/{ids['workflow-failed']}"),
         ("nodes", "/nodes"),
     ]
 
@@ -281,17 +307,23 @@ def snap(page: Any, size: str, path: Path) -> None:
     print(f"screenshots: {path}")
 
 
-def shoot(browser: Any, url: str, token: str | None, ids: dict[str, int], out: Path) -> list[str]:
-    """Every page at each size into ``out``; the pages left out, with their status."""
+def shoot(
+    browser: Any, url: str, token: str | None, ids: dict[str, int], out: Path, only: set[str]
+) -> list[str]:
+    """Every page (or those named in ``only``) at each size into ``out``; the pages left out,
+    with their status."""
     missing: list[str] = []
     for size, viewport in VIEWPORTS.items():
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         if token:
             page.goto(f"{url}/login")
-            snap(page, size, out / f"login-{size}.png")
+            if not only or "login" in only:
+                snap(page, size, out / f"login-{size}.png")
             log_in(page, url, token)
         for name, path in pages(ids):
+            if only and name not in only:
+                continue
             response = page.goto(url + path)
             status = response.status if response is not None else 0
             if status != 200:
@@ -308,6 +340,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--token", default=secrets.token_urlsafe(16), help="default: a new one")
     parser.add_argument("--no-token", action="store_true", help="serve without a token")
+    parser.add_argument("--only", default="", help="names of the pictures to take: a,b,...")
     options = parser.parse_args()
     token = None if options.no_token else options.token
     from playwright.sync_api import sync_playwright
@@ -323,7 +356,8 @@ def main() -> int:
             ids = put_runs_in_states(folder)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-                missing = shoot(browser, url, token, ids, options.out)
+                only = {n for n in options.only.split(",") if n}
+                missing = shoot(browser, url, token, ids, options.out, only)
                 browser.close()
         finally:
             app.close()
