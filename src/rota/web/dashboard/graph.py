@@ -4,9 +4,11 @@ Each step's layer is the longest path from a root (a step that comes after none)
 every edge points down to a later layer. Layers are rows, top to bottom. In a row, the steps
 are ordered by where their upstreams sit (the mean of their positions in the rows above),
 then by the order they were added, which keeps crossings few for the usual shapes (chains,
-fan-out, fan-in). Each step is a box with its name and its state as text (colour is never
-the only sign), linking to its run; edges are paths ending in an arrowhead. Every text put in
-the SVG is escaped.
+fan-out, fan-in). An edge that goes down more than one layer passes through a bend in each
+layer it crosses, a narrow slot of that layer's row, so it runs between the boxes of those
+layers rather than behind them. Each step is a box with its name and its state as text
+(colour is never the only sign), linking to its run; edges are paths ending in an arrowhead.
+Every text put in the SVG is escaped.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ NAME_CHARS = 18
 """A longer step name is cut in its box (the box's tooltip and the steps table have it all)."""
 MAX_STEPS = 300
 MAX_ROW = 30
-"""Past these many steps, or steps in one layer, no graph is drawn: the table lists them."""
+"""Past these many steps, or a drawing wider than this many boxes side by side, no graph is
+drawn: the table lists the steps."""
 FITS = 620
 """A graph at most this wide (in pixels at full size) shrinks to fit a narrow screen; a
 wider one keeps its size and scrolls inside its own box, so its text stays readable."""
@@ -142,7 +145,8 @@ def drawable(nodes: Sequence[Node]) -> bool:
     """Whether the graph is small enough to be read as a drawing."""
     if len(nodes) > MAX_STEPS:
         return False
-    return all(sum(p.node is not None for p in row) <= MAX_ROW for row in rows(nodes))
+    _, width, _ = place(nodes)
+    return width <= 2 * PAD + MAX_ROW * WIDTH + (MAX_ROW - 1) * GAP_X
 
 
 def _cut(text: str) -> str:
