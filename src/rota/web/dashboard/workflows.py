@@ -3,8 +3,6 @@ table, with ``Retry`` and ``Cancel``."""
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -12,15 +10,14 @@ from rota.app import App
 from rota.errors import WorkflowNotFound
 from rota.limits import MAX_ID
 from rota.runs import RunState
+from rota.web.actions import cancel_workflow, retry_workflow
 from rota.web.auth import Role
 from rota.web.dashboard import graph
 from rota.web.dashboard.act import Done, act
 from rota.web.dashboard.render import error_page, page
-from rota.web.errors import ApiError
 from rota.workflows import WorkflowRecord
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger("rota.web.actions")  # the action log lines of the API and dashboard
 PAGE = 50
 MAX_ROWS = 1_000
 """Steps the table shows (the page is sent again at every live refresh)."""
@@ -93,32 +90,6 @@ def workflow_page(request: Request, workflow_id: str) -> Response:
         retryable=any(s.state in RETRYABLE for s in steps),
         cancellable=not workflow.state.terminal,
     )
-
-
-def retry_workflow(app: App, role: Role, workflow_id: int) -> list[int]:
-    """Put the workflow's failed and cancelled steps back (409 if it has none)."""
-    retried = app.workflows.retry(workflow_id)
-    if not retried:
-        state = app.workflows.show(workflow_id).state.value
-        raise ApiError(
-            409,
-            "conflict",
-            f"workflow {workflow_id} is {state}: it has no failed or cancelled step to retry",
-        )
-    log.info("action role=%s action=retry_workflow target=workflow:%s", role, workflow_id)
-    return retried
-
-
-def cancel_workflow(app: App, role: Role, workflow_id: int) -> WorkflowRecord:
-    """Cancel every step not ended (409 if the workflow has ended)."""
-    workflow = app.workflows.show(workflow_id)
-    if workflow.state.terminal:
-        raise ApiError(
-            409, "conflict", f"workflow {workflow_id} has already ended {workflow.state.value}"
-        )
-    done = app.workflows.cancel(workflow_id)
-    log.info("action role=%s action=cancel_workflow target=workflow:%s", role, workflow_id)
-    return done
 
 
 @router.post("/workflows/{workflow_id}/{verb}")
