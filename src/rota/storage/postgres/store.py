@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from rota.errors import ConfigError
-from rota.runs import Event, Run, RunState
+from rota.runs import Event, Run, RunState, allowed
 from rota.storage.base import (
     CancelParams,
     ClaimParams,
@@ -121,6 +121,11 @@ def _apply(
         return []
     rows = conn.execute(Q["runs_apply"], _write_arrays(todo, expired_at)).fetchall()
     return [run_from_row(r, ts) for r in rows]
+
+
+def _settles(run: Run, event: Event) -> bool:
+    """Whether a cancel or retry of this workflow step moves the steps after it."""
+    return event is not Event.RETRY or allowed(run.state, Event.REOPEN)
 
 
 class PostgresStore(
@@ -287,7 +292,9 @@ class PostgresStore(
             found = [run_from_row(r, ts) for r in rows]
             plain = [r for r in found if event is not Event.RETRY or r.workflow is None]
             done = _apply(conn, writes(plain, event, now))
-            steps = [r.id for r in found if r.workflow is not None]
+            # a retry reopens from the steps it may reopen: one that did not fail or was
+            # not cancelled is refused, and the failed steps after it stay as they are
+            steps = [r.id for r in found if r.workflow is not None and _settles(r, event)]
             if event is Event.RETRY and steps:
                 targets = [run_from_row(r, ts) for r in reopen_targets(conn, steps)]
                 reopened = _apply(conn, writes(targets, Event.REOPEN, now))

@@ -84,7 +84,9 @@ WITH RECURSIVE near AS (
     SELECT w.id, c.cause
     FROM rota_runs w
     CROSS JOIN LATERAL (
-        SELECT 'upstream step ' || quote_literal(u.step)
+        -- the name in single quotes, a quote in it doubled: as SQLite's quote() writes it
+        -- (quote_literal would write E'...' around a backslash)
+        SELECT 'upstream step ''' || replace(u.step, '''', '''''') || ''''
                || CASE u.state WHEN 'failed' THEN ' failed' ELSE ' was cancelled' END AS cause
         FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
         WHERE e.downstream_id = w.id AND u.state IN ('failed', 'cancelled')

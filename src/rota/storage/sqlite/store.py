@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rota.clock import to_epoch
-from rota.runs import Event, Run, RunState
+from rota.runs import Event, Run, RunState, allowed
 from rota.storage.base import (
     CancelParams,
     ClaimParams,
@@ -102,6 +102,11 @@ def _release_params(
         "c_attempt": cancelled.attempt,
         "c_finished_at": ep(cancelled.finished_at),
     }
+
+
+def _settles(run: Run, event: Event) -> bool:
+    """Whether a cancel or retry of this workflow step moves the steps after it."""
+    return event is not Event.RETRY or allowed(run.state, Event.REOPEN)
 
 
 class SQLiteStore(
@@ -262,7 +267,9 @@ class SQLiteStore(
             found = [run_from_row(r, ts, from_text) for r in rows]
             plain = [r for r in found if event is not Event.RETRY or r.workflow is None]
             done = self._apply(conn, writes(plain, event, now))
-            steps = [r.id for r in found if r.workflow is not None]
+            # a retry reopens from the steps it may reopen: one that did not fail or was
+            # not cancelled is refused, and the failed steps after it stay as they are
+            steps = [r.id for r in found if r.workflow is not None and _settles(r, event)]
             if event is Event.RETRY and steps:
                 targets = [run_from_row(r, ts, from_text) for r in reopen_targets(conn, steps)]
                 reopened = self._apply(conn, writes(targets, Event.REOPEN, now))
