@@ -14,6 +14,7 @@ import pytest
 
 from rota.runs import (
     ENDS_ATTEMPT,
+    ErrorEntry,
     Event,
     Outcome,
     Run,
@@ -30,15 +31,28 @@ from rota.storage.base import (
     RetryParams,
     Store,
 )
+from rota.storage.workflow_store import WorkflowInsert
 
-from .support import NODE, at, claim, error, failed, get, insert_one, new_run, retrying, succeeded
+from .support import (
+    NODE,
+    T0,
+    at,
+    claim,
+    error,
+    failed,
+    get,
+    insert_one,
+    new_run,
+    retrying,
+    succeeded,
+)
 
 NOW = at(1000)  # every lease of the set-up runs has expired by then; every run_at is due
 DELAY = timedelta(seconds=7)
 FINISH = frozenset({Event.SUCCEED, Event.FAIL, Event.DISCARD, Event.SNOOZE, Event.STOP})
-NO_VERB_YET = frozenset({Event.RELEASE, Event.UPSTREAM_FAILED, Event.REOPEN})
-"""Workflow events: a step's settle and a step's retry apply them, whose pairs need a workflow
-around the run (tests/storage/test_workflows.py)."""
+WORKFLOW = frozenset({Event.RELEASE, Event.UPSTREAM_FAILED, Event.REOPEN})
+"""Workflow events: the end of a step's upstream settles the step (release, upstream_failed),
+the retry of a step reopens it; their pairs need a workflow around the run."""
 
 
 def put(store: Store, state: RunState, max_attempts: int = 3, kind: str = "function") -> int:
@@ -60,6 +74,50 @@ def put(store: Store, state: RunState, max_attempts: int = 3, kind: str = "funct
     if state is not RunState.RUNNING:
         assert store.runs_finish(FinishParams([ending[state]()])) == []
     return run_id
+
+
+def put_step(store: Store, state: RunState, max_attempts: int = 3, kind: str = "function") -> int:
+    """A step ``x`` in ``state``, after a step ``up`` still queued, in a workflow of its own;
+    brought there through the store's verbs. Returns x's run id."""
+    first = RunState.WAITING if state is RunState.WAITING else RunState.QUEUED
+    run_at = at(0)
+    if state is RunState.SCHEDULED:
+        first, run_at = RunState.SCHEDULED, at(100)
+    up = dataclasses.replace(new_run("up"), step="up")
+    x = dataclasses.replace(
+        new_run(max_attempts=max_attempts, run_at=run_at, state=first), kind=kind, step="x"
+    )
+    done = store.workflow_insert(WorkflowInsert("pair", [up, x], [(0, 1)], T0))
+    run_id = done.run_ids[1]
+    if state in (RunState.WAITING, RunState.SCHEDULED, RunState.QUEUED):
+        return run_id
+    if state is RunState.CANCELLED:
+        store.runs_cancel(CancelParams([run_id], at(1)))
+        return run_id
+    [run] = claim(store, run_id=run_id, lease=timedelta(seconds=30))
+    ending = {
+        RunState.RETRYING: lambda: retrying(run, at(2), next_at=at(50)),
+        RunState.SUCCEEDED: lambda: succeeded(run, at(2), {"ok": 1}),
+        RunState.FAILED: lambda: failed(run, at(2)),
+    }
+    if state is not RunState.RUNNING:
+        assert store.runs_finish(FinishParams([ending[state]()])) == []
+    return run_id
+
+
+def step_setups(store: Store) -> list[int]:
+    ids = [put_step(store, state) for state in RunState]
+    ids.append(put_step(store, RunState.RUNNING, max_attempts=1))
+    ids.append(put_step(store, RunState.RUNNING, max_attempts=1, kind="batch"))
+    return ids
+
+
+def end_upstream(store: Store, step: Run, event: Event) -> None:
+    """End the step's upstream ``up`` at NOW: a success releases, a failure dooms the step."""
+    [up] = [s for s in store.workflows_get([step.workflow or 0])[0].steps if s.name == "up"]
+    [run] = claim(store, run_id=up.run_id, now=at(500))
+    end = succeeded(run, NOW) if event is Event.RELEASE else failed(run, NOW)
+    assert store.runs_finish(FinishParams([end])) == []
 
 
 def setups(store: Store) -> list[int]:
@@ -84,8 +142,10 @@ def apply_to(store: Store, event: Event, run: Run) -> None:
         store.runs_release(ReleaseParams(NODE, [(run.id, run.attempt)]))
     elif event is Event.CANCEL:
         store.runs_cancel(CancelParams([run.id], NOW))
-    elif event is Event.RETRY:
+    elif event is Event.RETRY or event is Event.REOPEN:  # a workflow step's retry reopens
         store.runs_retry(RetryParams([run.id], NOW))
+    elif event in (Event.RELEASE, Event.UPSTREAM_FAILED):
+        end_upstream(store, run, event)
 
 
 def apply_to_all(store: Store, event: Event) -> None:
@@ -94,6 +154,15 @@ def apply_to_all(store: Store, event: Event) -> None:
         store.runs_promote(NOW)
     elif event is Event.RESCUE:
         store.runs_rescue(RescueParams(NOW))
+
+
+def entry(before: Run, event: Event) -> ErrorEntry | None:
+    """The errors entry the event adds, as the store writes it."""
+    if event in (Event.FAIL, Event.DISCARD):
+        return error(before.attempt, NOW)
+    if event is Event.UPSTREAM_FAILED:
+        return ErrorEntry(before.attempt, "UpstreamFailed", "upstream step 'up' failed", "", NOW)
+    return None
 
 
 def check(before: Run, event: Event, after: Run) -> None:
@@ -106,7 +175,7 @@ def check(before: Run, event: Event, after: Run) -> None:
         attempt=before.attempt,
         max_attempts=before.max_attempts,
         now=NOW,
-        error=error(before.attempt, NOW) if event in (Event.FAIL, Event.DISCARD) else None,
+        error=entry(before, event),
         delay=DELAY,
         cancel_requested=before.cancel_requested,
         kind=before.kind,
@@ -125,8 +194,8 @@ def check(before: Run, event: Event, after: Run) -> None:
     assert (after.lease_expires_at is None) is (after.state is not RunState.RUNNING)
 
 
-def test_every_event_but_the_workflow_ones_has_a_store_verb_here() -> None:
-    assert set(Event) - NO_VERB_YET == FINISH | {
+def test_every_event_has_a_store_verb_here() -> None:
+    assert set(Event) == WORKFLOW | FINISH | {
         Event.DUE,
         Event.CLAIM,
         Event.HAND_BACK,
@@ -136,7 +205,7 @@ def test_every_event_but_the_workflow_ones_has_a_store_verb_here() -> None:
     }
 
 
-@pytest.mark.parametrize("event", sorted(set(Event) - NO_VERB_YET), ids=str)
+@pytest.mark.parametrize("event", sorted(set(Event) - WORKFLOW), ids=str)
 def test_the_store_follows_the_table(store: Store, event: Event) -> None:
     ids = setups(store)
     before = {run_id: get(store, run_id) for run_id in ids}
@@ -144,6 +213,19 @@ def test_the_store_follows_the_table(store: Store, event: Event) -> None:
     for run in before.values():
         apply_to(store, event, run)
     apply_to_all(store, event)
+    for run_id, run in before.items():
+        check(run, event, get(store, run_id))
+
+
+@pytest.mark.parametrize("event", sorted(WORKFLOW), ids=str)
+def test_the_store_follows_the_table_for_workflow_steps(store: Store, event: Event) -> None:
+    """Each run is a step ``x`` after a step ``up``; ``up`` ends (release, upstream_failed)
+    or ``x`` is retried (reopen, its upstream still queued: it waits again)."""
+    ids = step_setups(store)
+    before = {run_id: get(store, run_id) for run_id in ids}
+    assert {r.state for r in before.values()} == set(RunState)
+    for run in before.values():
+        apply_to(store, event, run)
     for run_id, run in before.items():
         check(run, event, get(store, run_id))
 
