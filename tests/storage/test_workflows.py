@@ -18,6 +18,7 @@ from rota.storage.base import (
     ClaimParams,
     FinishParams,
     LimitedJob,
+    PurgeParams,
     ReleaseParams,
     RescueParams,
     RetryParams,
@@ -493,3 +494,25 @@ def test_a_step_name_with_a_quote_is_named_alike_on_both_backends(store: Store) 
     fail(store, ids["it's \\ here"], now=20)
     [entry] = get(store, ids["b"]).errors
     assert entry["message"] == "upstream step 'it''s \\ here' failed"
+
+
+# -- deleting steps ----------------------------------------------------------------------
+
+
+def test_a_step_is_not_deleted_while_a_step_after_it_may_still_need_it(store: Store) -> None:
+    """Deleting a failed step would let a retry of the workflow run the steps after it as if
+    it had succeeded; deleting a succeeded one would lose the result a step after it receives.
+    Either stays until every step after it succeeded."""
+    wf_id, ids = insert_wf(store, {"a": (), "b": (), "c": ("a", "b")})
+    succeed(store, ids["a"], "A")
+    fail(store, ids["b"], now=30)
+    assert states(store, ids) == {"a": S, "b": F, "c": C}
+    assert store.runs_delete(ids["a"]) is False
+    assert store.runs_delete(ids["b"]) is False
+    purge = PurgeParams([S, F], None)
+    assert store.runs_purge(purge) == 0
+    use.retry(store, wf_id, at(40))
+    assert states(store, ids) == {"a": S, "b": Q, "c": W}  # c waits for b, as before
+    succeed(store, ids["b"], "B", now=50)
+    succeed(store, ids["c"], now=60)
+    assert store.runs_purge(purge) == 3  # all succeeded: nothing after them needs them now

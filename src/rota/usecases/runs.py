@@ -173,6 +173,7 @@ def purge(
 
 
 def delete(store: RunStore, run_id: int) -> bool:
-    """Delete one terminal run; False if it is not terminal."""
+    """Delete one terminal run; False if it is not terminal, or is a workflow step that a
+    step after it, not succeeded yet, may still need (its result, or its failure)."""
     get(store, run_id)
     return store.runs_delete(run_id)

@@ -98,7 +98,8 @@ class Runs:
         )
 
     def delete(self, run_id: int) -> bool:
-        """Delete an ended run; False (nothing done) if it has not ended."""
+        """Delete an ended run; False (nothing done) if it has not ended, or is a workflow step
+        that a step after it, not succeeded yet, may still need."""
         return runs.delete(self._store(), run_id)
 
     def purge(self, states: Sequence[RunState], older_than: timedelta | None = None) -> int:

@@ -51,10 +51,13 @@ def cancel_run(app: App, role: Role, run_id: int) -> Run:
 def delete_run(app: App, role: Role, run_id: int) -> None:
     """Delete a run that has ended (409 if it has not)."""
     if not app.runs.delete(run_id):
-        state = app.runs.get(run_id).state.value
-        raise ApiError(
-            409, "conflict", f"run {run_id} is {state}: only ended runs can be deleted (cancel it)"
+        run = app.runs.get(run_id)
+        why = (
+            "a step after it in its workflow has not succeeded yet (it may need this run)"
+            if run.state.terminal
+            else "only ended runs can be deleted (cancel it)"
         )
+        raise ApiError(409, "conflict", f"run {run_id} is {run.state.value}: {why}")
     _logged(role, "delete_run", f"run:{run_id}")
 
 

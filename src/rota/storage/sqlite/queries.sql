@@ -135,15 +135,23 @@ UPDATE rota_runs SET progress = :progress
 WHERE id = :id AND attempt = :attempt AND state = 'running';
 
 -- name: runs_delete
+-- A workflow step stays while a step after it has not succeeded: that step may still need its
+-- result (rota.Upstream), or its failure, which keeps it from running when retried.
 DELETE FROM rota_runs
-WHERE id = :id AND state IN ('succeeded', 'failed', 'cancelled');
+WHERE id = :id AND state IN ('succeeded', 'failed', 'cancelled')
+  AND NOT EXISTS (SELECT 1 FROM rota_workflow_edges e JOIN rota_runs d ON d.id = e.downstream_id
+                  WHERE e.upstream_id = rota_runs.id AND d.state <> 'succeeded');
 
 -- name: runs_purge
+-- A workflow step stays while a step after it has not succeeded: that step may still need its
+-- result (rota.Upstream), or its failure, which keeps it from running when retried.
 DELETE FROM rota_runs WHERE id IN (
-    SELECT id FROM rota_runs
+    SELECT id FROM rota_runs r
     WHERE state IN (SELECT value FROM json_each(:states))
       AND state IN ('succeeded', 'failed', 'cancelled')
       AND (:before IS NULL OR finished_at < :before)
+      AND NOT EXISTS (SELECT 1 FROM rota_workflow_edges e JOIN rota_runs d ON d.id = e.downstream_id
+                      WHERE e.upstream_id = r.id AND d.state <> 'succeeded')
     LIMIT :limit);
 
 -- name: runs_promote
