@@ -332,13 +332,18 @@ def test_a_second_failed_branch_keeps_its_dependents_cancelled(store: Store) -> 
     assert states(store, ids) == {"a": S, "b": Q, "c": W, "d": W}
 
 
-def test_retry_of_a_downstream_step_whose_upstream_failed_leaves_it_cancelled(
-    store: Store,
-) -> None:
-    _, ids = insert_wf(store, {"a": (), "b": ("a",)})
-    fail(store, ids["a"])
-    store.runs_retry(RetryParams([ids["b"]], at(40)))
-    assert states(store, ids) == {"a": F, "b": C}
+def test_retry_of_a_step_whose_upstream_failed_is_refused(store: Store) -> None:
+    """It could not run: the retry says so (no id back) and leaves it as it was, rather than
+    reopening it only to cancel it again."""
+    _, ids = insert_wf(store, {"a": (), "b": ("a",), "c": ("b",)})
+    fail(store, ids["a"], now=20)
+    before = get(store, ids["b"])
+    assert store.runs_retry(RetryParams([ids["b"]], at(40))) == []
+    assert states(store, ids) == {"a": F, "b": C, "c": C}
+    assert get(store, ids["b"]) == before
+    both = store.runs_retry(RetryParams([ids["b"], ids["a"]], at(50)))  # with its upstream: yes
+    assert sorted(both) == [ids["a"], ids["b"]]
+    assert states(store, ids) == {"a": Q, "b": W, "c": W}
 
 
 def test_retry_of_a_succeeded_step_changes_nothing(store: Store) -> None:

@@ -40,9 +40,12 @@ WHERE e.downstream_id = %(id)s;
 
 -- name: workflow_reopen_targets
 -- The steps a retry of these steps puts back: themselves, and every step after them (directly
--- or not) that ended failed or cancelled; locked in id order.
+-- or not) that ended failed or cancelled; locked in id order. A step with a failed or cancelled
+-- upstream is no start (it could not run; retried with that upstream, it is reached from it).
 WITH RECURSIVE down(id) AS (
-    SELECT unnest(%(ids)s::bigint[])
+    SELECT s.id FROM unnest(%(ids)s::bigint[]) AS s(id)
+    WHERE NOT EXISTS (SELECT 1 FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
+                      WHERE e.downstream_id = s.id AND u.state IN ('failed', 'cancelled'))
     UNION
     SELECT e.downstream_id FROM down JOIN rota_workflow_edges e ON e.upstream_id = down.id
 )
