@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,17 +149,17 @@ def test_a_group_runs_its_steps_in_parallel_then_its_callback(
 ) -> None:
     workers.start(2, concurrency=2)
     sleep = app.get_job("wf_sleep")
-    steps = [(sleep, {"tag": f"t{i}", "seconds": 0.6}) for i in range(4)]
+    steps = [(sleep, {"tag": f"t{i}", "seconds": 0.5}) for i in range(6)]
     handle = rota.group(*steps, then=app.get_job("wf_gather")).enqueue()
     result = handle.result(timeout=30)
-    assert result["wf_gather"] == ["t0", "t1", "t2", "t3"]
+    assert result["wf_gather"] == [f"t{i}" for i in range(6)]
     slept = [e for e in executions(marks.path) if e.job == "wf_sleep"]
-    assert len(slept) == 4
-    assert most_at_once([(e.start, e.end) for e in slept]) >= 2  # they ran at the same time
+    assert len(slept) == 6
+    assert most_at_once([(e.start, e.end) for e in slept]) >= 3  # more than one process holds
     assert len({e.pid for e in slept}) == 2  # in both worker processes
     [gather] = [e for e in executions(marks.path) if e.job == "wf_gather"]
     assert gather.start >= max(e.end for e in slept)
-    assert gather.note == "4"
+    assert gather.note == "6"
 
 
 def test_a_dag_failing_in_the_middle_is_repaired_by_retrying_the_failed_step(
@@ -372,3 +373,31 @@ def test_a_bad_workflow_is_refused_naming_the_step_and_stores_nothing(
     assert rows(database_url) == (0, 0)
     base().enqueue(app)  # the same workflow, well formed, is stored
     assert rows(database_url) == (2, 1)
+
+
+def test_a_workflow_enqueued_in_the_callers_transaction(
+    app: rota.App, workers: Workers, database_url: str
+) -> None:
+    """``enqueue(connection=)``: rolled back, nothing is stored; committed, it runs."""
+
+    def connect() -> object:
+        if database_url.startswith("sqlite"):
+            return sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        import psycopg
+
+        return psycopg.connect(database_url)
+
+    num, add = app.get_job("wf_num"), app.get_job("wf_add")
+    conn: Any = connect()
+    try:
+        rota.chain((num, {"n": 2}), (add, {"k": 3})).enqueue(connection=conn)
+        conn.rollback()
+        assert rows(database_url) == (0, 0)
+        handle = rota.chain((num, {"n": 2}), (add, {"k": 3})).enqueue(connection=conn)
+        assert rows(database_url) == (0, 0)  # not before the commit
+        conn.commit()
+    finally:
+        conn.close()
+    assert rows(database_url) == (2, 1)
+    workers.start(concurrency=2)
+    assert handle.result(timeout=30) == {"wf_num": 2, "wf_add": 5}
