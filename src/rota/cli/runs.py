@@ -15,6 +15,7 @@ from rota.cli.session import Session
 from rota.cli.usage import Group
 from rota.limits import MAX_PAGE, SEARCH_SCOPE
 from rota.runs import Run, RunState
+from rota.usecases.runs import retry_refusal
 
 STATES = Choice([s.value for s in RunState], case_sensitive=False)
 TERMINAL = Choice([s.value for s in RunState if s.terminal], case_sensitive=False)
@@ -142,12 +143,12 @@ def retry(session: Session, run_ids: tuple[int, ...], state: str | None, job: st
         click.echo(f"retried {count} run(s)")
         return
     ids = list(dict.fromkeys(run_ids))
-    before = {rid: app.runs.get(rid).state for rid in ids}  # unknown id: exit 3, nothing changed
+    before = {rid: app.runs.get(rid) for rid in ids}  # unknown id: exit 3, nothing changed
     retried = set(app.runs.retry(ids))
     click.echo(f"retried {len(retried)} run(s)")
     skipped = [rid for rid in ids if rid not in retried]
     for rid in skipped:
-        note(f"run {rid} is {before[rid].value}: only failed or cancelled runs are retried")
+        note(retry_refusal(before[rid]))
     if skipped:
         raise click.exceptions.Exit(EXIT_FAILED)
 

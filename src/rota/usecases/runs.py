@@ -131,6 +131,16 @@ def retry(store: RunStore, run_ids: Sequence[int], now: datetime) -> list[int]:
     return store.runs_retry(RetryParams(tuple(run_ids), now))
 
 
+def retry_refusal(run: Run) -> str:
+    """Why a retry left ``run`` as it was, as every launcher says it."""
+    if run.state in RETRYABLE and run.step is not None:
+        return (
+            f"run {run.id} is step {run.step!r} of workflow {run.workflow}, after a step that "
+            "failed or was cancelled: retry that step, or the workflow"
+        )
+    return f"run {run.id} is {run.state.value}: only failed or cancelled runs are retried"
+
+
 def retry_where(
     store: Store,
     state: RunState,

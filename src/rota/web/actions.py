@@ -16,6 +16,7 @@ from rota.queues import Queue
 from rota.runs import Run, RunState
 from rota.scheduling.model import Schedule
 from rota.usecases.queues import Rate, Unchanged
+from rota.usecases.runs import retry_refusal
 from rota.web.auth import Role
 from rota.web.errors import ApiError
 from rota.workflows import WorkflowRecord
@@ -30,10 +31,7 @@ def _logged(role: Role, action: str, target: str) -> None:
 def retry_run(app: App, role: Role, run_id: int) -> Run:
     """Put a failed or cancelled run back to ``queued`` (409 if it is in another state)."""
     if not app.runs.retry([run_id]):
-        state = app.runs.get(run_id).state.value
-        raise ApiError(
-            409, "conflict", f"run {run_id} is {state}: only failed or cancelled runs are retried"
-        )
+        raise ApiError(409, "conflict", retry_refusal(app.runs.get(run_id)))
     _logged(role, "retry_run", f"run:{run_id}")
     return app.runs.get(run_id)
 
