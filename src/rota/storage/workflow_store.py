@@ -52,7 +52,8 @@ class WorkflowStore(Protocol):
         ...
 
     def workflows_list(self, limit: int, before_id: int | None = None) -> list[WorkflowRecord]:
-        """Newest first, with their steps; ``before_id``: the next page."""
+        """Newest first, with their steps but not the steps' results (a page of big
+        workflows stays cheap to list); ``before_id``: the next page."""
         ...
 
     def workflow_upstream(self, run_id: int) -> dict[str, JSON]:

@@ -57,12 +57,12 @@ class PortableWorkflows(SqlBackend):
             return []
         q = self.dialect.queries("workflows.sql")
         rows = self.fetch(q["workflow_rows"], {"ids": self.dialect.array(list(ids))})
-        return self._workflow_records(sorted(rows, key=lambda r: int(r["id"])))
+        return self._workflow_records(sorted(rows, key=lambda r: int(r["id"])), results=True)
 
     def workflows_list(self, limit: int, before_id: int | None = None) -> list[WorkflowRecord]:
         q = self.dialect.queries("workflows.sql")
         rows = self.fetch(q["workflows_page"], {"limit": limit, "before_id": before_id})
-        return self._workflow_records(rows)
+        return self._workflow_records(rows, results=False)
 
     def workflow_upstream(self, run_id: int) -> dict[str, JSON]:
         q = self.dialect.queries("workflows.sql")
@@ -70,13 +70,16 @@ class PortableWorkflows(SqlBackend):
         read = self.dialect.read_json
         return {r["step"]: None if r["result"] is None else read(r["result"]) for r in rows}
 
-    def _workflow_records(self, rows: list[Row]) -> list[WorkflowRecord]:
+    def _workflow_records(self, rows: list[Row], results: bool) -> list[WorkflowRecord]:
         if not rows:
             return []
         d = self.dialect
         ids = [int(r["id"]) for r in rows]
         steps: dict[int, list[WorkflowStep]] = {i: [] for i in ids}
-        for s in self.fetch(d.queries("workflows.sql")["workflow_steps"], {"ids": d.array(ids)}):
+        for s in self.fetch(
+            d.queries("workflows.sql")["workflow_steps"],
+            {"ids": d.array(ids), "results": d.flag(results)},
+        ):
             after = s["after"]
             steps[int(s["workflow_id"])].append(
                 WorkflowStep(

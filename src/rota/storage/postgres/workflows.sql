@@ -24,8 +24,10 @@ ORDER BY id DESC
 LIMIT %(limit)s;
 
 -- name: workflow_steps
--- The steps of the workflows, upstreams first, each with the names of the steps before it.
-SELECT r.workflow_id, r.id, r.step, r.job, r.state, r.result, r.finished_at,
+-- The steps of the workflows, upstreams first, each with the names of the steps before it
+-- (and its result when asked: a list leaves them out).
+SELECT r.workflow_id, r.id, r.step, r.job, r.state,
+       CASE WHEN %(results)s THEN r.result END AS result, r.finished_at,
        coalesce((SELECT array_agg(u.step ORDER BY u.id)
                  FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
                  WHERE e.downstream_id = r.id), '{}') AS after

@@ -25,8 +25,10 @@ ORDER BY id DESC
 LIMIT :limit;
 
 -- name: workflow_steps
--- The steps of the workflows, upstreams first, each with the names of the steps before it.
-SELECT r.workflow_id, r.id, r.step, r.job, r.state, r.result, r.finished_at,
+-- The steps of the workflows, upstreams first, each with the names of the steps before it
+-- (and its result when asked: a list leaves them out).
+SELECT r.workflow_id, r.id, r.step, r.job, r.state,
+       CASE WHEN :results THEN r.result END AS result, r.finished_at,
        (SELECT json_group_array(step) FROM (
             SELECT u.step FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
             WHERE e.downstream_id = r.id ORDER BY u.id)) AS after
