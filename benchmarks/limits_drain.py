@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from throughput import reset, wait_done  # benchmarks/ is on sys.path when this file is run
+
 import rota
 from rota.runs import RunState
 
@@ -60,22 +62,6 @@ WORKER_SCRIPT = textwrap.dedent(
 )
 
 
-def reset(url: str) -> None:
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        for suffix in ("", "-wal", "-shm"):
-            Path(path + suffix).unlink(missing_ok=True)
-        return
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'rota%'"
-        ).fetchall()
-        for (table,) in rows:
-            conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
-
-
 def make_app(url: str, tmp: Path) -> rota.App:
     sys.path.insert(0, str(tmp))
     from limits_jobs import define  # type: ignore[import-not-found]
@@ -83,17 +69,6 @@ def make_app(url: str, tmp: Path) -> rota.App:
     app = rota.App(database=url)
     define(app)
     return app
-
-
-def wait_done(app: rota.App, total: int, timeout: float) -> float:
-    deadline = time.perf_counter() + timeout
-    counts: dict[RunState, int] = {}
-    while time.perf_counter() < deadline:
-        counts = app.store.runs_count_by_state()
-        if counts.get(RunState.SUCCEEDED, 0) >= total:
-            return time.perf_counter()
-        time.sleep(0.02)
-    raise TimeoutError(f"not drained in {timeout}s: {counts}")
 
 
 def launch(app: rota.App, job: str, n: int, args: Callable[[int], dict[str, int]]) -> None:
@@ -120,7 +95,7 @@ def drain(url: str, case: str, n: int, concurrency: int, tmp: Path) -> float:
         while not app.runs.list(states=[RunState.RUNNING, RunState.SUCCEEDED], limit=1):
             time.sleep(0.002)
         t0 = time.perf_counter()
-        return n / (wait_done(app, n, 900) - t0)
+        return n / (wait_done(app, n, 900, poll=0.02) - t0)
     finally:
         proc.terminate()
         proc.wait(30)

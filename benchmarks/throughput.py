@@ -89,13 +89,15 @@ def start_worker(url: str, concurrency: int, tmp: Path) -> subprocess.Popen[byte
     return subprocess.Popen([sys.executable, str(script), url, str(concurrency)])
 
 
-def wait_done(app: rota.App, total: int, timeout: float) -> float:
+def wait_done(app: rota.App, total: int, timeout: float, poll: float = 0.05) -> float:
+    """When ``total`` runs have succeeded (``time.perf_counter``), found within ``poll``."""
     deadline = time.perf_counter() + timeout
+    counts: dict[RunState, int] = {}
     while time.perf_counter() < deadline:
         counts = app.store.runs_count_by_state()
         if counts.get(RunState.SUCCEEDED, 0) >= total:
             return time.perf_counter()
-        time.sleep(0.05)
+        time.sleep(poll)
     raise TimeoutError(f"not drained in {timeout}s: {counts}")
 
 
