@@ -11,8 +11,13 @@ RETURNING id;
 SELECT id FROM rota_workflows WHERE parent_run_id = :parent_run_id;
 
 -- name: workflow_edges_insert
+-- The two arrays are paired by position. Materialized, the pairing is a search of an
+-- automatic index: joined as json_each tables it was a nested loop over both (quadratic:
+-- 0.3 s for the 1,996 edges of a 1,000-step fan-out, 50 s for 20,000 edges).
 INSERT INTO rota_workflow_edges (upstream_id, downstream_id)
-SELECT u.value, d.value FROM json_each(:ups) u JOIN json_each(:downs) d ON d.key = u.key;
+WITH u(pos, id) AS MATERIALIZED (SELECT key, value FROM json_each(:ups)),
+     d(pos, id) AS MATERIALIZED (SELECT key, value FROM json_each(:downs))
+SELECT u.id, d.id FROM u CROSS JOIN d ON d.pos = u.pos;
 
 -- name: workflow_rows
 SELECT id, name, created_at, parent_run_id FROM rota_workflows
