@@ -180,3 +180,56 @@ def test_dashboard_docs_mount_example_serves_and_logs_under_its_prefix(tmp_path:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["200", "True", "303", "/rota/runs/1?done=cancelled", "cancelled"]
     assert "action role=admin action=cancel_run target=run:1" in proc.stderr.splitlines()
+
+
+def test_workflows_example_fails_then_is_repaired_by_a_retry(
+    database_url: str, tmp_path: Path
+) -> None:
+    """examples/workflows.py: a region's fetch fails, the steps after it are cancelled, and a
+    retry of the workflow fetches only that region again and ends it."""
+    env = dict(os.environ, ROTA_DATABASE_URL=database_url)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "workflows.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "workflow 1 'sales report 2026-12-07': failed",
+        "  emea: succeeded",
+        "  amer: succeeded",
+        "  apac: failed (ConnectionError: the apac feed is down)",
+        "  total: cancelled (UpstreamFailed: upstream step 'apac' failed)",
+        "  publish: cancelled (UpstreamFailed: upstream step 'apac' failed)",
+        "workflow 1 'sales report 2026-12-07': succeeded",
+        "  emea: succeeded",
+        "  amer: succeeded",
+        "  apac: succeeded",
+        "  total: succeeded",
+        "  publish: succeeded",
+        "fetched again: ['apac']; sales on 2026-12-07: 480",
+    ]
+
+
+def test_workflows_docs_first_example_runs_as_shown(tmp_path: Path) -> None:
+    """docs/workflows.md's opening example runs and prints what its comment says; the other
+    python blocks at least compile."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "workflows.md"
+    blocks = [b.split("```")[0] for b in docs.read_text().split("```python\n")[1:]]
+    for i, block in enumerate(blocks):
+        compile(block, f"docs/workflows.md block {i}", "exec")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROTA_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", blocks[0]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    promised = blocks[0].strip().splitlines()[-1].removeprefix("# ")
+    assert proc.stdout.strip() == promised
