@@ -61,14 +61,20 @@ FOR UPDATE;
 -- those right after them, and every waiting step after one that has a failed or cancelled
 -- upstream. Two transactions settling two upstreams of one step thus take turns, and the
 -- statements after this one see what the other committed: the last one releases it.
+-- A step right after the settled ones looks only at its upstreams among them: a waiting
+-- step has no failed or cancelled upstream but those (one that ended so before doomed it; a
+-- reopened step is itself settled, and looks at all its upstreams). Looking at all of them
+-- made each settle of a fan-in's upstream read every upstream: quadratic in the fan-in.
 WITH RECURSIVE near AS (
     SELECT unnest(%(ids)s::bigint[]) AS id
     UNION
     SELECT e.downstream_id FROM rota_workflow_edges e WHERE e.upstream_id = ANY(%(ids)s::bigint[])
 ), down(id) AS (
-    SELECT n.id FROM near n
-    WHERE EXISTS (SELECT 1 FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
-                  WHERE e.downstream_id = n.id AND u.state IN ('failed', 'cancelled'))
+    SELECT e.downstream_id FROM rota_workflow_edges e JOIN rota_runs u ON u.id = e.upstream_id
+    WHERE e.downstream_id = ANY(%(ids)s::bigint[]) AND u.state IN ('failed', 'cancelled')
+    UNION
+    SELECT e.downstream_id FROM rota_runs u JOIN rota_workflow_edges e ON e.upstream_id = u.id
+    WHERE u.id = ANY(%(ids)s::bigint[]) AND u.state IN ('failed', 'cancelled')
     UNION
     SELECT e.downstream_id FROM down JOIN rota_workflow_edges e ON e.upstream_id = down.id
 )
@@ -81,10 +87,13 @@ SELECT count(*) AS locked FROM (
 -- name: workflow_doom
 -- The upstream_failed event of rota.runs: a waiting step with a failed or cancelled upstream,
 -- and every waiting step after it, ends cancelled with an UpstreamFailed entry naming the step.
+-- It starts from the settled steps and those right after a settled step that ended failed or
+-- cancelled (see workflow_lock).
 WITH RECURSIVE near AS (
     SELECT unnest(%(ids)s::bigint[]) AS id
     UNION
-    SELECT e.downstream_id FROM rota_workflow_edges e WHERE e.upstream_id = ANY(%(ids)s::bigint[])
+    SELECT e.downstream_id FROM rota_runs u JOIN rota_workflow_edges e ON e.upstream_id = u.id
+    WHERE u.id = ANY(%(ids)s::bigint[]) AND u.state IN ('failed', 'cancelled')
 ), doomed(id, cause) AS (
     SELECT w.id, c.cause
     FROM rota_runs w

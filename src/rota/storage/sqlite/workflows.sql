@@ -64,11 +64,16 @@ ORDER BY r.id;
 -- name: workflow_doom
 -- The upstream_failed event of rota.runs: a waiting step with a failed or cancelled upstream,
 -- and every waiting step after it, ends cancelled with an UpstreamFailed entry naming the step.
+-- It starts from the settled steps and those right after a settled step that ended failed or
+-- cancelled: a waiting step has no failed or cancelled upstream but those (one that ended so
+-- before doomed it; a reopened step is itself settled, and looks at all its upstreams).
+-- Looking at every upstream of every step after the settled ones made each settle of a
+-- fan-in's upstream read all of them: quadratic in the fan-in.
 WITH RECURSIVE near(id) AS (
     SELECT value FROM json_each(:ids)
     UNION
-    SELECT e.downstream_id FROM rota_workflow_edges e
-    WHERE e.upstream_id IN (SELECT value FROM json_each(:ids))
+    SELECT e.downstream_id FROM rota_runs u JOIN rota_workflow_edges e ON e.upstream_id = u.id
+    WHERE u.id IN (SELECT value FROM json_each(:ids)) AND u.state IN ('failed', 'cancelled')
 ), first(id, cause) AS (
     SELECT w.id,
            (SELECT 'upstream step ' || quote(u.step)
