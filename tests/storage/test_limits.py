@@ -245,6 +245,30 @@ def test_queue_concurrency_holds_in_the_limited_claim(store: Store) -> None:
     assert store.runs_claim(params).queue_limits is False
 
 
+def test_a_queue_rate_limit_alone_holds_and_leaves_other_queues_free(store: Store) -> None:
+    rated = insert(store, *[new_run("plain", queue="rated") for _ in range(5)])
+    free = insert(store, *[new_run("plain", queue="open") for _ in range(2)])
+    set_queue(store, "rated", rate=(3, 10.0))
+    params = ClaimParams(NODE, None, 10, T0, T0 + LEASE, jobs=["plain"], queue_limits=True)
+
+    first = store.runs_claim(params).claimed
+    assert sorted(r.id for r in first) == sorted(rated[:3] + free)
+    assert store.runs_claim(dataclasses.replace(params, now=at(5))).claimed == []
+    later = store.runs_claim(dataclasses.replace(params, now=at(10))).claimed
+    assert sorted(r.id for r in later) == rated[3:]  # the first starts left the window
+
+
+def test_limited_queues_take_turns_in_one_claim(store: Store) -> None:
+    first = insert(store, *[new_run("plain", queue="a") for _ in range(4)])
+    second = insert(store, *[new_run("plain", queue="b") for _ in range(4)])
+    set_queue(store, "a", concurrency=5)
+    set_queue(store, "b", concurrency=5)
+    params = ClaimParams(NODE, None, 4, T0, T0 + LEASE, jobs=["plain"], queue_limits=True)
+
+    claimed = sorted(r.id for r in store.runs_claim(params).claimed)
+    assert claimed == first[:2] + second[:2]  # each queue's first runs before any one's third
+
+
 def test_queue_rate_and_job_limits_apply_together(store: Store) -> None:
     insert(store, *[keyed("sync", f'"{k}"', queue="rated") for k in range(6)])
     set_queue(store, "rated", rate=(4, 10.0))

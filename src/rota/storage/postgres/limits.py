@@ -33,6 +33,8 @@ class PostgresLimits(PostgresBase):
             "keys": sorted(lock_keys(params)),
             "queue_limits": params.queue_limits,
         }
+        if not params.limited:
+            return self._claim_queue_limited(params, finish, values)
         with self._conn() as conn, conn.pipeline():
             with conn.transaction():
                 # The lock serializes claims only if each statement after it sees what the
@@ -59,6 +61,28 @@ class PostgresLimits(PostgresBase):
                     },
                 )
             # read after the commit, which the pipeline sent with the claim: one round trip
+            claimed = claim.fetchall()
+            written = {int(r["id"]) for r in done.fetchall()} if done is not None else set()
+            lock_row = locked.fetchone()
+        return claimed, written, bool(lock_row and lock_row["queue_limits"])
+
+    def _claim_queue_limited(
+        self, params: ClaimParams, finish: dict[str, Any] | None, values: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], set[int], bool]:
+        """No job of the worker has limits, only queues: admission in the claim statement, so
+        the whole transaction is pipelined into one round trip."""
+        values = {
+            **values,
+            "limit": params.limit,
+            "lease_until": params.lease_until,
+            "node_id": params.node_id,
+        }
+        with self._conn() as conn, conn.pipeline():
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                done = conn.execute(Q["runs_finish"], finish) if finish else None
+                locked = conn.execute(LQ["limits_lock"], values)
+                claim = conn.execute(LQ["limits_queue_claim"], values)
             claimed = claim.fetchall()
             written = {int(r["id"]) for r in done.fetchall()} if done is not None else set()
             lock_row = locked.fetchone()

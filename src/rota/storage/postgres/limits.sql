@@ -142,6 +142,66 @@ WITH picked AS (
 )
 SELECT * FROM claimed;
 
+-- name: limits_queue_claim
+-- The claim of a worker none of whose jobs has limits of its own, when some queue has limits:
+-- admission in this one statement, after the lock (a new statement: it sees every claim made
+-- before). Each limited queue's room is its limit less its running runs (concurrency) or less
+-- its unexpired starts (rate), the smaller of the two; a queue paused or without room is left.
+-- The walk follows rota_runs_claim and stops after %(scan)s runs. The runs of a limited
+-- queue start in claim order up to its room, in fair turns with other limited queues (each
+-- queue's first run before any queue's second: rota.admission's order, whose groups here are
+-- the queues, and a run of a queue without limits its own group), up to %(limit)s runs. A start
+-- is logged for each run claimed from a rate-limited queue; that queue's starts expired for a
+-- window's length are deleted (see limits_claim).
+WITH q_lim AS MATERIALIZED (
+    SELECT q.name, q.paused, q.rate_period,
+           least(q.concurrency - (SELECT count(*) FROM rota_runs r
+                                  WHERE r.state = 'running' AND r.queue = q.name),
+                 q.rate_limit - (SELECT count(*) FROM rota_rate_starts s
+                                 WHERE s.scope = 'queue-r:' || q.name
+                                   AND s.expires_at > %(now)s)) AS room
+    FROM rota_queues q
+    WHERE q.paused OR q.concurrency IS NOT NULL OR q.rate_limit IS NOT NULL
+), cand AS MATERIALIZED (
+    SELECT id, queue, priority, run_at FROM rota_runs
+    WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
+      AND (%(jobs)s::text[] IS NULL OR job = ANY(%(jobs)s::text[]))
+      AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+      AND queue NOT IN (SELECT name FROM q_lim WHERE paused OR room <= 0)
+    ORDER BY priority, run_at, id
+    LIMIT %(scan)s
+), ranked AS (
+    SELECT c.id, c.priority, c.run_at, l.room,
+           row_number() OVER (PARTITION BY c.queue ORDER BY c.priority, c.run_at, c.id) AS turn
+    FROM cand c LEFT JOIN q_lim l ON l.name = c.queue
+), picked AS (
+    SELECT r.id FROM rota_runs r
+    WHERE r.id IN (SELECT id FROM ranked WHERE room IS NULL OR turn <= room
+                   ORDER BY CASE WHEN room IS NULL THEN 1 ELSE turn END, priority, run_at, id
+                   LIMIT %(limit)s)
+      AND r.state IN ('queued', 'scheduled', 'retrying')
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE rota_runs r
+    SET state = 'running', attempt = r.attempt + 1, started_at = %(now)s,
+        lease_expires_at = %(lease_until)s, node_id = %(node_id)s
+    FROM picked
+    WHERE r.id = picked.id
+    RETURNING r.*
+), logged AS (
+    INSERT INTO rota_rate_starts (scope, expires_at)
+    SELECT 'queue-r:' || c.queue, %(now)s + l.rate_period * interval '1 second'
+    FROM claimed c JOIN q_lim l ON l.name = c.queue
+    WHERE l.rate_period IS NOT NULL
+), pruned AS (
+    DELETE FROM rota_rate_starts s
+    USING q_lim l
+    WHERE l.rate_period IS NOT NULL AND l.name IN (SELECT queue FROM claimed)
+      AND s.scope = 'queue-r:' || l.name
+      AND s.expires_at <= %(now)s - l.rate_period * interval '1 second'
+)
+SELECT * FROM claimed;
+
 -- name: limits_prune_expired
 -- The maintenance's sweep: starts expired before %(before)s, whatever their scope (a claim
 -- prunes only the scopes it starts, so a key never started again would keep its rows).
