@@ -99,7 +99,7 @@ class Worker:
         self._queue_limits = False
         self._limits: tuple[tuple[str, ...], dict[str, LimitedJob]] = ((), {})  # jobs, limits
         self._loop = Loop("worker", self._step, log, on_exit=self._shutdown)
-        self._listener = Listener(self._open_notifier, self._loop.wake)
+        self._listener = Listener(self._open_notifier, self.wake)
         self._local = LocalRuns(
             store,
             config.node_id,
@@ -125,6 +125,7 @@ class Worker:
         self._listener.stop()
 
     def wake(self) -> None:
+        self._pacer.news()
         self._loop.wake()
 
     @property
@@ -181,18 +182,28 @@ class Worker:
 
     def _cycle(self, claim: bool, only: int | None = None) -> bool:
         """Write decided outcomes and claim up to free capacity; True if the claim was full."""
+        # Read before the outcomes are taken: a run that ends after has its outcome to write
+        # next time, and must not pass for a slot freed without one.
+        held_before = self._held.held
         self._collect()
         self._paused.hand_back_paused()
         self._release_handed_back()
-        free = (1 if only is not None else self._pacer.claim_limit(self._held.held)) if claim else 0
-        if free <= 0 and not self._recorder.pending:
-            return False
-        now = self.clock.now()
-        began = time.monotonic()
         jobs = tuple(self.jobs)  # read each time: the app may define jobs after the start
         if jobs != self._limits[0]:  # the limits change only with the jobs: not per claim
             self._limits = (jobs, limited_jobs(self.jobs))
         limited = self._limits[1]
+        under_limits = bool(limited) or self._queue_limits
+        free = 0
+        if only is not None:
+            free = 1 if claim else 0
+        elif claim and self._pacer.worth_claiming(
+            held_before, bool(self._recorder.pending), time.monotonic() >= self._poll_at
+        ):
+            free = self._pacer.claim_limit(self._held.held, under_limits)
+        if free <= 0 and not self._recorder.pending:
+            return False
+        now = self.clock.now()
+        began = time.monotonic()
         result = self._recorder.claim(
             ClaimParams(
                 node_id=self.config.node_id,
@@ -213,11 +224,14 @@ class Worker:
         self._queue_limits = result.queue_limits  # the next claim follows what this one saw
         self._pacer.round_trip(time.monotonic() - began)
         self._held.add_claimed(result.claimed)
+        if only is None and free > 0:
+            self._pacer.claimed(free, len(result.claimed), self._held.held, under_limits)
         STATS.claimed(result.claimed)
         self._start_buffered()
         if only is None and len(result.claimed) < free:  # nothing more of ours is due
             self._foreign.look(jobs, now)
         if switched:  # queue limits appeared: claim at once the runs this claim left
+            self._pacer.news()
             return self._cycle(claim, only) or True
         return free > 0 and len(result.claimed) == free
 
@@ -305,6 +319,7 @@ class Worker:
             except StorageUnavailable:
                 self._held.put_back_handed_back(runs)
                 raise
+            self._pacer.news()  # their slots are free for other runs
 
     def shutdown(self) -> None:
         """Stop a worker driven by ``run_once`` (drain) as ``stop`` stops a started one."""
@@ -353,6 +368,7 @@ class Worker:
         With ``stop``, returns within a moment of it being set, leaving what still runs to
         ``shutdown`` (which lets it finish within the shutdown timeout, then hands it back).
         """
+        self._pacer.news()  # asked for: claim whatever the last claim found
         self._cycle(claim=True, only=only)
         deadline = time.monotonic() + wait
         while self._held.held and time.monotonic() < deadline:
