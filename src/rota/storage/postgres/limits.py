@@ -4,7 +4,9 @@ One transaction, pipelined into two round trips: (write the cycle's outcomes, ta
 jobs' advisory locks in a fixed order, read the candidates), then (claim the admitted runs and
 log their starts, commit). The outcomes are written first because a finished run frees its
 place. The locks are transaction-level: nothing outlives the transaction, so PgBouncer's
-transaction pooling is safe.
+transaction pooling is safe. When no job of the worker has limits of its own (only queues do),
+admission is simple enough for the claim statement itself (limits_queue_claim): the whole
+transaction then takes one round trip.
 """
 
 from __future__ import annotations
