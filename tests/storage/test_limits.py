@@ -245,6 +245,18 @@ def test_queue_concurrency_holds_in_the_limited_claim(store: Store) -> None:
     assert store.runs_claim(params).queue_limits is False
 
 
+def test_a_full_queue_backlog_does_not_hide_another_queue_s_runs(store: Store) -> None:
+    capped = insert(store, *[new_run("plain", queue="capped") for _ in range(5)])
+    first = insert(store, new_run("plain", queue="open"))
+    set_queue(store, "capped", concurrency=1)
+    params = ClaimParams(NODE, None, 10, T0, T0 + LEASE, jobs=["plain"], queue_limits=True)
+
+    assert sorted(r.id for r in store.runs_claim(params).claimed) == [capped[0], *first]
+    assert store.runs_claim(params).claimed == []  # capped full, nothing else waits
+    later = insert(store, new_run("plain", queue="open"))
+    assert [r.id for r in store.runs_claim(params).claimed] == later
+
+
 def test_a_queue_rate_limit_alone_holds_and_leaves_other_queues_free(store: Store) -> None:
     rated = insert(store, *[new_run("plain", queue="rated") for _ in range(5)])
     free = insert(store, *[new_run("plain", queue="open") for _ in range(2)])

@@ -9,6 +9,9 @@
 -- claim does) limited queues' runs are left. A job's scope is 'job-c:' or 'job-r:', the job's
 -- length and name, and the group; a queue's is 'queue-c:' or 'queue-r:' and its name.
 -- :limited is a JSON array of [job, concurrency, rate]; :jobs the worker's job names.
+-- When some queue is closed (paused, or without room) and no other queue the worker serves has
+-- waiting runs (waiting: a walk of rota_runs_state_queue from one queue name to the next), the
+-- walk is skipped: it would read the whole backlog of the closed queues to find nothing.
 WITH lim AS MATERIALIZED (
     SELECT job, conc, rate,
            job IN (SELECT value FROM json_each(:c_keyed)) AS c_keyed,
@@ -39,6 +42,18 @@ WITH lim AS MATERIALIZED (
     SELECT name FROM rota_queues WHERE paused = 1
     UNION ALL
     SELECT name FROM q_room WHERE NOT :queue_limits OR q_c_used >= q_conc OR q_r_used >= q_rate
+), waiting (state, queue) AS (
+    SELECT s.state, (SELECT min(r.queue) FROM rota_runs r INDEXED BY rota_runs_state_queue
+                     WHERE r.state = s.state)
+    FROM (SELECT 'queued' AS state UNION ALL SELECT 'scheduled' UNION ALL SELECT 'retrying') s
+    UNION ALL
+    SELECT w.state, (SELECT min(r.queue) FROM rota_runs r INDEXED BY rota_runs_state_queue
+                     WHERE r.state = w.state AND r.queue > w.queue)
+    FROM waiting w WHERE w.queue IS NOT NULL
+), q_open AS MATERIALIZED (
+    SELECT DISTINCT queue FROM waiting
+    WHERE queue IS NOT NULL AND queue NOT IN (SELECT name FROM q_closed)
+      AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
 ), full AS MATERIALIZED (
     SELECT scope FROM c_used WHERE n >= conc
     UNION ALL
@@ -61,7 +76,8 @@ WITH lim AS MATERIALIZED (
       AND (c_scope IS NULL OR c_scope NOT IN (SELECT scope FROM full))
       AND (r_scope IS NULL OR r_scope NOT IN (SELECT scope FROM full))
     ORDER BY r.priority, r.run_at, r.id
-    LIMIT :scan
+    LIMIT CASE WHEN NOT EXISTS (SELECT 1 FROM q_closed) OR EXISTS (SELECT 1 FROM q_open)
+               THEN :scan ELSE 0 END
 ), ranked AS MATERIALIZED (
     SELECT w.*,
            row_number() OVER (PARTITION BY w.c_scope ORDER BY w.priority, w.run_at, w.id)
