@@ -24,6 +24,7 @@ from rota.storage.base import (
     RetryParams,
     Store,
 )
+from rota.storage.queue_store import QueueLimitsParams
 from rota.storage.workflow_store import WorkflowInsert
 from rota.usecases import workflows as use
 from rota.workflows import WorkflowState
@@ -174,6 +175,30 @@ def test_the_limited_claim_settles_the_steps_it_finishes(store: Store) -> None:
     assert {get(store, ids[n]).state for n in "bc"} <= {Q, R}
     claimed = {r.id for r in result.claimed} | {r.id for r in claim(store, now=at(21))}
     assert claimed == {ids["b"], ids["c"]}
+
+
+def test_the_claim_under_queue_limits_alone_settles_the_steps_it_finishes(store: Store) -> None:
+    """No job has limits, only a queue: the claim of queue limits (PostgreSQL: one statement)."""
+    _, ids = insert_wf(store, {"a": (), "b": ("a",)})
+    run = start(store, ids["a"])
+    store.queue_set_limits(
+        QueueLimitsParams("elsewhere", at(0), set_concurrency=True, concurrency=1)
+    )
+    params = ClaimParams(
+        node_id=NODE,
+        queues=None,
+        limit=10,
+        now=at(20),
+        lease_until=at(50),
+        finish=[succeeded(run, at(20), "A")],
+        jobs=["job_a", "job_b"],
+        queue_limits=True,
+    )
+    result = store.runs_claim(params)
+    assert result.refused == [] and result.queue_limits
+    assert get(store, ids["a"]).state is S
+    later = store.runs_claim(dataclasses.replace(params, now=at(21), finish=()))
+    assert {r.id for r in result.claimed} | {r.id for r in later.claimed} == {ids["b"]}
 
 
 def test_a_failed_limited_claim_finish_cancels_the_steps_after(store: Store) -> None:

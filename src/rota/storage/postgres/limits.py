@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+
 from rota.storage.admitting import candidate_values, lock_keys, plan
 from rota.storage.base import ClaimParams
 from rota.storage.postgres.connection import PostgresBase, Q
@@ -42,10 +44,7 @@ class PostgresLimits(PostgresBase):
                 # The lock serializes claims only if each statement after it sees what the
                 # claims before committed: READ COMMITTED, whatever the database's default.
                 conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                done = conn.execute(Q["runs_finish"], finish) if finish else None
-                steps = [o.run_id for o in params.finish if o.settle]
-                if steps:  # the steps after them move in this transaction (a step ended)
-                    send_settle(conn, steps, max(o.ended_at for o in params.finish))
+                done = _write_outcomes(conn, params, finish)
                 locked = conn.execute(LQ["limits_lock"], values)
                 rows = conn.execute(LQ["limits_candidates"], values).fetchall()
                 chosen = plan(rows, params)
@@ -82,10 +81,22 @@ class PostgresLimits(PostgresBase):
         with self._conn() as conn, conn.pipeline():
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                done = conn.execute(Q["runs_finish"], finish) if finish else None
+                done = _write_outcomes(conn, params, finish)
                 locked = conn.execute(LQ["limits_lock"], values)
                 claim = conn.execute(LQ["limits_queue_claim"], values)
             claimed = claim.fetchall()
             written = {int(r["id"]) for r in done.fetchall()} if done is not None else set()
             lock_row = locked.fetchone()
         return claimed, written, bool(lock_row and lock_row["queue_limits"])
+
+
+def _write_outcomes(
+    conn: psycopg.Connection[Any], params: ClaimParams, finish: dict[str, Any] | None
+) -> psycopg.Cursor[Any] | None:
+    """Write the cycle's outcomes (a finished run frees its place) and settle the workflow
+    steps after those that ended, in the claim's transaction; the cursor of the ids written."""
+    done = conn.execute(Q["runs_finish"], finish) if finish else None
+    steps = [o.run_id for o in params.finish if o.settle]
+    if steps:  # the steps after them move in this transaction (a step ended)
+        send_settle(conn, steps, max(o.ended_at for o in params.finish))
+    return done
