@@ -141,6 +141,7 @@ class App:
         concurrency_key: str | None = None,
         rate_limit: tuple[int, float] | None = None,
         rate_key: str | None = None,
+        executor: str = "default",
     ) -> Callable[[F], Job]: ...
 
     def job(
@@ -158,9 +159,10 @@ class App:
         concurrency_key: str | None = None,
         rate_limit: tuple[int, float] | None = None,
         rate_key: str | None = None,
+        executor: str = "default",
     ) -> Job | Callable[[F], Job]:
         """Define a job from a function (sync or async); usable bare or with options."""
-        options = JobOptions(queue, max_attempts, priority, timeout, backoff)
+        options = JobOptions(queue, max_attempts, priority, timeout, backoff, executor=executor)
         limits = (concurrency, concurrency_key, rate_limit, rate_key)
 
         def register(f: F) -> Job:
@@ -213,8 +215,7 @@ class App:
         restart_limit: int | None = None,
         identifying: Sequence[str] | None = None,
     ) -> Job | Callable[[F], Job]:
-        """A batch job: ``func(**args)`` returns its ``batch.Flow``; the arguments (or those in
-        ``identifying``) identify the instance. Runs get one attempt (restarts are on purpose)."""
+        """A batch job: ``func(**args)`` returns its ``batch.Flow``; see docs/batch.md."""
         options = JobOptions(queue, max_attempts, priority)
         runtime = BatchRuntime(lambda: self.store, self._jobs, self.clock, self.lease_seconds)
 
@@ -351,8 +352,7 @@ class App:
         self._host.serve_forever(start, details)
 
     def asgi(self, token: str | None = None, *, read_token: str | None = None) -> Any:
-        """The REST API and dashboard as an ASGI app to mount (rota[web]): ``token`` (env
-        ``ROTA_API_TOKEN``) guards all but /api/health; ``read_token`` only reads."""
+        """The REST API and dashboard to mount (rota[web]); tokens as in docs/dashboard.md."""
         if _asgi_factory is None:  # not reached: importing rota.app runs rota/__init__.py
             raise ConfigError("no web layer is installed")
         return _asgi_factory(self, token, read_token)

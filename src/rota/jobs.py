@@ -22,6 +22,7 @@ from rota.workflows import Upstream
 
 DEFAULT_QUEUE = "default"
 DEFAULT_MAX_ATTEMPTS = 3
+EXECUTORS = ("default", "process")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,9 @@ class JobOptions:
     backoff: Backoff | BackoffFn | None = None
     limits: JobLimits = field(default_factory=JobLimits)
     """Flow control: concurrency and rate limits, optionally per value of an argument."""
+    executor: str = "default"
+    """Where attempts run: "default" (sync on threads, async on an event loop) or "process"
+    (each attempt in a child process: a hard timeout, isolation from crashes)."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,7 @@ class JobSpec:
             "max_attempts": self.options.max_attempts,
             "priority": self.options.priority,
             "timeout": self.options.timeout,
+            "executor": self.options.executor,
             "is_async": self.is_async,
             "params": [p.describe() for p in self.params],
             "doc": inspect.getdoc(self.func) or "",
@@ -176,11 +181,25 @@ def define(
         raise ValueError("max_attempts must be at least 1")
     if options.timeout is not None and options.timeout <= 0:
         raise ValueError("timeout must be positive seconds")
+    if options.executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(map(repr, EXECUTORS))}")
     spec = JobSpec.from_function(func, name, options)
+    if options.executor == "process":
+        check_importable(spec)
     if any(x is not None for x in limits):
         checked = check_limits(name, [p.name for p in spec.params], *limits)
         spec = replace(spec, options=replace(options, limits=checked))
     return spec
+
+
+def check_importable(spec: JobSpec) -> None:
+    """Refuse, at definition, a process job that a child process could not import by name."""
+    qualname = getattr(spec.func, "__qualname__", None)
+    if not isinstance(qualname, str) or "<" in qualname or not inspect.isfunction(spec.func):
+        raise ValueError(
+            f"job {spec.name!r}: executor='process' needs a module-level function (its child "
+            f"process imports it by name), not {qualname or spec.func!r}"
+        )
 
 
 def _is_context(ann: Any) -> bool:

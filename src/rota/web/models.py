@@ -108,6 +108,7 @@ class JobOut(Open):
     priority: int
     timeout: float | None
     is_async: bool
+    executor: str = "default"
     params: list[ParamOut]
     doc: str
 

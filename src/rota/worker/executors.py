@@ -1,4 +1,5 @@
-"""Where attempts run: sync jobs on a thread pool, async jobs on one event-loop thread."""
+"""Where attempts run: sync jobs on a thread pool, async jobs on one event-loop thread, and
+``executor="process"`` jobs in child processes, each waited for by a thread of the pool."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rota.worker.attempt import Attempt, call_async, call_sync
+from rota.worker.process_pool import ProcessLimits, ProcessPool
 
 log = logging.getLogger("rota.worker")
 
@@ -21,8 +23,15 @@ Done = Callable[[Attempt, Any, BaseException | None], None]
 class Executors:
     """Starts attempts and reports each end to ``done``; owns its threads."""
 
-    def __init__(self, concurrency: int, done: Done, name: str = "rota") -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        done: Done,
+        name: str = "rota",
+        processes: ProcessLimits | None = None,
+    ) -> None:
         self._done = done
+        self._processes = ProcessPool(processes)
         self._pool = _DaemonPool(concurrency, self._call_sync, f"{name}-job")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -32,7 +41,7 @@ class Executors:
     def submit(self, attempt: Attempt, *, spare: bool = False) -> None:
         """Start the attempt; ``spare``: a sync one on a thread of its own, past the pool's
         size (a run lent the slot of a job that waits on it)."""
-        if attempt.spec.is_async:
+        if attempt.spec.is_async and attempt.spec.options.executor != "process":
             self._submit_async(attempt)
         elif spare:
             name = f"{self._name}-spare-{attempt.run.id}"
@@ -51,7 +60,10 @@ class Executors:
 
     def _call_sync(self, attempt: Attempt) -> None:
         try:
-            result = call_sync(attempt)
+            if attempt.spec.options.executor == "process":
+                result = self._processes.run(attempt)
+            else:
+                result = call_sync(attempt)
         except BaseException as exc:  # the job's failure, whatever it is, ends its attempt
             self._done(attempt, None, exc)
         else:
@@ -98,9 +110,15 @@ class Executors:
         attempt.cancel = request_cancel
         loop.call_soon_threadsafe(begin)
 
+    @property
+    def processes(self) -> ProcessPool:
+        return self._processes
+
     def shutdown(self) -> None:
-        """Stop the threads; attempts still running are abandoned (their results ignored)."""
+        """Stop the threads and kill the job processes; attempts still running are abandoned
+        (their results ignored)."""
         self._pool.shutdown()
+        self._processes.shutdown()
         with self._lock:
             loop, thread = self._loop, self._loop_thread
             self._loop = self._loop_thread = None

@@ -51,7 +51,16 @@ def describe(exc: BaseException) -> str:
         return f"<{type(exc).__name__}: str() raised {type(failed).__name__}>"
 
 
+class ChildFailure(Exception):
+    """A job's exception in the child process of ``executor="process"``, rebuilt from its text
+    (never unpickled): its entry shows the child's type name and traceback."""
+
+    traceback_text = ""
+
+
 def _traceback(exc: BaseException) -> str:
+    if isinstance(exc, ChildFailure) and exc.traceback_text:
+        return exc.traceback_text[-MAX_TRACEBACK:]
     try:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     except BaseException as failed:  # a hostile __cause__, __notes__ or __str__

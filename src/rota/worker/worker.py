@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ from rota.worker.listener import Listener
 from rota.worker.local_runs import LocalRuns
 from rota.worker.pacing import Pacer
 from rota.worker.paused import PausedLookout
+from rota.worker.process_pool import ProcessLimits
 from rota.worker.progress import progress_sink
 from rota.worker.recorder import Recorder, write_until
 from rota.worker.stats import STATS
@@ -75,6 +76,8 @@ class WorkerConfig:
     shutdown_timeout: float = 30.0
     max_prefetch: int = 256
     """At most this many runs claimed ahead of free slots (0: claim for free slots only)."""
+    processes: ProcessLimits = field(default_factory=ProcessLimits)
+    """When the child process of ``executor="process"`` jobs is replaced."""
 
 
 class Worker:
@@ -246,13 +249,16 @@ class Worker:
             node_id=self.config.node_id,
             local_worker=self._local,
         )
-        # async jobs time out inside their task; sync ones are watched by the loop
-        deadline = now + run.timeout if run.timeout and not spec.is_async else None
+        # async jobs time out inside their task, process jobs in their pool; sync ones here
+        watched = not spec.is_async and spec.options.executor != "process"
+        deadline = now + run.timeout if run.timeout and watched else None
         return Attempt(run, spec, ctx, now, deadline, upstream=self.store.workflow_upstream)
 
     def _executors_ready(self) -> Executors:
         if self._executors is None:
-            self._executors = Executors(self.config.concurrency, self._on_done)
+            self._executors = Executors(
+                self.config.concurrency, self._on_done, processes=self.config.processes
+            )
         return self._executors
 
     def _on_done(self, attempt: Attempt, result: Any, exc: BaseException | None) -> None:
