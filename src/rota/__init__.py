@@ -31,6 +31,7 @@ from rota.jobs import Job
 from rota.retry import Backoff
 from rota.runs import Run, RunState
 from rota.version import __version__
+from rota.worker.process_pool import ProcessLimits
 from rota.workflows import Upstream, Workflow, WorkflowRecord, WorkflowState, chain, group
 
 
@@ -64,6 +65,7 @@ __all__ = [
     "InvalidArguments",
     "Job",
     "LaunchError",
+    "ProcessLimits",
     "Retry",
     "RotaError",
     "Run",

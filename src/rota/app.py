@@ -45,6 +45,7 @@ from rota.usecases.queues_facade import Queues
 from rota.usecases.runs_facade import Runs
 from rota.usecases.schedules_facade import Schedules
 from rota.usecases.workflows_facade import Workflows
+from rota.worker.process_pool import ProcessLimits
 
 log = logging.getLogger("rota")
 F = Callable[..., Any]
@@ -60,11 +61,8 @@ def set_asgi_factory(factory: AsgiFactory) -> None:
 
 
 class App:
-    """A rota application: define jobs on it, launch them, and run its worker.
-
-    ``database`` wins over the CLI's ``--database``, which wins over ``ROTA_DATABASE_URL``;
-    with none of them the app uses ``sqlite:///rota.db`` in the working directory.
-    """
+    """A rota application: define jobs on it, launch them, and run its worker. ``database``
+    wins over ``--database``, then ``ROTA_DATABASE_URL``, then ``sqlite:///rota.db``."""
 
     def __init__(
         self,
@@ -77,6 +75,7 @@ class App:
         queues: Sequence[str] | None = None,
         poll_interval: float = 1.0,
         clock: Clock | None = None,
+        processes: ProcessLimits | None = None,
     ) -> None:
         self.name = name
         self._database = LazyStore(database)
@@ -86,6 +85,7 @@ class App:
         self.served_queues = tuple(queues) if queues else None  # what its workers serve
         self.poll_interval = float(poll_interval)
         self.clock: Clock = clock or SystemClock()
+        self.processes = processes or ProcessLimits()  # when process jobs get a fresh child
         self._jobs: dict[str, JobSpec] = {}  # with rota's internal jobs
         self._public_jobs: dict[str, JobSpec] = {}
         self._host = EmbeddedNode(self, self._jobs)  # the services app.start() runs

@@ -19,6 +19,7 @@ from typing import Any
 import rota
 from tests.integration.batchjobs import add_batch_jobs
 from tests.integration.limitjobs import add_limit_jobs
+from tests.integration.procjobs import add_process_jobs
 from tests.integration.queuejobs import add_queue_jobs
 
 BLOCK_LIMIT = 60.0
@@ -33,6 +34,7 @@ def build_app(
     *,
     lease_seconds: float = 2.0,
     shutdown_timeout: float = 10.0,
+    processes: rota.ProcessLimits | None = None,
 ) -> rota.App:
     marks = Path(marks)
     app = rota.App(
@@ -41,6 +43,7 @@ def build_app(
         lease_seconds=lease_seconds,
         shutdown_timeout=shutdown_timeout,
         poll_interval=0.2,
+        processes=processes,
     )
 
     def mark(ctx: rota.Context, what: str, text: str = "") -> None:
@@ -222,6 +225,7 @@ def build_app(
     add_batch_jobs(app)
     add_queue_jobs(app, marks)
     add_limit_jobs(app, marks, released)
+    add_process_jobs(app)
     return app
 
 

@@ -21,6 +21,8 @@ SCRIPT = """\
 import logging
 import sys
 
+import rota
+
 sys.path.insert(0, {root!r})
 from tests.integration.jobapp import build_app
 
@@ -30,7 +32,7 @@ logging.basicConfig(
     format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
 )
 app = build_app(
-    {database!r}, {marks!r}, lease_seconds={lease!r}, shutdown_timeout={shutdown!r}
+    {database!r}, {marks!r}, lease_seconds={lease!r}, shutdown_timeout={shutdown!r}{extra}
 )
 app.run_worker(concurrency={concurrency!r})
 logging.getLogger("worker-script").info("run_worker returned")
@@ -64,7 +66,10 @@ class Procs(Processes):
         concurrency: int = 4,
         lease_seconds: float = 2.0,
         shutdown_timeout: float = 10.0,
+        app_options: str = "",
     ) -> WorkerProcess:
+        """A worker process; ``app_options``: more keyword arguments of ``build_app``, as
+        Python source (``"processes=rota.ProcessLimits(max_runs=2)"``)."""
         name = f"worker{len(self.spawned) + 1}"
         script = self.workdir / f"{name}.py"
         script.write_text(
@@ -75,6 +80,7 @@ class Procs(Processes):
                 lease=float(lease_seconds),
                 shutdown=float(shutdown_timeout),
                 concurrency=int(concurrency),
+                extra=f", {app_options}" if app_options else "",
             )
         )
         log_path = self.workdir / f"{name}.log"

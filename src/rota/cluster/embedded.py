@@ -24,6 +24,7 @@ from rota.jobs import JobSpec
 from rota.outage import Outage, ride_out, unavailable
 from rota.scheduling.scheduler import Scheduler
 from rota.storage.base import Store
+from rota.worker.process_pool import ProcessLimits
 from rota.worker.worker import Worker
 
 log = logging.getLogger("rota")
@@ -38,6 +39,7 @@ class NodeSettings(Protocol):
     served_queues: tuple[str, ...] | None
     poll_interval: float
     clock: Clock
+    processes: ProcessLimits
 
     @property
     def database_url(self) -> str: ...
@@ -194,6 +196,7 @@ class EmbeddedNode:
             lease_seconds=s.lease_seconds,
             poll_interval=s.poll_interval,
             shutdown_timeout=s.shutdown_timeout,
+            processes=s.processes,
         )
 
     def _worker(

@@ -11,7 +11,7 @@ once and the worker's running runs get their shutdown timeout before the node sa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rota.clock import Clock, SystemClock
 from rota.cluster.heartbeat import Heartbeat, HeartbeatConfig
@@ -21,6 +21,7 @@ from rota.jobs import JobSpec
 from rota.scheduling.scheduler import Scheduler, SchedulerConfig
 from rota.service import Service
 from rota.storage.base import Store
+from rota.worker.process_pool import ProcessLimits
 from rota.worker.worker import Worker, WorkerConfig
 
 
@@ -36,6 +37,7 @@ class NodeConfig:
     lease_seconds: float = 30.0
     poll_interval: float = 1.0
     shutdown_timeout: float = 30.0
+    processes: ProcessLimits = field(default_factory=ProcessLimits)
 
     @property
     def role_names(self) -> tuple[str, ...]:
@@ -54,6 +56,7 @@ class NodeConfig:
             lease_seconds=self.lease_seconds,
             poll_interval=self.poll_interval,
             shutdown_timeout=self.shutdown_timeout,
+            processes=self.processes,
         )
 
 

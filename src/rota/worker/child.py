@@ -97,6 +97,7 @@ class Child:
     def execute(self, run: dict[str, Any]) -> dict[str, Any]:
         try:
             func = self.resolve(run["job"])
+            self.channel.send({"op": "started"})  # its timeout counts from here
             result = self.call(func, run)
         except BaseException as exc:  # the job's failure, whatever it is, ends its attempt
             return {"ok": False, "error": error_payload(exc)}

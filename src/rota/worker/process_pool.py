@@ -37,6 +37,8 @@ log = logging.getLogger("rota.worker")
 
 POLL = 0.1
 """Seconds between looks at a waiting attempt's cancel and shutdown flags."""
+STARTUP = 60.0
+"""Seconds a child may take to start and import the job, before the job's timeout counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +166,16 @@ class ProcessPool:
         except OSError:
             raise WorkerLost(f"the job's process (pid {child.pid}) {self._lose(child)}") from None
         timeout = attempt.run.timeout
-        deadline = time.monotonic() + timeout if timeout else None
+        deadline: float | None = time.monotonic() + STARTUP  # then the job's timeout
+        started = False
         told = {"cancel": False, "shutdown": False}
         while True:
             self._relay(attempt, child, told)
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 self._lose(child)
+                if not started:
+                    raise JobTimeout(f"its process did not start within {STARTUP:g}s")
                 raise JobTimeout(f"timed out after {timeout:g}s (its process was killed)")
             wait = POLL if deadline is None else min(POLL, deadline - now)
             try:
@@ -180,7 +185,10 @@ class ProcessPool:
                 raise WorkerLost(f"the job's process (pid {child.pid}) {how}") from None
             if reply is None:
                 continue
-            if reply.get("op") == "progress":
+            if reply.get("op") == "started":
+                started = True
+                deadline = time.monotonic() + timeout if timeout else None
+            elif reply.get("op") == "progress":
                 _progress(attempt, reply.get("value"))
             elif reply.get("op") == "done":
                 self._release(child, reply)
