@@ -233,3 +233,22 @@ def test_workflows_docs_first_example_runs_as_shown(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     promised = blocks[0].strip().splitlines()[-1].removeprefix("# ")
     assert proc.stdout.strip() == promised
+
+
+def test_concepts_process_example_runs_as_shown(tmp_path: Path) -> None:
+    """docs/concepts.md's process executor example, run as a script (its job in __main__)."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "concepts.md"
+    blocks = [b.split("```")[0] for b in docs.read_text().split("```python\n")[1:]]
+    [block] = [b for b in blocks if 'executor="process"' in b]
+    script = tmp_path / "process_example.py"
+    script.write_text(block)
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    promised = block.strip().splitlines()[-1].removeprefix("# ")
+    assert proc.stdout.strip() == promised

@@ -20,7 +20,6 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -55,7 +54,7 @@ class Child:
         self.runs: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self.ctx: Context | None = None
         self.task: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
-        self.funcs: dict[tuple[str, str], Callable[..., Any]] = {}
+        self.specs: dict[tuple[str, str, str], JobSpec] = {}
 
     def listen(self) -> None:
         """The reader thread: runs go to the main thread, cancels to the running job."""
@@ -96,9 +95,9 @@ class Child:
 
     def execute(self, run: dict[str, Any]) -> dict[str, Any]:
         try:
-            func = self.resolve(run["job"])
+            spec = self.resolve(run["job"], run["ctx"]["job_name"])
             self.channel.send({"op": "started"})  # its timeout counts from here
-            result = self.call(func, run)
+            result = self.call(spec, run)
         except BaseException as exc:  # the job's failure, whatever it is, ends its attempt
             return {"ok": False, "error": error_payload(exc)}
         problem = check_result(result)
@@ -106,19 +105,20 @@ class Child:
             return {"ok": False, "error": error_payload(problem)}
         return {"ok": True, "result": result}
 
-    def resolve(self, job: dict[str, Any]) -> Callable[..., Any]:
-        key = (job["module"], job["qualname"])
-        if key not in self.funcs:
+    def resolve(self, job: dict[str, Any], name: str) -> JobSpec:
+        """The job's function (imported once) and what its signature asks for."""
+        key = (job["module"], job["qualname"], name)
+        if key not in self.specs:
             obj: Any = import_job_module(job["module"], job.get("file"))
             for part in job["qualname"].split("."):
                 obj = getattr(obj, part)
             spec = getattr(obj, "spec", None)  # a rota.Job where @app.job decorated it
-            self.funcs[key] = spec.func if isinstance(spec, JobSpec) else obj
-        return self.funcs[key]
+            func = spec.func if isinstance(spec, JobSpec) else obj
+            self.specs[key] = JobSpec.from_function(func, name, JobOptions())
+        return self.specs[key]
 
-    def call(self, func: Callable[..., Any], run: dict[str, Any]) -> Any:
-        info = run["ctx"]
-        spec = JobSpec.from_function(func, info["job_name"], JobOptions())
+    def call(self, spec: JobSpec, run: dict[str, Any]) -> Any:
+        info, func = run["ctx"], spec.func
         kwargs = spec.call_args(run["args"])
         ctx = Context(
             info["run_id"],
