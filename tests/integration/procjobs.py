@@ -7,6 +7,7 @@ like jobapp's: ``<job>-<run>-<attempt>.<what>``, holding the pid of the child th
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -76,6 +77,18 @@ def proc_progress(marks: str, ctx: rota.Context) -> str:
     return "saw cancel" if ctx.cancelled else "released"
 
 
+async def proc_progress_async(marks: str, ctx: rota.Context) -> str:
+    """As proc_progress, async: a cancel cancels its task in the child."""
+    ctx.progress(3, 10, "three of ten")
+    _mark(marks, ctx, "start")
+    try:
+        await asyncio.sleep(LIMIT)
+    except asyncio.CancelledError:
+        _mark(marks, ctx, "cancelled")
+        raise
+    return "never cancelled"
+
+
 def proc_deaf(marks: str, ctx: rota.Context) -> str:
     """Ignores ctx.cancelled: only its timeout (or the worker's end) stops it."""
     _mark(marks, ctx, "start")
@@ -88,6 +101,7 @@ def add_process_jobs(app: rota.App) -> None:
     process(proc_add)
     process(proc_pid)
     process(proc_progress)
+    process(proc_progress_async)
     app.job(executor="process", timeout=0.5, max_attempts=2, backoff=FAST)(proc_sleep)
     app.job(executor="process", timeout=0.5, max_attempts=1)(proc_spin)
     app.job(executor="process", max_attempts=2, backoff=FAST)(proc_exit)

@@ -74,12 +74,13 @@ def test_a_child_that_dies_fails_the_attempt_and_the_worker_goes_on(
     assert worker.alive()
 
 
+@pytest.mark.parametrize("job", ["proc_progress", "proc_progress_async"])
 def test_progress_shows_while_it_runs_and_a_cancel_reaches_the_child(
-    app: rota.App, procs: Procs, marks: Marks
+    app: rota.App, procs: Procs, marks: Marks, job: str
 ) -> None:
     worker = procs.spawn()
-    handle = app.enqueue("proc_progress", {"marks": str(marks.path)})
-    assert wait_until(lambda: marks.pid("proc_progress", handle.id, 1), 30, "the run to start")
+    handle = app.enqueue(job, {"marks": str(marks.path)})
+    assert wait_until(lambda: marks.pid(job, handle.id, 1), 30, "the run to start")
     run = wait_until(lambda: (r := app.runs.get(handle.id)).progress and r, 10, "progress")
     assert run.state == "running"
     assert run.progress == {"done": 3, "total": 10, "message": "three of ten"}
@@ -87,7 +88,7 @@ def test_progress_shows_while_it_runs_and_a_cancel_reaches_the_child(
     assert app.runs.cancel(handle.id) == "running"
     run = wait_terminal(app, handle.id, 10)
     assert (run.state, run.attempt) == ("cancelled", 1)
-    assert marks.pid("proc_progress", handle.id, 1, "cancelled") not in (None, worker.pid)
+    assert marks.pid(job, handle.id, 1, "cancelled") not in (None, worker.pid)
     assert worker.alive()
 
 

@@ -11,6 +11,7 @@ must not outlive the worker that claimed its run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -51,7 +52,7 @@ class Channel:
 class Child:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
-        self.runs: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self.runs: queue.SimpleQueue[tuple[dict[str, Any], Context]] = queue.SimpleQueue()
         self.ctx: Context | None = None
         self.task: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
         self.specs: dict[tuple[str, str, str], JobSpec] = {}
@@ -66,17 +67,29 @@ class Child:
             if message is None:  # the worker is gone: so is its job
                 os._exit(70)
             op = message.get("op")
-            if op == "run":
-                self.runs.put(message)
-            elif op == "exit":
+            if op == "exit":
                 os._exit(0)
-            elif self.ctx is not None and op in ("cancel", "shutdown"):
-                self._cancel(op == "cancel", bool(message.get("shutdown")))
+            try:
+                self._handle(op, message)
+            except Exception as exc:  # the reader must live on: the parent waits on it
+                print(f"rota child: message {op!r} not handled: {exc!r}", file=sys.stderr)
 
-    def _cancel(self, cancel: bool, shutdown: bool) -> None:
-        ctx = self.ctx
-        if ctx is None:
-            return
+    def _handle(self, op: object, message: dict[str, Any]) -> None:
+        if op == "run":  # its context is made here: a cancel right behind it finds it
+            info = message["ctx"]
+            self.ctx = Context(
+                info["run_id"],
+                info["attempt"],
+                info["job_name"],
+                progress_sink=lambda value: self.channel.send({"op": "progress", "value": value}),
+                node_id=info.get("node_id"),
+            )
+            self.task = None
+            self.runs.put((message, self.ctx))
+        elif op in ("cancel", "shutdown") and self.ctx is not None:
+            self._cancel(self.ctx, op == "cancel", bool(message.get("shutdown")))
+
+    def _cancel(self, ctx: Context, cancel: bool, shutdown: bool) -> None:
         if not cancel:
             ctx.begin_shutdown()
             return
@@ -84,20 +97,20 @@ class Child:
         task = self.task
         if task is not None:  # an async job is cancelled as a task, as on the event loop
             loop, running = task
-            loop.call_soon_threadsafe(running.cancel)
+            with contextlib.suppress(RuntimeError):  # its loop closed: the job has ended
+                loop.call_soon_threadsafe(running.cancel)
 
     def serve(self) -> None:
         threading.Thread(target=self.listen, name="rota-child-reader", daemon=True).start()
         while True:
-            run = self.runs.get()
-            self.channel.send({"op": "done", **self.execute(run), "rss": rss_bytes()})
-            self.ctx = self.task = None
+            run, ctx = self.runs.get()
+            self.channel.send({"op": "done", **self.execute(run, ctx), "rss": rss_bytes()})
 
-    def execute(self, run: dict[str, Any]) -> dict[str, Any]:
+    def execute(self, run: dict[str, Any], ctx: Context) -> dict[str, Any]:
         try:
-            spec = self.resolve(run["job"], run["ctx"]["job_name"])
+            spec = self.resolve(run["job"], ctx.job_name)
             self.channel.send({"op": "started"})  # its timeout counts from here
-            result = self.call(spec, run)
+            result = self.call(spec, run, ctx)
         except BaseException as exc:  # the job's failure, whatever it is, ends its attempt
             return {"ok": False, "error": error_payload(exc)}
         problem = check_result(result)
@@ -117,31 +130,22 @@ class Child:
             self.specs[key] = JobSpec.from_function(func, name, JobOptions())
         return self.specs[key]
 
-    def call(self, spec: JobSpec, run: dict[str, Any]) -> Any:
-        info, func = run["ctx"], spec.func
+    def call(self, spec: JobSpec, run: dict[str, Any], ctx: Context) -> Any:
         kwargs = spec.call_args(run["args"])
-        ctx = Context(
-            info["run_id"],
-            info["attempt"],
-            info["job_name"],
-            progress_sink=lambda value: self.channel.send({"op": "progress", "value": value}),
-            node_id=info.get("node_id"),
-        )
         if spec.context_param:
             kwargs[spec.context_param] = ctx
         if "upstream" in spec.extra:
             kwargs[spec.extra["upstream"]] = Upstream(run.get("upstream") or {})
-        self.ctx = ctx
         if run.get("cancelled"):
             ctx.request_cancel()
         if not spec.is_async:
-            return func(**kwargs)
-        return asyncio.run(self._task(func(**kwargs)))
+            return spec.func(**kwargs)
+        return asyncio.run(self._task(spec.func(**kwargs), ctx))
 
-    async def _task(self, coro: Any) -> Any:
+    async def _task(self, coro: Any, ctx: Context) -> Any:
         task = asyncio.ensure_future(coro)
         self.task = (asyncio.get_running_loop(), task)
-        if self.ctx is not None and self.ctx.cancelled:
+        if ctx.cancelled:  # asked before the task existed
             task.cancel()
         return await task
 

@@ -88,6 +88,7 @@ class ChildProcess:
         self.rss = 0
         self._buffer = b""
         self._send_lock = threading.Lock()
+        self._end_lock = threading.Lock()
 
     @property
     def pid(self) -> int:
@@ -117,10 +118,12 @@ class ChildProcess:
         return message if isinstance(message, dict) else None
 
     def kill(self) -> str:
-        """Kill it and what it started; how it ended."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        return self.reap()
+        """Kill it and what it started; how it ended. Safe from two threads at once."""
+        with self._end_lock:
+            if self.popen.returncode is None:  # once reaped, its pid may be another's
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+            return self.reap()
 
     def retire(self) -> None:
         """Ask it to exit; kill it if it does not at once."""
