@@ -35,6 +35,11 @@ def proc_add(a: int, b: int, ctx: rota.Context) -> dict[str, int]:
     return {"sum": a + b, "pid": os.getpid(), "attempt": ctx.attempt}
 
 
+def proc_upstream(up: rota.Upstream) -> dict[str, int]:
+    """A workflow step: the sums of its upstream steps, and whether it ran in their process."""
+    return {name: result["sum"] for name, result in sorted(up.items())} | {"pid": os.getpid()}
+
+
 def proc_pid() -> int:
     return os.getpid()
 
@@ -102,6 +107,7 @@ def add_process_jobs(app: rota.App) -> None:
     process(proc_pid)
     process(proc_progress)
     process(proc_progress_async)
+    process(proc_upstream)
     app.job(executor="process", timeout=0.5, max_attempts=2, backoff=FAST)(proc_sleep)
     app.job(executor="process", timeout=0.5, max_attempts=1)(proc_spin)
     app.job(executor="process", max_attempts=2, backoff=FAST)(proc_exit)

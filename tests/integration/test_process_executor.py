@@ -168,3 +168,21 @@ def test_app_start_runs_process_jobs_in_children_of_this_process(
     assert result["sum"] == 2
     assert result["pid"] != os.getpid()
     assert wait_until(lambda: gone(result["pid"]), 10, "the child to end with the worker")
+
+
+def test_a_process_step_of_a_workflow_gets_its_upstream_results(
+    database_url: str, tmp_path: Path
+) -> None:
+    here = build_app(database_url, tmp_path)
+    wf = rota.Workflow("sums")
+    wf.add("a", "proc_add", {"a": 1, "b": 2})
+    wf.add("b", "proc_add", {"a": 10, "b": 20})
+    wf.add("total", "proc_upstream", after=["a", "b"])
+    handle = wf.enqueue(app=here)
+    try:
+        assert here.drain() == {"succeeded": 3}
+        results = handle.result(timeout=10)
+    finally:
+        here.close()
+    assert {k: v for k, v in results["total"].items() if k != "pid"} == {"a": 3, "b": 30}
+    assert results["total"]["pid"] != os.getpid()
