@@ -70,6 +70,14 @@ class Attempt:
         return kwargs
 
 
+def loop_deadline(spec: JobSpec, timeout: float | None, now: float) -> float | None:
+    """When the worker's loop fails a sync job's attempt (a thread cannot be killed); None for
+    async jobs (their task times out) and process jobs (their child is killed at the timeout)."""
+    if not timeout or spec.is_async or spec.options.executor == "process":
+        return None
+    return now + timeout
+
+
 def call_sync(attempt: Attempt) -> Any:
     return attempt.spec.func(**attempt.kwargs())
 

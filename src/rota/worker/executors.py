@@ -9,7 +9,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from rota.worker.attempt import Attempt, call_async, call_sync
 from rota.worker.process_pool import ProcessLimits, ProcessPool
@@ -18,6 +18,16 @@ log = logging.getLogger("rota.worker")
 
 Done = Callable[[Attempt, Any, BaseException | None], None]
 """Called (on the executing thread) when an attempt ends: attempt, result, exception."""
+
+
+class ExecutorSettings(Protocol):
+    """What the executors read of a worker's configuration."""
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def processes(self) -> ProcessLimits: ...
 
 
 class Executors:
@@ -37,6 +47,11 @@ class Executors:
         self._loop_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._name = name
+
+    @classmethod
+    def of(cls, config: ExecutorSettings, done: Done) -> Executors:
+        """The executors of a worker with this configuration."""
+        return cls(config.concurrency, done, processes=config.processes)
 
     def submit(self, attempt: Attempt, *, spare: bool = False) -> None:
         """Start the attempt; ``spare``: a sync one on a thread of its own, past the pool's

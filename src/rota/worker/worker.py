@@ -33,7 +33,7 @@ from rota.storage.base import (
     Store,
 )
 from rota.worker import runlog
-from rota.worker.attempt import Attempt, outcome, timeout_outcome
+from rota.worker.attempt import Attempt, loop_deadline, outcome, timeout_outcome
 from rota.worker.executors import Executors
 from rota.worker.foreign import ForeignJobs
 from rota.worker.holdings import Holdings
@@ -249,16 +249,12 @@ class Worker:
             node_id=self.config.node_id,
             local_worker=self._local,
         )
-        # async jobs time out inside their task, process jobs in their pool; sync ones here
-        watched = not spec.is_async and spec.options.executor != "process"
-        deadline = now + run.timeout if run.timeout and watched else None
+        deadline = loop_deadline(spec, run.timeout, now)  # if this loop must watch the timeout
         return Attempt(run, spec, ctx, now, deadline, upstream=self.store.workflow_upstream)
 
     def _executors_ready(self) -> Executors:
         if self._executors is None:
-            self._executors = Executors(
-                self.config.concurrency, self._on_done, processes=self.config.processes
-            )
+            self._executors = Executors.of(self.config, self._on_done)
         return self._executors
 
     def _on_done(self, attempt: Attempt, result: Any, exc: BaseException | None) -> None:
