@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from rota.errors import ConfigError, RotaError, StorageUnavailable
 from rota.storage.base import Inserted, InsertParams, NewRun
 from rota.storage.dialect import Params, Row, SqlBackend, Tx
+from rota.storage.postgres import options
 from rota.storage.postgres.dialect import POSTGRES, PostgresTx
 from rota.storage.postgres.dialect import ts as ts
 from rota.storage.rows import dumps
@@ -51,21 +52,14 @@ def is_permanent(exc: psycopg.Error) -> bool:
     return isinstance(exc, psycopg.ProgrammingError) or any(p in text for p in PERMANENT)
 
 
-def conninfo(url: str) -> str:
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql+"):
-        return "postgresql://" + url.split("://", 1)[1]
-    return url
-
-
 class PostgresBase(SqlBackend):
     backend = "postgres"
     dialect = POSTGRES
 
     def __init__(self, url: str, max_connections: int = 10) -> None:
         self.url = url
-        self._conninfo = conninfo(url)
+        self._options = options.parse(url)
+        self._conninfo = self._options.conninfo
         try:
             params = conninfo_to_dict(self._conninfo)
         except psycopg.Error as exc:
@@ -79,7 +73,7 @@ class PostgresBase(SqlBackend):
         self._max = max_connections
 
     def _shown(self) -> str:
-        return redact(self.url)
+        return redact(self._conninfo)
 
     # -- connections ---------------------------------------------------------------------
     def _get_pool(self) -> ConnectionPool[psycopg.Connection[dict[str, Any]]]:
@@ -101,12 +95,18 @@ class PostgresBase(SqlBackend):
                     self._conninfo,
                     min_size=1,
                     max_size=self._max,
-                    kwargs={"autocommit": True, "row_factory": dict_row, **self._timeout},
+                    kwargs=self._connect_kwargs(),
                     timeout=POOL_TIMEOUT,
                     open=True,
                     name="rota",
                 )
             return self._pool
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row, **self._timeout}
+        if self._options.pooled:  # a prepared statement stays on a server connection
+            kwargs["prepare_threshold"] = None
+        return kwargs
 
     def _probe(self) -> psycopg.Error | None:
         """Why a direct connection fails, or None when it works."""

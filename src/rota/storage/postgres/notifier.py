@@ -1,4 +1,4 @@
-"""LISTEN/NOTIFY wake-ups for workers on PostgreSQL."""
+"""LISTEN/NOTIFY wake-ups for workers on PostgreSQL (none behind a transaction pooler)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,15 @@ class ListenNotifier:
     def close(self) -> None:
         with contextlib.suppress(psycopg.Error):
             self._conn.close()
+
+
+class PollNotifier:
+    """No wake-ups: behind a transaction pooler without a LISTEN URL, a notification would reach
+    whichever client holds the server connection at the time. The worker polls instead."""
+
+    def wait(self, timeout: float) -> bool:
+        time.sleep(timeout)
+        return False
+
+    def close(self) -> None:
+        pass

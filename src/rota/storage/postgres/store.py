@@ -44,7 +44,7 @@ from rota.storage.postgres.connection import Q, ts
 from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.leader import PostgresLeader
 from rota.storage.postgres.limits import PostgresLimits
-from rota.storage.postgres.notifier import ListenNotifier
+from rota.storage.postgres.notifier import ListenNotifier, PollNotifier
 from rota.storage.postgres.workflows import READ_COMMITTED, reopen_targets, send_settle
 from rota.storage.rows import dumps, run_from_row
 from rota.storage.sql import contains_pattern
@@ -143,8 +143,12 @@ class PostgresStore(
     """The cluster backend; the connection pool and schema live in connection.py, the verbs
     shared with SQLite in ``rota.storage.portable``; this class holds the runs hot path."""
 
-    def notifier(self, queues: Sequence[str] | None) -> ListenNotifier:
-        return ListenNotifier(self._conninfo, queues)
+    def notifier(self, queues: Sequence[str] | None) -> ListenNotifier | PollNotifier:
+        """LISTEN where the URL says (rota_listen, else the URL itself unless it goes through
+        a transaction pooler); else no wake-ups: the worker's poll finds new runs."""
+        if self._options.listen is None:
+            return PollNotifier()
+        return ListenNotifier(self._options.listen, queues)
 
     # -- runs ----------------------------------------------------------------------------
     def runs_insert_many(self, params: InsertParams) -> list[Inserted]:
