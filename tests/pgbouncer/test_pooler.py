@@ -8,9 +8,9 @@ once, one without finds new runs by its poll.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -143,3 +143,31 @@ def test_rota_options_are_not_given_to_libpq(bouncer: PgBouncer) -> None:
     assert store.schema_version() == latest_migration()
     store.close()
 
+
+def test_without_rota_pooler_the_error_says_what_to_add(bouncer: PgBouncer) -> None:
+    """Concurrent launches through the pooler, rota not told: psycopg's prepared statements
+    meet other server connections, and the error names the option to add."""
+    app = rota.App(database=bouncer.plain_url)
+
+    @app.job
+    def add(a: int, b: int = 0) -> int: ...
+
+    app.enqueue("add", {"a": 0})
+    errors: list[Exception] = []
+
+    def launch() -> None:
+        try:
+            for i in range(50):
+                app.enqueue("add", {"a": i})
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=launch) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    app.close()
+    assert errors
+    assert all(isinstance(e, rota.ConfigError) for e in errors), errors
+    assert all("add ?rota_pooler=transaction" in str(e) for e in errors), errors

@@ -41,6 +41,9 @@ PERMANENT = (
     "unterminated quoted string",
 )
 
+# What a transaction pooler does to psycopg's prepared statements when not told of it.
+LOST_PREPARED = (psycopg.errors.DuplicatePreparedStatement, psycopg.errors.InvalidSqlStatementName)
+
 
 def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
@@ -138,6 +141,11 @@ class PostgresBase(SqlBackend):
         except psycopg.OperationalError as exc:
             self._drop_dead_connections()
             raise StorageUnavailable(f"PostgreSQL: {one_line(exc)}") from exc
+        except LOST_PREPARED as exc:  # a statement prepared on another server connection
+            raise ConfigError(
+                f"PostgreSQL {self._shown()}: {one_line(exc)}; if this URL goes through a"
+                " pooler in transaction mode (PgBouncer), add ?rota_pooler=transaction to it"
+            ) from exc
 
     def _drop_dead_connections(self) -> None:
         """After a server restart every idle connection is dead: test them all now, so the

@@ -57,7 +57,8 @@ def parse(url: str) -> UrlOptions:
         elif key in OPTIONS:
             found[key] = unquote(value)
         else:
-            raise ConfigError(f"unknown option {key!r} in the PostgreSQL URL (rota knows {OPTIONS})")
+            known = ", ".join(OPTIONS)
+            raise ConfigError(f"unknown option {key!r} in the PostgreSQL URL (rota's: {known})")
     stripped = head + ("?" + "&".join(kept) if any(kept) else "") + hash_ + fragment
     pooler = found.get("rota_pooler", "session")
     if pooler not in POOLERS:
