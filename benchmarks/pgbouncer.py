@@ -5,9 +5,9 @@
 Starts its own PgBouncer in transaction mode in front of ``--direct`` (as the tests do, from
 tests/pgbouncer/bouncer.py; Debian's ``pgbouncer`` must be installed), or uses ``--pooled``.
 Each round measures, for each way in (direct; the pooler with workers polling; the pooler with
-``rota_listen`` on the direct URL), in an order that alternates between rounds: launches one
-by one, the drain of ``--runs`` no-op runs by one worker process, and enqueue-to-start latency
-on an idle worker. The database is emptied first: never point it at data you want to keep.
+``rota_listen`` on the direct URL; with ``--unprepared`` also direct without prepared
+statements), in an order that alternates between rounds: launches one by one, the drain of
+``--runs`` no-op runs by one worker process, and enqueue-to-start latency on an idle worker. The database is emptied first: never point it at data you want to keep.
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000, help="runs to drain per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-runs", type=int, default=50)
+    parser.add_argument(
+        "--unprepared", action="store_true", help="also direct without prepared statements"
+    )
     args = parser.parse_args()
     bouncer = None
     pooled = args.pooled
@@ -96,6 +99,12 @@ def main() -> None:
         "pgbouncer (poll)": pooled,
         "pgbouncer+listen": f"{pooled}&rota_listen={quote(args.direct, safe='')}",
     }
+    if args.unprepared:  # direct, but with what the pooler option turns off: prepared statements
+        sep = "&" if "?" in args.direct else "?"
+        listen = quote(args.direct, safe="")
+        ways["direct unprepared"] = (
+            f"{args.direct}{sep}rota_pooler=transaction&rota_listen={listen}"
+        )
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     results: dict[str, list[dict[str, float]]] = {name: [] for name in ways}
     try:
