@@ -7,7 +7,8 @@ tests/pgbouncer/bouncer.py; Debian's ``pgbouncer`` must be installed), or uses `
 Each round measures, for each way in (direct; the pooler with workers polling; the pooler with
 ``rota_listen`` on the direct URL; with ``--unprepared`` also direct without prepared
 statements), in an order that alternates between rounds: launches one by one, the drain of
-``--runs`` no-op runs by one worker process, and enqueue-to-start latency on an idle worker. The database is emptied first: never point it at data you want to keep.
+``--runs`` no-op runs by one worker process, and enqueue-to-start latency on an idle worker.
+The database is emptied first: never point it at data you want to keep.
 """
 
 from __future__ import annotations

@@ -55,3 +55,20 @@ def test_messages_show_neither_password() -> None:
     store = PostgresStore(f"{BASE}?rota_pooler=transaction&rota_listen={DIRECT}")
     assert "secret" not in store._shown()
     assert store._shown() == "postgresql://app:***@bouncer:6432/jobs"
+
+
+@pytest.mark.parametrize(
+    "listen", [DIRECT, "postgresql%3A%2F%2Fapp%3Asecret%40db%3A5432%2Fjobs"], ids=["raw", "encoded"]
+)
+def test_a_shown_url_hides_the_listen_urls_password_too(listen: str) -> None:
+    from rota.storage.urls import redact
+
+    shown = redact(f"{BASE}?rota_pooler=transaction&rota_listen={listen}")
+    assert shown == (
+        "postgresql://app:***@bouncer:6432/jobs?rota_pooler=transaction"
+        "&rota_listen=postgresql://app:***@db:5432/jobs"
+    )
+    assert (
+        redact(BASE + "?sslmode=require")
+        == "postgresql://app:***@bouncer:6432/jobs?sslmode=require"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from rota.errors import ConfigError
 
 DEFAULT_URL = "sqlite:///rota.db"
@@ -20,10 +22,18 @@ def backend_of(url: str) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    if "@" not in url or "://" not in url:
+    """The URL without its passwords (its own, and a URL in its query), for messages and logs."""
+    if "://" not in url:
         return url
-    scheme, rest = url.split("://", 1)
+    head, sep, query = url.partition("?")
+    if sep:
+        pairs = (p.partition("=") for p in query.split("&"))
+        query = "&".join(
+            k + eq + (redact(unquote(v)) if "://" in unquote(v) else v) for k, eq, v in pairs
+        )
+    if "@" not in head:
+        return head + sep + query
+    scheme, rest = head.split("://", 1)
     creds, host = rest.rsplit("@", 1)
     user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return (f"{scheme}://{user}:***@{host}" if ":" in creds else head) + sep + query
