@@ -34,6 +34,7 @@ from rota.jobs import (
     define,
 )
 from rota.launch import launch
+from rota.retention import DEFAULT_RETENTION, Retention, retention_policy
 from rota.retry import Backoff, BackoffFn
 from rota.scheduling.model import Schedule
 from rota.storage import redact
@@ -76,12 +77,12 @@ class App:
         poll_interval: float = 1.0,
         clock: Clock | None = None,
         processes: ProcessLimits | None = None,
+        retention: Retention | None = DEFAULT_RETENTION,
     ) -> None:
-        self.name = name
-        self._database = LazyStore(database)
+        self.name, self._database = name, LazyStore(database)
+        self.retention = retention_policy(retention)  # ValueError naming a bad state or age
         self.lease_seconds = float(lease_seconds)
-        self.shutdown_timeout = float(shutdown_timeout)
-        self.concurrency = int(concurrency)
+        self.shutdown_timeout, self.concurrency = float(shutdown_timeout), int(concurrency)
         self.served_queues = tuple(queues) if queues else None  # what its workers serve
         self.poll_interval = float(poll_interval)
         self.clock: Clock = clock or SystemClock()

@@ -22,6 +22,7 @@ from rota.cluster.lifecycle import StopRequest, boot, started_line, stop_on_sign
 from rota.cluster.node import Node, NodeConfig
 from rota.jobs import JobSpec
 from rota.outage import Outage, ride_out, unavailable
+from rota.retention import Policy
 from rota.scheduling.scheduler import Scheduler
 from rota.storage.base import Store
 from rota.worker.process_pool import ProcessLimits
@@ -40,6 +41,7 @@ class NodeSettings(Protocol):
     poll_interval: float
     clock: Clock
     processes: ProcessLimits
+    retention: Policy
 
     @property
     def database_url(self) -> str: ...
@@ -197,6 +199,7 @@ class EmbeddedNode:
             poll_interval=s.poll_interval,
             shutdown_timeout=s.shutdown_timeout,
             processes=s.processes,
+            retention=s.retention,
         )
 
     def _worker(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -20,6 +20,7 @@ from rota.cluster.leader import LeaderConfig, Leadership
 from rota.cluster.pruner import NODE_RETENTION, Pruner
 from rota.cluster.reconciler import Reconciler
 from rota.cluster.rescuer import Rescuer
+from rota.retention import DEFAULT_POLICY, Policy
 from rota.service import Loop
 from rota.storage.base import Store
 
@@ -39,6 +40,7 @@ class MaintenanceConfig:
     node_id: str
     lease_seconds: float
     node_retention: timedelta = NODE_RETENTION
+    retention: Policy = field(default_factory=lambda: DEFAULT_POLICY)
 
     @property
     def interval(self) -> float:
@@ -60,7 +62,7 @@ class Maintenance:
         self.tasks: Sequence[Task] = (
             Rescuer(store, config.interval, clock),
             Reconciler(store, config.interval, clock),
-            Pruner(store, config.prune_interval, clock, config.node_retention),
+            Pruner(store, config.prune_interval, clock, config.node_retention, config.retention),
         )
         self._due = {t.name: 0.0 for t in self.tasks}  # monotonic
         self._loop = Loop("maintenance", self._step, log)

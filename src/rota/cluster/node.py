@@ -18,6 +18,7 @@ from rota.cluster.heartbeat import Heartbeat, HeartbeatConfig
 from rota.cluster.identity import NodeIdentity
 from rota.cluster.maintenance import Maintenance, MaintenanceConfig
 from rota.jobs import JobSpec
+from rota.retention import DEFAULT_POLICY, Policy
 from rota.scheduling.scheduler import Scheduler, SchedulerConfig
 from rota.service import Service
 from rota.storage.base import Store
@@ -38,6 +39,7 @@ class NodeConfig:
     poll_interval: float = 1.0
     shutdown_timeout: float = 30.0
     processes: ProcessLimits = field(default_factory=ProcessLimits)
+    retention: Policy = field(default_factory=lambda: DEFAULT_POLICY)
 
     @property
     def role_names(self) -> tuple[str, ...]:
@@ -84,7 +86,11 @@ class Node:
             else None
         )
         self.maintenance = (
-            Maintenance(store, MaintenanceConfig(node_id, config.lease_seconds), clock)
+            Maintenance(
+                store,
+                MaintenanceConfig(node_id, config.lease_seconds, retention=config.retention),
+                clock,
+            )
             if config.maintenance
             else None
         )

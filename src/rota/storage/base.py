@@ -20,6 +20,7 @@ from rota.storage.leader_store import LeaderStore
 from rota.storage.new_runs import BatchLaunch as BatchLaunch
 from rota.storage.new_runs import NewRun as NewRun
 from rota.storage.queue_store import QueueStore
+from rota.storage.retention_store import RetentionStore
 from rota.storage.workflow_store import WorkflowStore
 
 JSON = Any
@@ -368,6 +369,7 @@ class Store(
     LeaderStore,
     QueueStore,
     WorkflowStore,
+    RetentionStore,
     Protocol,
 ):
     url: str

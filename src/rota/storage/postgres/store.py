@@ -36,6 +36,7 @@ from rota.storage.base import (
 from rota.storage.portable.nodes import PortableNodes
 from rota.storage.portable.queues import PortableQueues
 from rota.storage.portable.rate_starts import PortableRateStarts
+from rota.storage.portable.retention import PortableRetention
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
 from rota.storage.portable.workflows import PortableWorkflows
@@ -138,6 +139,7 @@ class PostgresStore(
     PostgresLeader,
     PostgresLimits,
     PortableRateStarts,
+    PortableRetention,
     PortableWorkflows,
 ):
     """The cluster backend; the connection pool and schema live in connection.py, the verbs

@@ -34,6 +34,7 @@ from rota.storage.base import (
 from rota.storage.portable.nodes import PortableNodes
 from rota.storage.portable.queues import PortableQueues
 from rota.storage.portable.rate_starts import PortableRateStarts
+from rota.storage.portable.retention import PortableRetention
 from rota.storage.portable.schedules import PortableSchedules
 from rota.storage.portable.stats import PortableStats
 from rota.storage.portable.workflows import PortableWorkflows
@@ -119,6 +120,7 @@ class SQLiteStore(
     SQLiteLeader,
     SQLiteLimits,
     PortableRateStarts,
+    PortableRetention,
     PortableWorkflows,
 ):
     """The embedded backend: one SQLite file in WAL mode, shared by many processes."""
