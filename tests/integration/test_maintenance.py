@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rota.cluster.maintenance import LEASE_NAME, Maintenance, MaintenanceConfig
+from rota.retention import retention_policy
 from rota.runs import RunState
-from rota.storage.base import Store
-from tests.storage.support import T0, at, claim, get, insert_one, new_run
+from rota.storage.base import FinishParams, Store
+from tests.storage.support import T0, at, claim, get, insert_one, new_run, succeeded
 
 LEASE = 30.0
 
@@ -56,3 +57,21 @@ def test_a_follower_takes_over_once_the_leaders_lease_expired(store: Store) -> N
     assert second.run_once()
     leader = store.leader_get(LEASE_NAME)
     assert leader is not None and leader.node_id == "node-2" and leader.elected_at == at(LEASE)
+
+
+def test_only_the_leader_prunes_old_runs(store: Store) -> None:
+    clock = FakeClock()
+    five = retention_policy({"succeeded": 5})
+    leader, follower = (
+        Maintenance(store, MaintenanceConfig(n, LEASE, retention=five), clock)
+        for n in ("node-1", "node-2")
+    )
+    assert leader.run_once()
+    run_id = insert_one(store, new_run())
+    [run] = claim(store, node="node-1")
+    store.runs_finish(FinishParams([succeeded(run, at(1), node="node-1")]))
+    clock.current = at(10)  # past its retention, within the leader's lease
+    assert not follower.run_once()
+    assert get(store, run_id).state is RunState.SUCCEEDED, "the follower deleted nothing"
+    assert leader.run_once()
+    assert store.runs_get(run_id) is None
