@@ -64,9 +64,7 @@ def test_the_app_prunes_ended_runs_past_the_default_retention(database_url: str)
 
 def test_a_custom_retention_and_none(database_url: str) -> None:
     clock = Clock()
-    app = rota.App(
-        database=database_url, clock=clock, lease_seconds=2, retention={"failed": 60}
-    )
+    app = rota.App(database=database_url, clock=clock, lease_seconds=2, retention={"failed": 60})
     ok, boom, cancelled = ended_runs(app)
     clock.t += timedelta(days=365)
     app.start(worker=False, scheduler=False)
