@@ -113,12 +113,16 @@ def test_runs_not_ended_are_never_deleted(store: Store) -> None:
 
 
 def test_a_backlog_larger_than_a_batch_is_deleted_a_batch_per_statement(store: Store) -> None:
-    ids = ended(store, S, T0, n=2 * BATCH + 500)
-    assert store.retention_runs(S, at(1), BATCH) == BATCH, "one statement deletes one batch"
     pruner = Pruner(store, 30.0, FakeClock(at(8 * DAY)))
+    batch = pruner.batch
+    assert batch == BATCH == 1000
+    ids = ended(store, S, T0, n=3 * batch + batch // 2)
+    assert store.retention_runs(S, at(1), batch) == batch, "one statement deletes one batch"
     pruner.budget = 0.0  # a pass stops after its first full batch
-    assert pruner.run_once() == BATCH
-    assert pruner.run_once() == 500
+    assert pruner.run_once() == batch
+    assert pruner.run_once() == batch
+    pruner.budget = 60.0  # the rest in one pass
+    assert pruner.run_once() == batch // 2
     assert existing(store, ids) == set()
 
 
