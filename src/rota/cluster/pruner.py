@@ -26,7 +26,7 @@ RATE_START_GRACE = timedelta(hours=1)
 start while its window is open by the claim's clock, so the sweep leaves room for clock skew
 and for a claim that read its time, then waited for the lock."""
 FIRES_KEPT = 100
-"""Fires kept per schedule: more than the dashboard (10) and ``rota schedules show`` (20)."""
+"""Fires kept per schedule: more than the dashboard (5) and ``rota schedules show`` (20)."""
 WORKFLOW_GRACE = timedelta(days=1)
 """A workflow without steps is deleted only this long after it was created."""
 BATCH = 1000
