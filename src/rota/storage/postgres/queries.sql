@@ -57,6 +57,10 @@ SELECT max(id) AS id FROM rota_runs;
 -- a cancel requested meanwhile (v.c_*), as in runs_finish. The claim is the claim event of
 -- rota.runs: its guard is the table's CLAIMABLE states, and its values (running, attempt + 1)
 -- are computed here because the rows are chosen at write time.
+-- Plans: the finish joins the rows to v on equalities only (an extra `r.id = ANY(ids)` made
+-- the planner expect one row and rescan v once per row, O(n^2): some 17 ms of a claim of 150
+-- runs); the claim takes the rows picked as an array, so the UPDATE finds them by primary key
+-- (joined to a subquery, it hashed them against a sequential scan of the whole table).
 WITH finished AS (
     UPDATE rota_runs r
     SET state = CASE WHEN r.cancel_requested THEN v.c_state ELSE v.state END,
@@ -75,14 +79,14 @@ WITH finished AS (
                 %(results)s::text[], %(errors)s::text[])
          AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
               c_attempt, c_finished_at, c_run_at, result, error)
-    WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
+    WHERE r.id = v.id AND r.attempt = v.attempt
       AND r.node_id = v.node_id AND r.state = 'running'
     RETURNING r.id
 ), claimed AS (
     UPDATE rota_runs r
     SET state = 'running', attempt = r.attempt + 1, started_at = %(now)s,
         lease_expires_at = %(lease_until)s, node_id = %(node_id)s
-    FROM (
+    WHERE r.id = ANY(ARRAY(
         SELECT id FROM rota_runs
         WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
           AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
@@ -93,8 +97,7 @@ WITH finished AS (
                             WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL)
         ORDER BY priority, run_at, id
         LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED) picked
-    WHERE r.id = picked.id
+        FOR UPDATE SKIP LOCKED))
     RETURNING r.*
 )
 SELECT f.finished_ids, c.*,
@@ -143,8 +146,7 @@ FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
             %(results)s::text[], %(errors)s::text[])
      AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
           c_attempt, c_finished_at, c_run_at, result, error)
-WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.attempt = v.attempt
-  AND r.node_id = v.node_id AND r.state = 'running'
+WHERE r.id = v.id AND r.attempt = v.attempt AND r.node_id = v.node_id AND r.state = 'running'
 RETURNING r.id, r.attempt;
 
 -- name: runs_release
