@@ -27,13 +27,12 @@ from rota.storage.base import (
     ClaimParams,
     HeartbeatParams,
     LimitedJob,
-    Notifier,
     Outcome,
     ReleaseParams,
     Store,
 )
 from rota.worker import runlog
-from rota.worker.attempt import Attempt, loop_deadline, outcome, timeout_outcome
+from rota.worker.attempt import Attempt, loop_deadline, outcome
 from rota.worker.executors import Executors
 from rota.worker.foreign import ForeignJobs
 from rota.worker.holdings import Holdings
@@ -45,6 +44,7 @@ from rota.worker.process_pool import ProcessLimits
 from rota.worker.progress import progress_sink
 from rota.worker.recorder import Recorder, write_until
 from rota.worker.stats import STATS
+from rota.worker.timeouts import settle_timeouts
 
 log = logging.getLogger("rota.worker")
 
@@ -102,7 +102,7 @@ class Worker:
         self._queue_limits = False
         self._limits: tuple[tuple[str, ...], dict[str, LimitedJob]] = ((), {})  # jobs, limits
         self._loop = Loop("worker", self._step, log, on_exit=self._shutdown)
-        self._listener = Listener(self._open_notifier, self.wake)
+        self._listener = Listener(lambda: store.notifier(config.queues), self.wake)
         self._local = LocalRuns(
             store,
             config.node_id,
@@ -117,9 +117,6 @@ class Worker:
     def start(self) -> None:
         self._loop.start()
         self._listener.start()
-
-    def _open_notifier(self) -> Notifier:
-        return self.store.notifier(self.config.queues)
 
     def stop(self) -> None:
         """Claim nothing more, let running runs finish, hand back the rest; idempotent."""
@@ -279,17 +276,9 @@ class Worker:
         self._loop.wake()
 
     def _settle_timeouts(self) -> None:
-        now = time.monotonic()
-        for a in self._held.snapshot():
-            if a.deadline is not None and not a.settled and now >= a.deadline:
-                # A thread cannot be killed: fail the attempt now, ask the job to stop through
-                # ctx.cancelled, and keep its slot busy until the thread really returns.
-                a.settled = True
-                a.ctx.request_cancel()
-                o = timeout_outcome(a, self.config.node_id, self.clock.now())
-                self._recorder.add(o)
-                STATS.ended(a.run, o.state, now - a.started)
-                runlog.ended(a, o, now - a.started)
+        settle_timeouts(
+            self._held.snapshot(), self.config.node_id, self.clock.now, self._recorder.add
+        )
 
     def _heartbeat_if_due(self) -> None:
         now = time.monotonic()
