@@ -1,0 +1,27 @@
+"""Fault tests: one test per fault a node must survive, with real worker processes.
+
+Each fault, and where its test lives (both backends unless marked):
+
+- A worker killed (kill -9) mid-run: rescued by lease, re-run elsewhere, nothing lost.
+  ``tests/integration/test_crashes.py::test_worker_killed_mid_run_is_rescued_and_run_completes``,
+  ``test_500_runs_two_workers_one_killed_nothing_lost``.
+- A run that kills its worker every time: ends failed after max_attempts.
+  ``tests/integration/test_crashes.py::test_run_that_kills_its_worker_every_time_ends_failed``.
+- A worker frozen (SIGSTOP) past its lease, thawed after its run was rescued and re-run: its
+  late result is refused, the rescuer's stays.
+  ``tests/integration/test_crashes.py::test_frozen_worker_cannot_overwrite_the_rescued_runs_outcome``.
+- Every connection killed (``pg_terminate_backend``, PostgreSQL) while a worker drains:
+  ``tests/integration/test_outage.py::test_worker_rides_out_a_database_outage`` (postgres);
+  with a scheduler firing as well: ``test_connections.py`` here.
+- The SQLite file locked by another process (``BEGIN EXCLUSIVE``): the worker logs the outage,
+  loses nothing, drains after:
+  ``tests/integration/test_outage.py::test_worker_rides_out_a_database_outage`` (sqlite);
+  batch steps: ``tests/integration/test_batch_faults.py``; a node starting on a locked file:
+  ``tests/acceptance/test_node_lifecycle.py``.
+- A maintenance leader killed: one successor, its run rescued.
+  ``tests/integration/test_leader.py``.
+- An idle-in-transaction session holding a row lock on a queued run (PostgreSQL): the other
+  runs are claimed meanwhile (SKIP LOCKED), the locked one after release. ``test_row_lock.py``.
+- A read-only SQLite file: a clear error, the node recovers once writable.
+  ``test_readonly.py`` (skipped as root, where file modes do not stop writes).
+"""
