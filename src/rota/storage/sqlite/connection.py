@@ -112,9 +112,30 @@ class SQLiteBase(SqlBackend):
             yield
         except sqlite3.OperationalError as exc:
             msg = str(exc)
+            if "readonly" in msg:
+                # SQLite opened the file read-only (no write permission at connect time) and
+                # the connection stays so: drop it, so a try after the file is writable again
+                # connects afresh and succeeds.
+                self._forget_connection()
+                raise StorageUnavailable(
+                    f"SQLite database {self.path} is read-only (check the file's and its "
+                    f"folder's permissions): {msg}"
+                ) from exc
             if "locked" in msg or "busy" in msg or "unable to open" in msg or "disk I/O" in msg:
                 raise StorageUnavailable(f"SQLite database {self.path}: {msg}") from exc
             raise
+
+    def _forget_connection(self) -> None:
+        """Close this thread's connection; its next call opens a new one."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
