@@ -8,7 +8,7 @@ Each fault, and where its test lives (both backends unless marked):
 - A run that kills its worker every time: ends failed after max_attempts.
   ``tests/integration/test_crashes.py::test_run_that_kills_its_worker_every_time_ends_failed``.
 - A worker frozen (SIGSTOP) past its lease, thawed after its run was rescued and re-run: its
-  late result is refused, the rescuer's stays.
+  late result is refused, the rescuer's stays, and it goes on running other runs.
   ``tests/integration/test_crashes.py::test_frozen_worker_cannot_overwrite_the_rescued_runs_outcome``.
 - Every connection killed (``pg_terminate_backend``, PostgreSQL) while a worker drains:
   ``tests/integration/test_outage.py::test_worker_rides_out_a_database_outage`` (postgres);

@@ -167,6 +167,11 @@ def test_frozen_worker_cannot_overwrite_the_rescued_runs_outcome(
         frozen.send(signal.SIGCONT)
 
     wait_until(lambda: marks.pid("fenced", handle.id, 1, "done"), 10, "attempt 1 to return")
+    # the stale worker goes on: with the rescuer gone, it runs the next run itself
+    assert rescuer.stop(signal.SIGTERM) == 0
+    follow = app.enqueue("work", {"n": 7})
+    assert follow.result(timeout=20) == 7
+    assert {p for k, r, _, p in marks.effects() if r == follow.id} == {frozen.pid}
     frozen.send(signal.SIGTERM)  # a graceful stop flushes every outcome the node decided
     assert frozen.wait_exit(20) == 0
     assert f"run {handle.id} attempt 1: outcome 'succeeded' refused" in frozen.log()
