@@ -23,5 +23,6 @@ Each fault, and where its test lives (both backends unless marked):
 - An idle-in-transaction session holding a row lock on a queued run (PostgreSQL): the other
   runs are claimed meanwhile (SKIP LOCKED), the locked one after release. ``test_row_lock.py``.
 - A read-only SQLite file: a clear error, the node recovers once writable.
-  ``test_readonly.py`` (skipped as root, where file modes do not stop writes).
+  ``test_readonly.py`` (mode 0444; as root, whom modes do not stop, ``chattr +i``, skipped
+  with the reason where that is unavailable).
 """
