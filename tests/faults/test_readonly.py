@@ -51,9 +51,10 @@ def test_worker_on_a_read_only_file_says_so_and_drains_once_writable(
     with read_only(Path(path_from_url(database_url))):
         worker = procs.spawn()
         wait_started(worker)
-        worker.wait_for(lambda: " is read-only " in worker.log(), 10, "the read-only error")
-        down = DOWN.findall(worker.log())
-        assert "worker" in down, worker.tail()
+        worker.wait_for(
+            lambda: "worker" in DOWN.findall(worker.log()), 10, "the worker's outage line"
+        )
+        assert " is read-only (check the file's and its folder's permissions)" in worker.log()
         assert ended(app) == {rota.RunState.QUEUED: total}
         assert marks.effects() == []
 

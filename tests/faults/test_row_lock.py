@@ -14,13 +14,11 @@ from tests.integration.test_outage import DOWN, ended
 from tests.support import wait_until
 
 
-def idle_in_transaction(url: str) -> int:
+def state_of(url: str, pid: int) -> str | None:
+    """The pg_stat_activity state of the session with backend ``pid``."""
     with psycopg.connect(url, autocommit=True) as conn:
-        (n,) = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'idle in transaction'"
-        ).fetchone() or (0,)
-    return int(n)
+        row = conn.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -32,7 +30,7 @@ def test_a_row_locked_run_is_skipped_not_waited_for(
     holder = psycopg.connect(database_url)  # not autocommit: its SELECT opens a transaction
     try:
         holder.execute("SELECT id FROM rota_runs WHERE id = %s FOR UPDATE", (locked.id,))
-        assert idle_in_transaction(database_url) == 1
+        assert state_of(database_url, holder.info.backend_pid) == "idle in transaction"
         ids = app.get_job("work").enqueue_many([{"n": i} for i in range(total)])
         worker = procs.spawn()
         wait_started(worker)
@@ -52,7 +50,7 @@ def test_a_row_locked_run_is_skipped_not_waited_for(
         # a few more claim polls go by while the lock is held: still skipped, nothing waits
         time.sleep(3.0)
         assert app.runs.get(locked.id).state == "queued"
-        assert idle_in_transaction(database_url) == 1
+        assert state_of(database_url, holder.info.backend_pid) == "idle in transaction"
         held_for = time.monotonic() - drained
     finally:
         holder.rollback()
