@@ -148,6 +148,10 @@ def states_accepting(event: Event) -> frozenset[RunState]:
     return frozenset(s for (s, e) in _TABLE if e is event)
 
 
+RETRYABLE = states_accepting(Event.RETRY)
+"""The states a manual retry takes a run (or a workflow step) from: failed and cancelled."""
+
+
 def transitions() -> list[tuple[RunState, Event, bool, RunState]]:
     """The whole table: (state, event, exhausted, new state), for docs and conformance."""
     rows = [(s, e, False, to) for (s, e), to in _TABLE.items()]

@@ -62,7 +62,7 @@ class StepSpec:
     after: tuple[str, ...]
 
 
-def _job_name(job: Any) -> str:
+def job_name(job: Any) -> str:
     name = getattr(job, "name", job)
     if not isinstance(name, str):
         raise InvalidArguments(f"a step's job must be a job or a job name, got {quote(job)}")
@@ -130,7 +130,7 @@ class Workflow:
                 )
             if s.name in by_name:
                 raise InvalidArguments(f"step {s.name!r}: a step of that name was already added")
-            _job_name(s.job)
+            job_name(s.job)
             by_name[s.name] = s
         for s in self.steps:
             for up in s.after:
@@ -179,7 +179,7 @@ def _add_all(wf: Workflow, items: Sequence[StepLike], after: Sequence[str]) -> l
     names = []
     for item in items:
         job, args = _split(item)
-        names.append(wf.add(_free_name(wf, _job_name(job)), job, args, after=after))
+        names.append(wf.add(_free_name(wf, job_name(job)), job, args, after=after))
     return names
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from rota.errors import InvalidInput, RunNotFound
 from rota.jobs import text_problem
 from rota.limits import SEARCH_SCOPE
-from rota.runs import Run, RunState
+from rota.runs import RETRYABLE, Run, RunState
 from rota.runs_summary import COUNT_CAP, RunsSummary, minute_buckets, window_minutes
 from rota.storage.base import (
     CancelParams,
@@ -25,7 +25,6 @@ from rota.storage.base import (
 from rota.usecases.inputs import check_age, check_id, check_page, check_search, check_window
 
 BULK_BATCH = 1000
-RETRYABLE = (RunState.FAILED, RunState.CANCELLED)
 
 
 def get(store: RunStore, run_id: int) -> Run:

@@ -14,14 +14,12 @@ from typing import Any
 from rota.errors import InvalidArguments, UnknownJob, WorkflowNotFound
 from rota.jobs import JobSpec, LaunchOptions
 from rota.launch import build_runs
-from rota.runs import RunState
+from rota.runs import RETRYABLE, RunState
 from rota.storage.base import CancelParams, RetryParams, Store
 from rota.storage.new_runs import NewRun
 from rota.storage.workflow_store import WorkflowInsert, WorkflowInserted
 from rota.usecases.inputs import check_id, check_page
-from rota.workflows import StepSpec, Workflow, WorkflowRecord, _job_name
-
-RETRYABLE = frozenset({RunState.FAILED, RunState.CANCELLED})
+from rota.workflows import StepSpec, Workflow, WorkflowRecord, job_name
 
 
 def _step_run(spec: JobSpec, step: StepSpec, now: datetime) -> NewRun:
@@ -48,9 +46,9 @@ def enqueue(
     ordered = wf.ordered()
     runs = []
     for step in ordered:
-        spec = jobs.get(_job_name(step.job))
+        spec = jobs.get(job_name(step.job))
         if spec is None:
-            raise UnknownJob(f"{_job_name(step.job)} (step {step.name!r})")
+            raise UnknownJob(f"{job_name(step.job)} (step {step.name!r})")
         runs.append(_step_run(spec, step, now))
     position = {s.name: i for i, s in enumerate(ordered)}
     edges = [(position[up], i) for i, s in enumerate(ordered) for up in dict.fromkeys(s.after)]

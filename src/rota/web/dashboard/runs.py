@@ -13,7 +13,7 @@ import rota.web.actions as actions
 from rota.app import App
 from rota.errors import RunNotFound
 from rota.limits import MAX_ID, MAX_KEY, MAX_NAME, SEARCH_SCOPE
-from rota.runs import Run, RunState
+from rota.runs import RETRYABLE, Run, RunState
 from rota.web.auth import Role
 from rota.web.dashboard.act import Done, act
 from rota.web.dashboard.render import error_page, page
@@ -22,7 +22,6 @@ from rota.web.errors import ApiError
 router = APIRouter(include_in_schema=False)
 PAGE = 50
 MAX_SEARCH = 200
-RETRYABLE = (RunState.FAILED, RunState.CANCELLED)
 
 
 def _text(request: Request, name: str, limit: int = MAX_NAME) -> str | None:

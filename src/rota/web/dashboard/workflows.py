@@ -9,7 +9,7 @@ from starlette.responses import Response
 from rota.app import App
 from rota.errors import WorkflowNotFound
 from rota.limits import MAX_ID
-from rota.runs import RunState
+from rota.runs import RETRYABLE, RunState
 from rota.web.actions import cancel_workflow, retry_workflow
 from rota.web.auth import Role
 from rota.web.dashboard import graph
@@ -21,7 +21,6 @@ router = APIRouter(include_in_schema=False)
 PAGE = 50
 MAX_ROWS = 1_000
 """Steps the table shows (the page is sent again at every live refresh)."""
-RETRYABLE = (RunState.FAILED, RunState.CANCELLED)
 
 
 def _id(text: str) -> int | None:
