@@ -6,11 +6,14 @@
 -- Keys in ascending order, so that two claims never wait on each other in a cycle (a limited
 -- job's key, and one key for every queue limit). For this transaction only, the candidates walk
 -- the claim index in order: after a bulk launch, before statistics catch up, the planner would
--- otherwise sort every waiting run of the jobs (and, costs then being huge, no JIT: compiling
--- the query would take far longer than running it). Also says whether any queue has limits.
+-- otherwise read every waiting run of the jobs (by bitmap, or by the job index, which it takes
+-- for selective) and sort them all: 10 ms for a claim of 8 among 20,000 waiting runs, against
+-- 0.7 ms walking the index (and, costs then being huge, no JIT: compiling the query would take
+-- far longer than running it). Also says whether any queue has limits.
 SELECT count(pg_advisory_xact_lock(k)) AS locked,
        set_config('enable_bitmapscan', 'off', true) AS bitmap,
        set_config('enable_seqscan', 'off', true) AS seq,
+       set_config('enable_sort', 'off', true) AS sort,
        set_config('jit', 'off', true) AS jit,
        EXISTS (SELECT 1 FROM rota_queues WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL)
            AS queue_limits

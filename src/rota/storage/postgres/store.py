@@ -51,6 +51,17 @@ from rota.storage.rows import dumps, run_from_row
 from rota.storage.sql import contains_pattern
 from rota.storage.writes import Write, hand_back, writes
 
+CLAIM_PLAN = (
+    "SELECT set_config('transaction_isolation', 'read committed', true),"
+    " set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true),"
+    " set_config('enable_sort', 'off', true), set_config('jit', 'off', true)"
+)
+"""For the claim's transaction: READ COMMITTED, and the claim index walked in order. After a
+bulk launch, before autovacuum's ANALYZE catches up, the planner takes the queue for a few
+rows: it would read every waiting run (by bitmap, or by the job index it takes for selective)
+and sort them all for each claim (30 ms per claim of 8 among 10,000 runs, against 1.6 ms
+walking the index)."""
+
 
 def _sorted_runs(rows: list[dict[str, Any]]) -> list[Run]:
     runs = (run_from_row(r, ts) for r in rows)
@@ -218,15 +229,15 @@ class PostgresStore(
             return ClaimResult(_sorted_runs(claimed), refused, queue_limits)
         values.update(_finish_arrays(params.finish))
         steps, ended = _steps(params.finish)
-        if steps:  # the steps after them move in the same transaction, the same round trip
-            with self._conn() as conn, conn.pipeline():
-                with conn.transaction():
-                    conn.execute(READ_COMMITTED)
-                    cur = conn.execute(Q["runs_finish_and_claim"], values)
+        # One round trip, pipelined: the claim walks the claim index in order whatever the
+        # statistics say (see CLAIM_PLAN), and the steps after finished ones move with it.
+        with self._conn() as conn, conn.pipeline():
+            with conn.transaction():
+                conn.execute(CLAIM_PLAN)
+                cur = conn.execute(Q["runs_finish_and_claim"], values)
+                if steps:
                     send_settle(conn, steps, ended)
-                rows = cur.fetchall()
-        else:
-            rows = self._all(Q["runs_finish_and_claim"], values)
+            rows = cur.fetchall()
         finished = set(rows[0]["finished_ids"]) if rows else set()
         claimed = [r for r in rows if r["id"] is not None]
         refused = [o for o in params.finish if o.run_id not in finished]
