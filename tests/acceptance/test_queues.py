@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.acceptance.conftest import Cli, Worker, assert_user_error
@@ -103,3 +105,27 @@ def test_bad_queue_names_are_usage_errors(cli: Cli, name: str) -> None:
         assert_user_error(cli("queues", verb, name), 2, "queue must be a name")
     assert_user_error(cli("queues", "set", name, "--concurrency", "1"), 2, "queue must be a name")
     assert queues(cli) == {}
+
+
+def test_a_run_claimed_ahead_shows_as_not_started(cli: Cli, database_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from rota.storage import open_store
+    from rota.storage.base import ClaimParams
+
+    cli.ok("queues", "set", "capped", "--concurrency", "1")
+    for _ in range(2):
+        cli.ok("launch", "add", "--arg", "a=1", "--queue", "capped")
+    store = open_store(database_url)
+    try:  # a worker's claim that takes the second run ahead of the queue's room
+        now = datetime.now(UTC)
+        params = ClaimParams("node-x", None, 2, now, now + timedelta(seconds=30))
+        params = dataclasses.replace(params, queue_limits=True, limited_slots=1, ahead=1)
+        claimed = store.runs_claim(params).claimed
+    finally:
+        store.close()
+    [ahead] = [r.id for r in claimed if r.started_at is None]
+    shown = cli.ok("runs", "show", str(ahead)).out
+    assert "not yet: claimed ahead" in shown
+    assert cli.run_json(ahead)["started_at"] is None
+    assert cli.run_json(ahead)["state"] == "running"

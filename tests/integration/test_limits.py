@@ -159,6 +159,24 @@ def test_queue_concurrency_set_at_run_time_holds_across_workers(
     assert most_at_once(spans) == 2
 
 
+def test_queue_concurrency_holds_for_short_runs_claimed_ahead(
+    app: rota.App, procs: Procs, marks: Marks
+) -> None:
+    # runs far shorter than a round trip: each worker claims some ahead of the queue's room,
+    # not started, and starts them only in the places of its own runs as they end
+    start_workers(procs)
+    app.queues.set(LIMITED_QUEUE, concurrency=2)
+    app.get_job("in_limited_queue").enqueue_many([{"ms": 0} for _ in range(300)])
+
+    all_ended(app, 300, 90)
+    spans = intervals(marks, "in_limited_queue")[""]
+    assert len(spans) == 300
+    assert most_at_once(spans) <= 2
+    runs = app.runs.list(queue=LIMITED_QUEUE, limit=1000)
+    assert len(runs) == 300 and all(r.started_at is not None for r in runs)
+    assert all(r.attempt == 1 for r in runs)
+
+
 def test_queue_rate_limit_holds_across_workers(app: rota.App, procs: Procs, marks: Marks) -> None:
     app.queues.set(LIMITED_QUEUE, rate_limit=(10, 1.0))
     app.get_job("in_limited_queue").enqueue_many([{"ms": 0} for _ in range(30)])

@@ -49,3 +49,10 @@ def test_after_a_full_claim_the_next_one_is_always_worth_it() -> None:
     p = Pacer(8, 0)
     p.claimed(asked=8, got=8, held=8, limited=False)
     assert p.worth_claiming(held=8, pending=False, poll_due=False)
+
+
+def test_runs_claimed_ahead_count_against_the_claim_ahead() -> None:
+    p = short_runs(Pacer(8, 256))
+    assert p.claim_limit(8 + 100) == 156  # 8 in flight and 100 waiting here: 156 more
+    assert p.claim_limit(8 + 256) == 0  # a node never holds more than slots and ahead
+    assert p.claim_limit(300) == 0

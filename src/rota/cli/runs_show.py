@@ -18,6 +18,12 @@ def _attempts(run: Run) -> str:
     return text
 
 
+def _started(run: Run, now: datetime) -> str:
+    if run.started_at is None and run.state is RunState.RUNNING:
+        return "not yet: claimed ahead, waits for a place on its node"
+    return when(run.started_at, now)
+
+
 def _duration(run: Run) -> str:
     if run.started_at is None:
         return "-"
@@ -41,7 +47,7 @@ def show_run(run: Run, now: datetime, execution_id: int | None = None) -> None:
         ("unique key", run.unique_key or "-"),
         ("created", when(run.created_at, now)),
         ("run at", when(run.run_at, now)),
-        ("started", when(run.started_at, now)),
+        ("started", _started(run, now)),
         ("finished", when(run.finished_at, now)),
         ("duration", _duration(run)),
         ("node", run.node_id or "-"),

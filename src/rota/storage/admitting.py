@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from rota.admission import Candidate, admit
+from rota.admission import Candidate, admit, fair_order
 from rota.storage.base import ClaimParams, LimitedJob
 
 SCAN_MIN = 32
 SCAN_MAX = 500
+
+QUEUE_C = "queue-c:"
+"""The prefix of a queue's concurrency scope."""
 
 LIMITED_SLOTS = "slots:limited"
 """A scope every candidate of a limited job uses: the worker's ``limited_slots``."""
@@ -59,6 +62,8 @@ class Plan:
     prune_before: datetime
     """Starts of those scopes that expired before this are deleted: a window's length after
     ``now``, so that a claim that read its ``now`` earlier and waited still counts them."""
+    unplaced: list[int]
+    """Of ``ids``, the runs claimed ahead, not started (``ClaimParams.ahead``)."""
 
 
 def _scopes(r: Mapping[str, Any], job: LimitedJob | None) -> list[tuple[str, int, float | None]]:
@@ -69,7 +74,7 @@ def _scopes(r: Mapping[str, Any], job: LimitedJob | None) -> list[tuple[str, int
     if job is not None and job.rate_limit is not None and r["r_scope"] is not None:
         out.append((str(r["r_scope"]), job.rate_limit - int(r["r_used"]), job.rate_period))
     if r["q_conc"] is not None:
-        out.append((f"queue-c:{r['queue']}", int(r["q_conc"]) - int(r["q_c_used"]), None))
+        out.append((f"{QUEUE_C}{r['queue']}", int(r["q_conc"]) - int(r["q_c_used"]), None))
     if r["q_rate"] is not None:
         room = int(r["q_rate"]) - int(r["q_r_used"])
         out.append((f"queue-r:{r['queue']}", room, float(r["q_period"])))
@@ -98,7 +103,9 @@ def plan(rows: Sequence[Mapping[str, Any]], params: ClaimParams) -> Plan:
         fair = scopes[0] if scopes else f"run:{run_id}"
         limited = (LIMITED_SLOTS,) if job is not None else ()
         cands.append(Candidate(run_id, (*limited, *scopes), fair))
-    ids = admit(cands, room, params.limit)
+    placed = admit(cands, room, params.limit)
+    ahead = _ahead(cands, placed, room, params)
+    ids = placed + ahead
     rate = [(i, scope) for i in ids for scope in by_id[i] if scope in periods]
     return Plan(
         ids,
@@ -106,7 +113,40 @@ def plan(rows: Sequence[Mapping[str, Any]], params: ClaimParams) -> Plan:
         [scope for _, scope in rate],
         [params.now + timedelta(seconds=periods[scope]) for _, scope in rate],
         params.now - timedelta(seconds=max((periods[sc] for _, sc in rate), default=0.0)),
+        ahead,
     )
+
+
+def _ahead(
+    cands: Sequence[Candidate], placed: list[int], room: dict[str, int], params: ClaimParams
+) -> list[int]:
+    """Runs of jobs without limits of their own claimed past their queue's concurrency room,
+    not started (``ClaimParams.ahead``): in queues this claim gives places in or where the
+    node holds some, within every other room (a rate counts them), in fair order."""
+    budget = min(params.ahead, params.limit - len(placed))
+    if budget <= 0:
+        return []
+    left, taken = dict(room), set(placed)
+    for c in cands:
+        if c.id in taken:
+            for scope in c.scopes:
+                if scope in left:
+                    left[scope] -= 1
+    may = {f"{QUEUE_C}{q}" for q in params.placed_queues}
+    may |= {sc for c in cands if c.id in taken for sc in c.scopes if sc.startswith(QUEUE_C)}
+    out: list[int] = []
+    for c in fair_order(cands):
+        others = [sc for sc in c.scopes if not sc.startswith(QUEUE_C)]
+        if len(out) >= budget:
+            break
+        if c.id in taken or LIMITED_SLOTS in c.scopes or not may.intersection(c.scopes):
+            continue
+        if all(left.get(sc, 1) > 0 for sc in others):
+            for sc in others:
+                if sc in left:
+                    left[sc] -= 1
+            out.append(c.id)
+    return out
 
 
 def candidate_values(params: ClaimParams) -> dict[str, Any]:

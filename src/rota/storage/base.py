@@ -61,6 +61,16 @@ class FinishParams:
 
 
 @dataclass(frozen=True, slots=True)
+class Started:
+    """A run claimed ahead of its queue's room (``started_at`` None) that started here, in
+    the place of a run of its queue that ended here: written with that run's outcome."""
+
+    run_id: int
+    attempt: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimParams:
     node_id: str
     queues: Sequence[str] | None
@@ -86,6 +96,17 @@ class ClaimParams:
     queue_limits: bool = False
     """Some queue has a concurrency or rate limit (as a previous claim said): claim as a worker
     serving limited jobs does, since the one-statement claim leaves limited queues' runs."""
+    started: Sequence[Started] = ()
+    """Runs claimed ahead that started here since the last claim: written first, in the same
+    transaction as the outcomes (so that a place moves from an ended run to its follower
+    without ever being free, or counted twice, in between)."""
+    ahead: int = 0
+    """Past a queue's concurrency room, claim up to this many more of its runs, not started
+    (``started_at`` None, holding no place): each starts here only in the place of a run of
+    its queue that ends here. Only in queues this claim gives places in, or in
+    ``placed_queues``; a rate limit still counts them as they are claimed."""
+    placed_queues: Sequence[str] = ()
+    """Limited queues in which this node holds started runs now."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,16 @@ def writes(runs: Iterable[Run], event: Event, now: datetime) -> list[Write]:
     ]
 
 
+def rescue_writes(runs: Iterable[Run], now: datetime) -> list[Write]:
+    """The rescue of runs whose holder is gone: a failed attempt (``WorkerLost``), except for
+    runs claimed ahead that never started (``started_at`` None), handed back unattempted."""
+    runs = list(runs)
+    started = [r for r in runs if r.started_at is not None]
+    return writes(started, Event.RESCUE, now) + writes(
+        [r for r in runs if r.started_at is None], Event.HAND_BACK, now
+    )
+
+
 _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -2,16 +2,26 @@
 
 Job threads start the next run claimed ahead themselves when theirs ends (without waiting for
 the loop), so all of it sits behind one lock, taken for short, I/O-free moments only.
+
+A run claimed ahead past its queue's concurrency room holds no place (``started_at`` None):
+it starts only in the place of a run of its queue that ended here with an outcome not yet
+written. The place moves in memory, and the database learns of both together: the start is
+written with (before) that outcome, in one transaction, so that the queue's count of started
+runs never drops in between for another node to fill. Places are good until the outcomes
+they come from are written: the loop takes the starts (``take_started``) after collecting the
+outcomes it is about to write, which forgets the places left.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 
 from rota.jobs import JobSpec
 from rota.runs import Run
+from rota.storage.base import Started
 from rota.worker.attempt import Attempt
 from rota.worker.foreign import ForeignJobs
 
@@ -25,12 +35,15 @@ class Holdings:
         concurrency: int,
         jobs: Mapping[str, JobSpec],
         begin: Callable[[Run, JobSpec], Attempt],
+        now: Callable[[], datetime],
     ) -> None:
-        self.concurrency, self.jobs, self._begin = concurrency, jobs, begin
+        self.concurrency, self.jobs, self._begin, self._now = concurrency, jobs, begin, now
         self._mu = threading.Lock()
         self._inflight: dict[Key, Attempt] = {}
         self._buffer: deque[Run] = deque()  # claimed ahead, not started yet
         self._handed_back: list[Key] = []  # to release, unfinished and uncounted
+        self._places: Counter[str] = Counter()  # by queue: ended here, outcome not yet written
+        self._started: list[Started] = []  # runs without a place that took one, to write
 
     @property
     def busy(self) -> int:
@@ -59,16 +72,41 @@ class Holdings:
         return started
 
     def end(
-        self, attempt: Attempt, handed_back: bool, report: Callable[[], None], follow: bool
+        self,
+        attempt: Attempt,
+        handed_back: bool,
+        report: Callable[[], None],
+        follow: bool,
+        reported: bool = False,
     ) -> Attempt | None:
-        """Free the attempt's slot (after ``report``); with ``follow``, the next attempt."""
+        """Free the attempt's slot (after ``report``); with ``follow``, the next attempt.
+        ``reported``: ``report`` hands the loop this attempt's outcome, whose place (until
+        it is written) a run of its queue claimed ahead may take."""
         with self._mu:
             if handed_back:
                 self._handed_back.append(attempt.key)
             report()  # before its slot frees: run_once must see it ended
-            self._inflight.pop(attempt.key, None)
+            if self._inflight.pop(attempt.key, None) is not None and reported:
+                self._places[attempt.run.queue] += 1
             free = len(self._inflight) < self.concurrency  # not while lent runs fill it
             return self._next_attempt() if follow and free else None
+
+    def take_started(self) -> tuple[list[Started], list[str]]:
+        """Before a write: the starts of runs claimed ahead to write with the outcomes
+        collected before this call, and the queues of the runs in flight (where this node
+        holds places). The places left are forgotten (their outcomes are about to be
+        written); runs claimed ahead without a place that none can come to (no run of their
+        queue in flight here) are handed back."""
+        with self._mu:
+            started, self._started = self._started, []
+            self._places.clear()
+            busy = {a.run.queue for a in self._inflight.values()}
+            back = [r for r in self._buffer if r.started_at is None and r.queue not in busy]
+            if back:
+                ids = {r.id for r in back}
+                self._buffer = deque(r for r in self._buffer if r.id not in ids)
+                self._handed_back.extend((r.id, r.attempt) for r in back)
+        return started, sorted(busy)
 
     def adopt(self, run: Run) -> Attempt | None:
         """An attempt for ``run``, in flight at once, past the concurrency (the caller submits
@@ -87,16 +125,24 @@ class Holdings:
             return any(key[0] == run_id for key in self._inflight)
 
     def _next_attempt(self) -> Attempt | None:
-        # A run of a job this worker lacks (claimed by id, say) is handed back, unattempted.
-        while self._buffer:
-            run = self._buffer.popleft()
+        # The first run claimed ahead that may start: one with its place, or one without in
+        # the place of a run of its queue that ended here. A run of a job this worker lacks
+        # (claimed by id, say) is handed back, unattempted.
+        for run in self._buffer:
+            if run.started_at is None and self._places[run.queue] <= 0:
+                continue
+            self._buffer.remove(run)
             spec = self.jobs.get(run.job)
-            if spec is not None:
-                attempt = self._begin(run, spec)
-                self._inflight[attempt.key] = attempt
-                return attempt
-            ForeignJobs.handing_back(run)
-            self._handed_back.append((run.id, run.attempt))
+            if spec is None:
+                ForeignJobs.handing_back(run)
+                self._handed_back.append((run.id, run.attempt))
+                return self._next_attempt()
+            if run.started_at is None:
+                self._places[run.queue] -= 1
+                self._started.append(Started(run.id, run.attempt, self._now()))
+            attempt = self._begin(run, spec)
+            self._inflight[attempt.key] = attempt
+            return attempt
         return None
 
     def to_renew(self) -> list[int]:

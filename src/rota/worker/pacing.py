@@ -52,10 +52,10 @@ class Pacer:
         if self.avg_run is not None and self.avg_rtt is not None:
             per_slot = self.avg_rtt / max(self.avg_run, 1e-6)
             ahead = min(self.max_prefetch, math.floor(self.concurrency * per_slot))
-        free = max(0, self.concurrency - held)
         if limited and self._bounded is not None:
             ahead = min(ahead, max(self.concurrency, 2 * self._bounded))
-        return free + ahead
+        # the runs already claimed ahead count: a node holds at most its slots and ``ahead``
+        return max(0, self.concurrency + ahead - held)
 
     def news(self) -> None:
         """Something outside may have made runs claimable (a notification, a wake-up asked)."""

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from rota.errors import StorageUnavailable
 from rota.outage import Outage, ride_out
 from rota.runs import ErrorEntry, Event, RunState, decide
-from rota.storage.base import ClaimParams, ClaimResult, FinishParams, Outcome, RunStore
+from rota.storage.base import (
+    ClaimParams,
+    ClaimResult,
+    FinishParams,
+    Outcome,
+    RunStore,
+    Started,
+)
 from rota.worker.storable import error_entry
 
 log = logging.getLogger("rota.worker")
@@ -25,16 +32,19 @@ class Recorder:
     def __init__(self, store: RunStore) -> None:
         self.store = store
         self.pending: list[Outcome] = []  # only the worker's loop thread touches it
+        self.started: list[Started] = []  # written first, in the same transaction
 
     def add(self, o: Outcome) -> None:
         self.pending.append(o)
 
     def claim(self, params: ClaimParams) -> ClaimResult:
         """Write the pending outcomes and claim (``params.finish`` is ignored)."""
-        finish = tuple(self.pending)
+        finish, started = tuple(self.pending), tuple(self.started)
         try:
-            result = self.store.runs_claim(dataclasses.replace(params, finish=finish))
+            params = dataclasses.replace(params, finish=finish, started=started)
+            result = self.store.runs_claim(params)
             self.pending.clear()
+            self.started.clear()
         except StorageUnavailable:
             raise
         except Exception:
@@ -46,6 +56,7 @@ class Recorder:
             )
             refused = self._one_by_one()
             result = self.store.runs_claim(dataclasses.replace(params, finish=()))
+            self.started.clear()
             result = ClaimResult(result.claimed, refused + result.refused, result.queue_limits)
         for o in result.refused:
             log.warning(

@@ -13,8 +13,8 @@ import queue
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from rota.clock import Clock, SystemClock
@@ -80,6 +80,34 @@ class WorkerConfig:
     """When the child process of ``executor="process"`` jobs is replaced."""
 
 
+def claim_params(
+    config: WorkerConfig,
+    now: datetime,
+    free: int,
+    only: int | None,
+    jobs: tuple[str, ...],
+    limited: Mapping[str, LimitedJob],
+    ahead: int,
+    placed: list[str],
+) -> ClaimParams:
+    """A cycle's claim of ``free`` runs (slots and ``ahead``), or of run ``only``."""
+    return ClaimParams(
+        node_id=config.node_id,
+        queues=config.queues,
+        limit=max(0, free),
+        now=now,
+        lease_until=now + timedelta(seconds=config.lease_seconds),
+        run_id=only,
+        jobs=tuple(j for j in jobs if j not in limited) if limited else jobs,
+        limited=tuple(limited.values()),
+        # Claimed ahead, a limited job's run holds its place while it waits here: the pacer
+        # claims ahead only for runs shorter than a round trip, about that long.
+        limited_slots=max(0, free),
+        ahead=ahead,
+        placed_queues=placed,
+    )
+
+
 class Worker:
     def __init__(
         self,
@@ -93,7 +121,7 @@ class Worker:
         self._ended: queue.SimpleQueue[tuple[Attempt, Outcome | None]] = queue.SimpleQueue()
         self._recorder = Recorder(store)  # decided, not yet written; kept across outages
         self._foreign = ForeignJobs(store, config.queues)
-        self._held = Holdings(config.concurrency, jobs, self._attempt)
+        self._held = Holdings(config.concurrency, jobs, self._attempt, self.clock.now)
         self._paused = PausedLookout(store, self._held)
         self._pacer = Pacer(config.concurrency, config.max_prefetch)
         self._executors: Executors | None = None
@@ -186,6 +214,8 @@ class Worker:
         # next time, and must not pass for a slot freed without one.
         held_before = self._held.held
         self._collect()
+        started, placed = self._held.take_started()  # after the outcomes they go with
+        self._recorder.started.extend(started)
         self._paused.hand_back_paused()
         self._release_handed_back()
         jobs = tuple(self.jobs)  # read each time: the app may define jobs after the start
@@ -200,26 +230,13 @@ class Worker:
             held_before, bool(self._recorder.pending), time.monotonic() >= self._poll_at
         ):
             free = self._pacer.claim_limit(self._held.held, under_limits)
-        if free <= 0 and not self._recorder.pending:
+        if free <= 0 and not self._recorder.pending and not self._recorder.started:
             return False
         now = self.clock.now()
         began = time.monotonic()
-        result = self._recorder.claim(
-            ClaimParams(
-                node_id=self.config.node_id,
-                queues=self.config.queues,
-                limit=max(0, free),
-                now=now,
-                lease_until=now + timedelta(seconds=self.config.lease_seconds),
-                run_id=only,
-                jobs=tuple(j for j in jobs if j not in limited) if limited else jobs,
-                limited=tuple(limited.values()),
-                # Claimed ahead, a limited run holds its place while it waits here: the pacer
-                # claims ahead only for runs shorter than a round trip, about that long.
-                limited_slots=max(0, free),
-                queue_limits=self._queue_limits,
-            )
-        )
+        ahead = max(0, free - max(0, self.config.concurrency - self._held.held))
+        params = claim_params(self.config, now, free, only, jobs, limited, ahead, placed)
+        result = self._recorder.claim(replace(params, queue_limits=self._queue_limits))
         switched = result.queue_limits and not self._queue_limits
         self._queue_limits = result.queue_limits  # the next claim follows what this one saw
         self._pacer.round_trip(time.monotonic() - began)
@@ -270,6 +287,7 @@ class Worker:
             handed_back,
             lambda: self._ended.put((attempt, o)),
             follow=not self._loop.stopping,
+            reported=o is not None,
         )
         if following is not None:
             self._submit(following)

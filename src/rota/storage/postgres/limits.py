@@ -36,6 +36,8 @@ class PostgresLimits(PostgresBase):
             "queues": None if params.queues is None else list(params.queues),
             "keys": sorted(lock_keys(params)),
             "queue_limits": params.queue_limits,
+            "ahead": params.ahead,
+            "placed_queues": list(params.placed_queues),
         }
         if not params.limited:
             return self._claim_queue_limited(params, finish, values)
@@ -55,6 +57,7 @@ class PostgresLimits(PostgresBase):
                         "lease_until": params.lease_until,
                         "node_id": params.node_id,
                         "ids": chosen.ids,
+                        "unplaced": chosen.unplaced,
                         "r_ids": chosen.rate_ids,
                         "r_scopes": chosen.rate_scopes,
                         "r_expires": chosen.rate_expires,
@@ -93,10 +96,23 @@ class PostgresLimits(PostgresBase):
 def _write_outcomes(
     conn: psycopg.Connection[Any], params: ClaimParams, finish: dict[str, Any] | None
 ) -> psycopg.Cursor[Any] | None:
-    """Write the cycle's outcomes (a finished run frees its place) and settle the workflow
-    steps after those that ended, in the claim's transaction; the cursor of the ids written."""
+    """Write the cycle's starts and outcomes (a finished run frees its place, unless a run
+    claimed ahead took it) and settle the workflow steps after those that ended, in the
+    claim's transaction; the cursor of the ids written."""
+    if params.started:
+        conn.execute(Q["runs_mark_started"], started_values(params))
     done = conn.execute(Q["runs_finish"], finish) if finish else None
     steps = [o.run_id for o in params.finish if o.settle]
     if steps:  # the steps after them move in this transaction (a step ended)
         send_settle(conn, steps, max(o.ended_at for o in params.finish))
     return done
+
+
+def started_values(params: ClaimParams) -> dict[str, Any]:
+    """The arrays of runs_mark_started."""
+    return {
+        "s_ids": [s.run_id for s in params.started],
+        "s_attempts": [s.attempt for s in params.started],
+        "s_ats": [s.at for s in params.started],
+        "node_id": params.node_id,
+    }

@@ -25,7 +25,9 @@ FROM (SELECT k FROM unnest(%(keys)s::bigint[]) AS k ORDER BY k) AS s;
 -- (a finished or rescued run frees its place) and unexpired starts. A new statement after the
 -- lock: it sees every claim made before. The walk follows rota_runs_claim and stops after
 -- %(scan)s runs. Without %(queue_limits)s (the lock of queue limits not taken), limited
--- queues' runs are left like the one-statement claim leaves them. A job's scope is 'job-c:' or 'job-r:', the job's length and name, and the
+-- queues' runs are left like the one-statement claim leaves them. Past a queue's concurrency
+-- room, %(ahead)s more of its runs are candidates to claim ahead (not started,
+-- ClaimParams.ahead); a queue without room stays open for them only in %(placed_queues)s. A job's scope is 'job-c:' or 'job-r:', the job's length and name, and the
 -- group (unambiguous, any name); a queue's is 'queue-c:' or 'queue-r:' and its name.
 WITH c_used AS MATERIALIZED (
     SELECT r.job, 'job-c:' || length(r.job) || ':' || r.job || ':'
@@ -38,7 +40,7 @@ WITH c_used AS MATERIALIZED (
     WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL
 ), q_used AS MATERIALIZED (
     SELECT r.queue, count(*) AS n FROM rota_runs r
-    WHERE r.state = 'running'
+    WHERE r.state = 'running' AND r.started_at IS NOT NULL
       AND r.queue IN (SELECT name FROM q_lim WHERE concurrency IS NOT NULL)
     GROUP BY r.queue
 ), r_used AS MATERIALIZED (
@@ -57,7 +59,9 @@ WITH c_used AS MATERIALIZED (
     UNION ALL
     SELECT name FROM q_lim WHERE NOT %(queue_limits)s::boolean
     UNION ALL
-    SELECT u.queue FROM q_used u JOIN q_lim l ON l.name = u.queue WHERE u.n >= l.concurrency
+    SELECT u.queue FROM q_used u JOIN q_lim l ON l.name = u.queue
+    WHERE u.n >= l.concurrency
+      AND NOT (%(ahead)s::int > 0 AND u.queue = ANY(%(placed_queues)s::text[]))
     UNION ALL
     SELECT l.name FROM q_lim l JOIN r_used u ON u.scope = 'queue-r:' || l.name
     WHERE u.n >= l.rate_limit
@@ -109,7 +113,7 @@ FROM ranked
 WHERE (c_scope IS NULL OR c_rank <= conc - c_used)
   AND (r_scope IS NULL OR r_rank <= rate - r_used)
   AND (c_scope IS NOT NULL OR r_scope IS NOT NULL
-       OR ((q_conc IS NULL OR q_rank <= q_conc - q_c_used)
+       OR ((q_conc IS NULL OR q_rank <= greatest(q_conc - q_c_used, 0) + %(ahead)s::int)
            AND (q_rate IS NULL OR q_rank <= q_rate - q_r_used)))
 ORDER BY priority, run_at, id;
 
@@ -128,7 +132,9 @@ WITH picked AS (
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE rota_runs r
-    SET state = 'running', attempt = r.attempt + 1, started_at = %(now)s,
+    SET state = 'running', attempt = r.attempt + 1,
+        started_at = CASE WHEN r.id = ANY(%(unplaced)s::bigint[]) THEN NULL
+                          ELSE %(now)s::timestamptz END,
         lease_expires_at = %(lease_until)s, node_id = %(node_id)s
     FROM picked
     WHERE r.id = picked.id
@@ -148,45 +154,66 @@ SELECT * FROM claimed;
 -- name: limits_queue_claim
 -- The claim of a worker none of whose jobs has limits of its own, when some queue has limits:
 -- admission in this one statement, after the lock (a new statement: it sees every claim made
--- before). Each limited queue's room is its limit less its running runs (concurrency) or less
--- its unexpired starts (rate), the smaller of the two; a queue paused or without room is left.
--- The walk follows rota_runs_claim and stops after %(scan)s runs. The runs of a limited
--- queue start in claim order up to its room, in fair turns with other limited queues (each
--- queue's first run before any queue's second: rota.admission's order, whose groups here are
--- the queues, and a run of a queue without limits its own group), up to %(limit)s runs. A start
--- is logged for each run claimed from a rate-limited queue; that queue's starts expired for a
--- window's length are deleted (see limits_claim).
+-- before). A limited queue's concurrency room is its limit less its started runs (a run claimed
+-- ahead and not started holds no place), its rate room its limit less its unexpired starts; a
+-- queue paused, or without rate room, or without concurrency room (unless runs may be claimed
+-- ahead in it, below) is left. The walk follows rota_runs_claim and stops after %(scan)s runs.
+-- The runs of a limited queue start in claim order up to its room, in fair turns with other
+-- limited queues (each queue's first run before any queue's second: rota.admission's order,
+-- whose groups here are the queues, and a run of a queue without limits its own group), up to
+-- %(limit)s runs. Past a concurrency room, up to %(ahead)s more runs of the queue are claimed
+-- not started (started_at NULL), within its rate room, when this claim gives places in that
+-- queue or the worker holds some there (%(placed_queues)s): each starts only in the place of a
+-- run of its queue that ends on the worker (ClaimParams.ahead). A start is logged for each run
+-- claimed from a rate-limited queue; that queue's starts expired for a window's length are
+-- deleted (see limits_claim).
 WITH q_lim AS MATERIALIZED (
-    SELECT q.name, q.paused, q.rate_period,
-           least(q.concurrency - (SELECT count(*) FROM rota_runs r
-                                  WHERE r.state = 'running' AND r.queue = q.name),
-                 q.rate_limit - (SELECT count(*) FROM rota_rate_starts s
-                                 WHERE s.scope = 'queue-r:' || q.name
-                                   AND s.expires_at > %(now)s)) AS room
+    SELECT q.name, q.paused, q.rate_period, q.concurrency,
+           q.concurrency - (SELECT count(*) FROM rota_runs r
+                            WHERE r.state = 'running' AND r.queue = q.name
+                              AND r.started_at IS NOT NULL) AS c_room,
+           q.rate_limit - (SELECT count(*) FROM rota_rate_starts s
+                           WHERE s.scope = 'queue-r:' || q.name
+                             AND s.expires_at > %(now)s) AS r_room
     FROM rota_queues q
     WHERE q.paused OR q.concurrency IS NOT NULL OR q.rate_limit IS NOT NULL
+), q_room AS MATERIALIZED (
+    SELECT name, paused, rate_period, concurrency, c_room, r_room,
+           least(c_room, r_room) AS room,  -- least() passes over a NULL: no such limit
+           concurrency IS NOT NULL AND %(ahead)s::int > 0
+               AND (c_room > 0 OR name = ANY(%(placed_queues)s::text[])) AS may_ahead
+    FROM q_lim
 ), cand AS MATERIALIZED (
     SELECT id, queue, priority, run_at FROM rota_runs
     WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
       AND (%(jobs)s::text[] IS NULL OR job = ANY(%(jobs)s::text[]))
       AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
-      AND queue NOT IN (SELECT name FROM q_lim WHERE paused OR room <= 0)
+      AND queue NOT IN (SELECT name FROM q_room
+                        WHERE paused OR r_room <= 0 OR (c_room <= 0 AND NOT may_ahead))
     ORDER BY priority, run_at, id
     LIMIT %(scan)s
 ), ranked AS (
-    SELECT c.id, c.priority, c.run_at, l.room,
+    SELECT c.id, c.priority, c.run_at, l.room, l.c_room, l.r_room, l.may_ahead,
            row_number() OVER (PARTITION BY c.queue ORDER BY c.priority, c.run_at, c.id) AS turn
-    FROM cand c LEFT JOIN q_lim l ON l.name = c.queue
+    FROM cand c LEFT JOIN q_room l ON l.name = c.queue
+), classed AS (
+    SELECT id, priority, run_at, room, turn, room IS NULL OR turn <= room AS placed
+    FROM ranked
+    WHERE room IS NULL OR turn <= room
+       OR (may_ahead AND turn <= greatest(c_room, 0) + %(ahead)s::int
+           AND (r_room IS NULL OR turn <= r_room))
+), chosen AS (
+    SELECT id, placed FROM classed
+    ORDER BY NOT placed, CASE WHEN room IS NULL THEN 1 ELSE turn END, priority, run_at, id
+    LIMIT %(limit)s
 ), picked AS (
-    SELECT r.id FROM rota_runs r
-    WHERE r.id IN (SELECT id FROM ranked WHERE room IS NULL OR turn <= room
-                   ORDER BY CASE WHEN room IS NULL THEN 1 ELSE turn END, priority, run_at, id
-                   LIMIT %(limit)s)
-      AND r.state IN ('queued', 'scheduled', 'retrying')
-    FOR UPDATE SKIP LOCKED
+    SELECT r.id, c.placed FROM rota_runs r JOIN chosen c ON c.id = r.id
+    WHERE r.state IN ('queued', 'scheduled', 'retrying')
+    FOR UPDATE OF r SKIP LOCKED
 ), claimed AS (
     UPDATE rota_runs r
-    SET state = 'running', attempt = r.attempt + 1, started_at = %(now)s,
+    SET state = 'running', attempt = r.attempt + 1,
+        started_at = CASE WHEN picked.placed THEN %(now)s::timestamptz END,
         lease_expires_at = %(lease_until)s, node_id = %(node_id)s
     FROM picked
     WHERE r.id = picked.id
@@ -194,11 +221,11 @@ WITH q_lim AS MATERIALIZED (
 ), logged AS (
     INSERT INTO rota_rate_starts (scope, expires_at)
     SELECT 'queue-r:' || c.queue, %(now)s + l.rate_period * interval '1 second'
-    FROM claimed c JOIN q_lim l ON l.name = c.queue
+    FROM claimed c JOIN q_room l ON l.name = c.queue
     WHERE l.rate_period IS NOT NULL
 ), pruned AS (
     DELETE FROM rota_rate_starts s
-    USING q_lim l
+    USING q_room l
     WHERE l.rate_period IS NOT NULL AND l.name IN (SELECT queue FROM claimed)
       AND s.scope = 'queue-r:' || l.name
       AND s.expires_at <= %(now)s - l.rate_period * interval '1 second'

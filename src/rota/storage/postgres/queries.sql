@@ -106,6 +106,15 @@ SELECT f.finished_ids, c.*,
 FROM (SELECT coalesce(array_agg(id), '{}') AS finished_ids FROM finished) f
 LEFT JOIN claimed c ON true;
 
+-- name: runs_mark_started
+-- Runs claimed ahead (not started) that started on their node, each in the place of a run of
+-- its queue that ended there: written before that run's outcome, in the same transaction.
+UPDATE rota_runs r SET started_at = v.at
+FROM unnest(%(s_ids)s::bigint[], %(s_attempts)s::int[], %(s_ats)s::timestamptz[])
+     AS v(id, attempt, at)
+WHERE r.id = v.id AND r.attempt = v.attempt AND r.node_id = %(node_id)s
+  AND r.state = 'running' AND r.started_at IS NULL;
+
 -- name: runs_foreign_jobs
 -- Scans at most %(scan)s waiting due runs of other jobs, in claim order.
 SELECT DISTINCT job FROM (

@@ -44,12 +44,12 @@ from rota.storage.postgres.batch import PostgresBatch
 from rota.storage.postgres.connection import Q, ts
 from rota.storage.postgres.idempotency import PostgresIdempotency
 from rota.storage.postgres.leader import PostgresLeader
-from rota.storage.postgres.limits import PostgresLimits
+from rota.storage.postgres.limits import PostgresLimits, started_values
 from rota.storage.postgres.notifier import ListenNotifier, PollNotifier
 from rota.storage.postgres.workflows import READ_COMMITTED, reopen_targets, send_settle
 from rota.storage.rows import dumps, run_from_row
 from rota.storage.sql import contains_pattern
-from rota.storage.writes import Write, hand_back, writes
+from rota.storage.writes import Write, hand_back, rescue_writes, writes
 
 CLAIM_PLAN = (
     "SELECT set_config('transaction_isolation', 'read committed', true),"
@@ -219,6 +219,8 @@ class PostgresStore(
             "jobs": list(params.jobs) if params.jobs is not None else None,
         }
         if params.run_id is not None or params.limit <= 0:
+            if params.started:
+                self._count(Q["runs_mark_started"], started_values(params))
             refused = self.runs_finish(FinishParams(params.finish))
             rows = self._all(Q["runs_claim_id"], values) if params.limit > 0 else []
             return ClaimResult(_sorted_runs(rows), refused, params.queue_limits)
@@ -234,6 +236,8 @@ class PostgresStore(
         with self._conn() as conn, conn.pipeline():
             with conn.transaction():
                 conn.execute(CLAIM_PLAN)
+                if params.started:
+                    conn.execute(Q["runs_mark_started"], started_values(params))
                 cur = conn.execute(Q["runs_finish_and_claim"], values)
                 if steps:
                     send_settle(conn, steps, ended)
@@ -297,7 +301,7 @@ class PostgresStore(
         with self._conn() as conn, conn.transaction():
             conn.execute(READ_COMMITTED)
             expired = [run_from_row(r, ts) for r in conn.execute(Q["runs_expired"], values)]
-            rescued = _apply(conn, writes(expired, Event.RESCUE, params.now), params.now)
+            rescued = _apply(conn, rescue_writes(expired, params.now), params.now)
             send_settle(conn, [r.id for r in rescued if r.workflow is not None], params.now)
             return rescued
 

@@ -33,6 +33,8 @@ class SQLiteLimits(SQLiteBase):
             "c_keyed": dumps(lists["c_keyed"]),
             "r_keyed": dumps(lists["r_keyed"]),
             "queue_limits": params.queue_limits,
+            "ahead": params.ahead,
+            "placed_queues": dumps(list(params.placed_queues)),
         }
         rows = conn.execute(LQ["limits_candidates"], values).fetchall()
         chosen = plan(rows, params)
@@ -42,6 +44,7 @@ class SQLiteLimits(SQLiteBase):
             LQ["limits_claim"],
             {
                 "ids": dumps(chosen.ids),
+                "unplaced": dumps(chosen.unplaced),
                 "now": now,
                 "lease_until": to_epoch(params.lease_until),
                 "node_id": params.node_id,

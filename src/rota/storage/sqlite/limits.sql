@@ -12,6 +12,9 @@
 -- When some queue is closed (paused, or without room) and no other queue the worker serves has
 -- waiting runs (waiting: a walk of rota_runs_state_queue from one queue name to the next), the
 -- walk is skipped: it would read the whole backlog of the closed queues to find nothing.
+-- Past a queue's concurrency room, :ahead more of its runs are candidates to claim ahead (not
+-- started, ClaimParams.ahead); a queue without room stays open for them only in
+-- :placed_queues (with room, plan() claims ahead only where it gives places).
 WITH lim AS MATERIALIZED (
     SELECT job, conc, rate,
            job IN (SELECT value FROM json_each(:c_keyed)) AS c_keyed,
@@ -34,14 +37,18 @@ WITH lim AS MATERIALIZED (
     SELECT q.name, q.concurrency AS q_conc, q.rate_limit AS q_rate, q.rate_period AS q_period,
            CASE WHEN q.concurrency IS NULL THEN 0 ELSE
                (SELECT count(*) FROM rota_runs r INDEXED BY rota_runs_state_queue
-                WHERE r.state = 'running' AND r.queue = q.name) END AS q_c_used,
+                WHERE r.state = 'running' AND r.queue = q.name
+                  AND r.started_at IS NOT NULL) END AS q_c_used,
            coalesce((SELECT n FROM r_used WHERE scope = 'queue-r:' || q.name), 0) AS q_r_used
     FROM rota_queues q
     WHERE q.concurrency IS NOT NULL OR q.rate_limit IS NOT NULL
 ), q_closed AS MATERIALIZED (
     SELECT name FROM rota_queues WHERE paused = 1
     UNION ALL
-    SELECT name FROM q_room WHERE NOT :queue_limits OR q_c_used >= q_conc OR q_r_used >= q_rate
+    SELECT name FROM q_room
+    WHERE NOT :queue_limits OR q_r_used >= q_rate
+       OR (q_c_used >= q_conc
+           AND NOT (:ahead > 0 AND name IN (SELECT value FROM json_each(:placed_queues))))
 ), waiting (state, queue) AS (
     SELECT s.state, (SELECT min(r.queue) FROM rota_runs r INDEXED BY rota_runs_state_queue
                      WHERE r.state = s.state)
@@ -103,14 +110,16 @@ LEFT JOIN q_room q ON q.name = c.queue
 WHERE (c.c_scope IS NULL OR c.c_rank <= c.conc - coalesce(cu.n, 0))
   AND (c.r_scope IS NULL OR c.r_rank <= c.rate - coalesce(ru.n, 0))
   AND (c.c_scope IS NOT NULL OR c.r_scope IS NOT NULL
-       OR ((q.q_conc IS NULL OR c.q_rank <= q.q_conc - q.q_c_used)
+       OR ((q.q_conc IS NULL OR c.q_rank <= max(q.q_conc - q.q_c_used, 0) + :ahead)
            AND (q.q_rate IS NULL OR c.q_rank <= q.q_rate - q.q_r_used)))
 ORDER BY c.priority, c.run_at, c.id;
 
 -- name: limits_claim
--- The claim event of rota.runs for the admitted runs (compare-and-set on their state).
+-- The claim event of rota.runs for the admitted runs (compare-and-set on their state); those
+-- claimed ahead of their queue's room (:unplaced) are not started (ClaimParams.ahead).
 UPDATE rota_runs
-SET state = 'running', attempt = attempt + 1, started_at = :now,
+SET state = 'running', attempt = attempt + 1,
+    started_at = CASE WHEN id IN (SELECT value FROM json_each(:unplaced)) THEN NULL ELSE :now END,
     lease_expires_at = :lease_until, node_id = :node_id
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state IN ('queued', 'scheduled', 'retrying')
 RETURNING *;

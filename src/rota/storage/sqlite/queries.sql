@@ -80,6 +80,13 @@ SET state = 'running', attempt = attempt + 1, started_at = :now,
 WHERE id = :run_id AND state IN ('queued', 'scheduled', 'retrying')
 RETURNING *;
 
+-- name: runs_mark_started
+-- Runs claimed ahead (not started) that started on their node, each in the place of a run of
+-- its queue that ended there: written before that run's outcome, in the same transaction.
+UPDATE rota_runs SET started_at = :at
+WHERE id = :id AND attempt = :attempt AND node_id = :node_id
+  AND state = 'running' AND started_at IS NULL;
+
 -- name: runs_finish
 -- Writes the decisions of rota.runs while the attempt is held. A cancel requested meanwhile
 -- wins: the row's flag picks the decision made for that case (:c_*), in this same UPDATE.

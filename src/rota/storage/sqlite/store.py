@@ -48,7 +48,7 @@ from rota.storage.sqlite.leader import SQLiteLeader
 from rota.storage.sqlite.limits import SQLiteLimits
 from rota.storage.sqlite.notifier import DataVersionNotifier
 from rota.storage.sqlite.workflows import reopen_targets, settle
-from rota.storage.writes import Write, hand_back, writes
+from rota.storage.writes import Write, hand_back, rescue_writes, writes
 
 
 def _outcome_params(o: Outcome) -> dict[str, Any]:
@@ -166,6 +166,16 @@ class SQLiteStore(
 
     def runs_claim(self, params: ClaimParams) -> ClaimResult:
         with self._write() as conn:
+            for mark in params.started:  # before the outcomes: see ClaimParams.started
+                conn.execute(
+                    Q["runs_mark_started"],
+                    {
+                        "id": mark.run_id,
+                        "attempt": mark.attempt,
+                        "at": to_epoch(mark.at),
+                        "node_id": params.node_id,
+                    },
+                )
             refused = self._finish(conn, params.finish)
             if params.limit <= 0:
                 return ClaimResult([], refused, params.queue_limits)
@@ -247,7 +257,7 @@ class SQLiteStore(
         with self._write() as conn:
             rows = conn.execute(Q["runs_expired"], {"now": now, "limit": params.limit})
             expired = [run_from_row(r, ts, from_text) for r in rows.fetchall()]
-            rescued = self._apply(conn, writes(expired, Event.RESCUE, params.now), params.now)
+            rescued = self._apply(conn, rescue_writes(expired, params.now), params.now)
             settle(conn, [r.id for r in rescued if r.workflow is not None], params.now)
             return rescued
 
