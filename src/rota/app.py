@@ -101,9 +101,9 @@ class App:
         self.queues = Queues(store, self.clock, self._wake)
         self.workflows = Workflows(store, self.clock, self._public_jobs, self._wake)
 
-    # -- configuration --------------------------------------------------------------------
     @property
     def database_url(self) -> str:
+        """The database URL in use: ``App(database=)``, else ``--database``, else the env."""
         return self._database.url
 
     def use_database(self, url: str) -> None:
@@ -120,10 +120,10 @@ class App:
         return self._host.wait_for_store(what, stop)
 
     def close(self) -> None:
+        """Stop the services ``start`` started and close the database connections."""
         self.stop()
         self._database.close()
 
-    # -- jobs -----------------------------------------------------------------------------
     @overload
     def job(self, func: F, /) -> Job: ...
     @overload
@@ -172,6 +172,7 @@ class App:
         return register(func) if func is not None else register
 
     def register(self, spec: JobSpec) -> Job:
+        """Add a defined job (what ``@app.job`` does); a second function of that name is refused."""
         if spec.name in self._jobs and self._jobs[spec.name].func is not spec.func:
             raise ValueError(f"a job named {spec.name!r} is already defined in this app")
         self._jobs[spec.name] = spec
@@ -184,6 +185,7 @@ class App:
         return self._public_jobs
 
     def get_job(self, name: str) -> Job:
+        """The job of that name, to ``configure`` or ``enqueue``; ``rota.UnknownJob`` if none."""
         if name not in self._jobs:
             raise UnknownJob(name)
         return Job(self._jobs[name], self)
@@ -231,11 +233,9 @@ class App:
     def workflow(self, func: F | None = None, /, **job_options: Any) -> Job | Callable[[F], Job]:
         """A job whose function returns a ``rota.Workflow``: launching it (from any launcher)
         enqueues that workflow, once per run; the run's result is the workflow's id."""
-        return cast(
-            "Job | Callable[[F], Job]", self.workflows.decorator(self.job, func, job_options)
-        )
+        job = self.workflows.decorator(self.job, func, job_options)
+        return cast("Job | Callable[[F], Job]", job)
 
-    # -- schedules ------------------------------------------------------------------------
     def periodic(
         self,
         func: F | None = None,
@@ -282,10 +282,10 @@ class App:
         """Store the schedules declared with ``@app.periodic`` (done when a scheduler starts)."""
         self.schedules.sync()
 
-    # -- launching: the one path ----------------------------------------------------------
     def launch(
         self, job: str, args_list: Sequence[Mapping[str, Any]], options: LaunchOptions
     ) -> list[RunHandle]:
+        """The one launch path every launcher takes: validate, insert, wake local workers."""
         inserted = launch(
             self.store, self.jobs, job, args_list, options, self.clock.now(), self._wake
         )
@@ -305,7 +305,6 @@ class App:
         """``enqueue`` for async code (e.g. a web handler): runs the sync launch on a thread."""
         return await asyncio.to_thread(self.enqueue, job, args, **options)
 
-    # -- running: delegated to the node this app runs in its process ----------------------
     @property
     def node(self) -> NodeIdentity | None:
         """The identity of the node ``start`` last started in this process, if any."""
@@ -331,7 +330,8 @@ class App:
         self._host.start(worker, scheduler, maintenance, queues, concurrency, roles)
 
     def stop(self) -> None:
-        self._host.stop()  # running runs get shutdown_timeout
+        """Stop what ``start`` started, gracefully: running runs get ``shutdown_timeout``."""
+        self._host.stop()
 
     def run_worker(
         self, queues: Sequence[str] | None = None, concurrency: int | None = None

@@ -67,6 +67,7 @@ class Context:
         self._shutdown = True
 
     def request_cancel(self, *, shutdown: bool = False) -> None:
+        """Set ``cancelled`` (the worker calls it; ``shutdown``: the node is stopping)."""
         self._shutdown = self._shutdown or shutdown
         self._cancelled.set()
 

@@ -54,18 +54,24 @@ class BatchConflict(LaunchError):
 
 
 class ExecutionNotFound(RotaError, LookupError):
+    """No batch execution has that id (CLI exit 3, HTTP 404)."""
+
     def __init__(self, execution_id: int) -> None:
         super().__init__(f"batch execution {execution_id} not found")
         self.execution_id = execution_id
 
 
 class RunNotFound(RotaError, LookupError):
+    """No run has that id (CLI exit 3, HTTP 404)."""
+
     def __init__(self, run_id: int) -> None:
         super().__init__(f"run {run_id} not found")
         self.run_id = run_id
 
 
 class WorkflowNotFound(RotaError, LookupError):
+    """No workflow has that id (CLI exit 3, HTTP 404)."""
+
     def __init__(self, workflow_id: int) -> None:
         super().__init__(f"workflow {workflow_id} not found")
         self.workflow_id = workflow_id
@@ -126,6 +132,7 @@ class Snooze(Exception):
 
     @property
     def delay(self) -> timedelta:
+        """``after`` as a ``timedelta``."""
         return timedelta(seconds=self.after)
 
     def __reduce__(self) -> tuple[type[Snooze], tuple[float]]:

@@ -25,6 +25,8 @@ class HasRuns(Protocol):
 
 
 class RunHandle:
+    """What a launch returns, or ``RunHandle(app, run_id)``: follow, wait for, cancel a run."""
+
     def __init__(self, app: HasRuns, run_id: int, created: bool = True) -> None:
         self._runs = app.runs
         self.id = run_id
@@ -36,6 +38,7 @@ class RunHandle:
         return self._runs.get(self.id)
 
     def state(self) -> RunState:
+        """The run's state now (a ``str`` enum: ``handle.state() == "succeeded"`` holds)."""
         return self.run().state
 
     def result(self, timeout: float | None = None, poll: float = 0.02) -> Any:
@@ -56,6 +59,7 @@ class RunHandle:
             delay = min(0.5, delay * 1.5)
 
     def cancel(self) -> RunState:
+        """Cancel the run: a pending one at once, a running one when its attempt ends."""
         return self._runs.cancel(self.id)
 
     def __repr__(self) -> str:
@@ -90,6 +94,7 @@ class WorkflowHandle:
         return self._workflows.show(self.id)
 
     def state(self) -> WorkflowState:
+        """The workflow's state now, from its steps' states."""
         return self.workflow().state
 
     def result(self, timeout: float | None = None, poll: float = 0.02) -> dict[str, Any]:
@@ -111,6 +116,7 @@ class WorkflowHandle:
             delay = min(0.5, delay * 1.5)
 
     def cancel(self) -> WorkflowState:
+        """Cancel every step not ended yet (running ones are asked to stop); the state then."""
         return self._workflows.cancel(self.id).state
 
     def retry(self) -> list[int]:

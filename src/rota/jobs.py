@@ -343,6 +343,7 @@ class Job:
 
     @property
     def name(self) -> str:
+        """The job's name: its function's ``__name__`` unless ``name=`` said otherwise."""
         return self.spec.name
 
     @property

@@ -30,6 +30,7 @@ class Backoff:
     jitter: float = 0.25
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> timedelta:
+        """The wait after attempt number ``attempt`` (1: the first) failed, jittered."""
         exp = min(self.cap, self.base * 2.0 ** min(max(0, attempt - 1), 1000))  # no overflow
         spread = exp * self.jitter
         return _seconds(min(self.cap, exp - spread + 2 * spread * rand()))

@@ -41,6 +41,8 @@ JSON = Any
 
 
 class RunState(enum.StrEnum):
+    """A run's state; a ``str`` enum, so ``state == "failed"`` holds. See docs/concepts.md."""
+
     WAITING = "waiting"
     SCHEDULED = "scheduled"
     QUEUED = "queued"
@@ -52,6 +54,7 @@ class RunState(enum.StrEnum):
 
     @property
     def terminal(self) -> bool:
+        """Ended: succeeded, failed or cancelled (only a retry moves it again)."""
         return self in TERMINAL
 
     @property

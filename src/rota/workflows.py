@@ -29,6 +29,8 @@ class Upstream(dict[str, Any]):
 
 
 class WorkflowState(enum.StrEnum):
+    """A workflow's state, derived from its steps' (a ``str`` enum like ``RunState``)."""
+
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -36,6 +38,7 @@ class WorkflowState(enum.StrEnum):
 
     @property
     def terminal(self) -> bool:
+        """Ended: succeeded, failed or cancelled (a retry makes it running again)."""
         return self is not WorkflowState.RUNNING
 
 
@@ -245,22 +248,26 @@ class WorkflowRecord:
 
     @property
     def state(self) -> WorkflowState:
+        """Running while any step has not ended; then failed, cancelled or succeeded."""
         return state_of(s.state for s in self.steps)
 
     @property
     def finished_at(self) -> datetime | None:
+        """When its last step ended, once the workflow has ended; else ``None``."""
         if not self.state.terminal:
             return None
         times = [s.finished_at for s in self.steps if s.finished_at is not None]
         return max(times) if times else None
 
     def step(self, name: str) -> WorkflowStep:
+        """The step of that name (``KeyError`` if none)."""
         for s in self.steps:
             if s.name == name:
                 return s
         raise KeyError(name)
 
     def to_json(self) -> dict[str, JSON]:
+        """The workflow as the CLI's ``--json`` and the REST API show it."""
         finished = self.finished_at
         return {
             "id": self.id,
