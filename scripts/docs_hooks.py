@@ -101,11 +101,19 @@ def operation_markdown(method: str, path: str, op: dict[str, Any]) -> list[str]:
     if body:
         lines += [f"Body: {type_of(body['schema'])}", ""]
     lines += ["| status | meaning | body |", "|---|---|---|"]
+    errors: dict[str, list[tuple[str, str]]] = {}  # errors of one shape share a row
     for status, response in op.get("responses", {}).items():
         content = response.get("content", {})
         media = content.get("application/json") or next(iter(content.values()), {})
         shape = type_of(media["schema"]) if media.get("schema") else ""
-        lines.append(f"| {status} | {cell(response.get('description', ''))} | {shape} |")
+        meaning = cell(response.get("description", ""))
+        if status.startswith(("4", "5")):
+            errors.setdefault(shape, []).append((status, meaning))
+        else:
+            lines.append(f"| {status} | {meaning} | {shape} |")
+    for shape, rows in errors.items():
+        statuses = ", ".join(status for status, _ in rows)
+        lines.append(f"| {statuses} | {'; '.join(m for _, m in rows)} | {shape} |")
     return [*lines, ""]
 
 
