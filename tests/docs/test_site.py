@@ -118,3 +118,23 @@ def test_the_generated_references_follow_the_code(site: Path) -> None:
     assert all(f">{state.value}<" in svg for state in RunState)
     commands = (site / "reference" / "cli" / "index.html").read_text()
     assert all(f"rota {name}" in commands for name in cli.commands)
+
+
+def test_the_readme_links_reach_the_docs_pages_and_their_anchors(site: Path) -> None:
+    """The README is read on its own (it is not a page of the site): its links into docs/
+    must name a page that exists and, after ``#``, a heading of that page."""
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'src="([^"]+)"', text)
+    assert len(targets) > 5
+    broken = []
+    for target in targets:
+        path, _, anchor = target.partition("#")
+        if urlsplit(path).scheme:
+            continue
+        if not (ROOT / path).is_file():
+            broken.append(target)
+        elif anchor:
+            page = site / Path(path).relative_to("docs").with_suffix("") / "index.html"
+            if anchor not in parse(page).ids:
+                broken.append(target)
+    assert broken == []
