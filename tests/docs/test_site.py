@@ -103,9 +103,11 @@ def test_the_site_fetches_nothing_from_another_host(site: Path) -> None:
 
 def test_the_generated_references_follow_the_code(site: Path) -> None:
     """The REST page lists every operation of the app's OpenAPI document, the state diagram
-    every state of rota.runs, and the CLI page every command of the click group."""
+    every state of rota.runs, the CLI page every command of the click group, and the Python
+    page every public name of rota (docs/reference/python.md names them: add a new one)."""
     import json
 
+    import rota
     from rota.cli.main import cli
     from rota.runs import RunState
 
@@ -118,6 +120,8 @@ def test_the_generated_references_follow_the_code(site: Path) -> None:
     assert all(f">{state.value}<" in svg for state in RunState)
     commands = (site / "reference" / "cli" / "index.html").read_text()
     assert all(f"rota {name}" in commands for name in cli.commands)
+    python = parse(site / "reference" / "python" / "index.html").ids
+    assert [n for n in rota.__all__ if n != "__version__" and f"rota.{n}" not in python] == []
 
 
 def test_the_readme_links_reach_the_docs_pages_and_their_anchors(site: Path) -> None:
