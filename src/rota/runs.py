@@ -336,6 +336,9 @@ class Outcome(NamedTuple):
     settle: bool = False
     """The run is a workflow step: its end may release or cancel the steps after it, which
     the store does in the same transaction."""
+    started_at: datetime | None = None
+    """When a run claimed ahead (not started) started, written with its end; None: it was
+    written already."""
 
     @property
     def state(self) -> RunState:

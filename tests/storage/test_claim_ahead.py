@@ -178,3 +178,48 @@ def test_a_rescued_run_claimed_ahead_goes_back_unattempted(store: Store) -> None
     assert (started.state, started.attempt) == (RunState.QUEUED, 1)
     assert [e["type"] for e in started.errors] == ["WorkerLost"]  # its attempt counts
     assert (waiting.state, waiting.attempt, waiting.errors) == (RunState.QUEUED, 0, [])
+
+
+def plain(store: Store, *, limit: int, slots: int, now: datetime = T0) -> list[Run]:
+    return store.runs_claim(
+        ClaimParams(NODE, None, limit, now, now + LEASE, jobs=["plain"], slots=slots)
+    ).claimed
+
+
+def test_the_claim_past_the_free_slots_is_not_started(store: Store) -> None:
+    ids = insert(store, *[new_run("plain") for _ in range(5)])
+    claimed = plain(store, limit=4, slots=1)
+    assert split(claimed) == (ids[:1], ids[1:4])
+    assert [get(store, i).started_at for i in ids[1:4]] == [None] * 3
+    assert all(get(store, i).state is RunState.RUNNING for i in ids[:4])
+
+
+def test_a_start_goes_with_the_outcome_or_on_its_own(store: Store) -> None:
+    insert(store, *[new_run("plain") for _ in range(3)])
+    _, [a, b] = split(plain(store, limit=3, slots=1))
+    ran = succeeded(get(store, a), at(2))._replace(started_at=at(1))
+    moved = Started(b, get(store, b).attempt, at(1.5))
+    plain_end = store.runs_claim(
+        ClaimParams(NODE, None, 0, at(2), at(2) + LEASE, finish=[ran], started=[moved])
+    )
+    assert plain_end.refused == []
+    assert (get(store, a).state, get(store, a).started_at) == (RunState.SUCCEEDED, at(1))
+    assert get(store, b).started_at == at(1.5)
+
+
+def test_an_outcome_never_moves_a_start_already_written(store: Store) -> None:
+    [run_id] = insert(store, new_run("plain"))
+    [run] = plain(store, limit=1, slots=1)
+    ended = succeeded(run, at(2))._replace(started_at=at(1))
+    store.runs_claim(ClaimParams(NODE, None, 0, at(2), at(2) + LEASE, finish=[ended]))
+    assert get(store, run_id).started_at == T0
+
+
+def test_a_rescue_gives_back_the_runs_never_started_unattempted(store: Store) -> None:
+    insert(store, *[new_run("plain") for _ in range(3)])
+    [first], ahead = split(plain(store, limit=3, slots=1))
+    store.runs_rescue(RescueParams(now=T0 + LEASE + LEASE))
+    assert get(store, first).attempt == 1 and len(get(store, first).errors) == 1
+    for run_id in ahead:
+        run = get(store, run_id)
+        assert (run.state, run.attempt, run.errors) == (RunState.QUEUED, 0, [])

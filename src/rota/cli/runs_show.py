@@ -20,7 +20,7 @@ def _attempts(run: Run) -> str:
 
 def _started(run: Run, now: datetime) -> str:
     if run.started_at is None and run.state is RunState.RUNNING:
-        return "not yet: claimed ahead, waits for a place on its node"
+        return "not yet: claimed ahead by its node"
     return when(run.started_at, now)
 
 

@@ -107,6 +107,10 @@ class ClaimParams:
     ``placed_queues``; a rate limit still counts them as they are claimed."""
     placed_queues: Sequence[str] = ()
     """Limited queues in which this node holds started runs now."""
+    slots: int | None = None
+    """The claim of a worker without limits: the first this many runs in claim order start
+    now, the others are claimed ahead, not started (``started_at`` None) until the node
+    starts them (``started``, or an outcome's ``started_at``). None: all start now."""
 
 
 @dataclass(frozen=True, slots=True)

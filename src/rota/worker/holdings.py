@@ -3,13 +3,15 @@
 Job threads start the next run claimed ahead themselves when theirs ends (without waiting for
 the loop), so all of it sits behind one lock, taken for short, I/O-free moments only.
 
-A run claimed ahead past its queue's concurrency room holds no place (``started_at`` None):
-it starts only in the place of a run of its queue that ended here with an outcome not yet
-written. The place moves in memory, and the database learns of both together: the start is
-written with (before) that outcome, in one transaction, so that the queue's count of started
-runs never drops in between for another node to fill. Places are good until the outcomes
-they come from are written: the loop takes the starts (``take_started``) after collecting the
-outcomes it is about to write, which forgets the places left.
+Runs claimed ahead are not started (``started_at`` None) until they start here; their starts
+are written with the next cycle (or with their outcomes). One claimed ahead past its queue's
+concurrency room also holds no place: it starts only in the place of a run of its queue that
+ended here with an outcome not yet written. The place moves in memory, and the database
+learns of both together: the start is written with (before) that outcome, in one
+transaction, so that the queue's count of started runs never drops in between for another
+node to fill. Places are good until the outcomes they come from are written: the loop takes
+the starts (``take_started``) after collecting the outcomes it is about to write, which
+forgets the places left.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from datetime import datetime
 
 from rota.jobs import JobSpec
 from rota.runs import Run
-from rota.storage.base import Started
 from rota.worker.attempt import Attempt
 from rota.worker.foreign import ForeignJobs
 
@@ -43,7 +44,8 @@ class Holdings:
         self._buffer: deque[Run] = deque()  # claimed ahead, not started yet
         self._handed_back: list[Key] = []  # to release, unfinished and uncounted
         self._places: Counter[str] = Counter()  # by queue: ended here, outcome not yet written
-        self._started: list[Started] = []  # runs without a place that took one, to write
+        self._placeless: set[int] = set()  # runs claimed ahead past their queue's room
+        self._started: list[tuple[Run, datetime]] = []  # runs claimed ahead that started
 
     @property
     def busy(self) -> int:
@@ -59,9 +61,13 @@ class Holdings:
         with self._mu:
             return list(self._inflight.values())
 
-    def add_claimed(self, runs: Iterable[Run]) -> None:
+    def add_claimed(self, runs: Iterable[Run], limited: bool = False) -> None:
+        """``limited``: claimed by a limited claim, whose runs not started hold no place."""
         with self._mu:
-            self._buffer.extend(runs)
+            for run in runs:
+                self._buffer.append(run)
+                if limited and run.started_at is None:
+                    self._placeless.add(run.id)
 
     def start_ready(self) -> list[Attempt]:
         """Attempts for runs claimed ahead, up to free slots: the caller submits them."""
@@ -91,7 +97,7 @@ class Holdings:
             free = len(self._inflight) < self.concurrency  # not while lent runs fill it
             return self._next_attempt() if follow and free else None
 
-    def take_started(self) -> tuple[list[Started], list[str]]:
+    def take_started(self) -> tuple[list[tuple[Run, datetime]], list[str]]:
         """Before a write: the starts of runs claimed ahead to write with the outcomes
         collected before this call, and the queues of the runs in flight (where this node
         holds places). The places left are forgotten (their outcomes are about to be
@@ -101,10 +107,11 @@ class Holdings:
             started, self._started = self._started, []
             self._places.clear()
             busy = {a.run.queue for a in self._inflight.values()}
-            back = [r for r in self._buffer if r.started_at is None and r.queue not in busy]
+            back = [r for r in self._buffer if r.id in self._placeless and r.queue not in busy]
             if back:
                 ids = {r.id for r in back}
                 self._buffer = deque(r for r in self._buffer if r.id not in ids)
+                self._placeless -= ids
                 self._handed_back.extend((r.id, r.attempt) for r in back)
         return started, sorted(busy)
 
@@ -129,7 +136,8 @@ class Holdings:
         # the place of a run of its queue that ended here. A run of a job this worker lacks
         # (claimed by id, say) is handed back, unattempted.
         for run in self._buffer:
-            if run.started_at is None and self._places[run.queue] <= 0:
+            placeless = run.id in self._placeless
+            if placeless and self._places[run.queue] <= 0:
                 continue
             self._buffer.remove(run)
             spec = self.jobs.get(run.job)
@@ -137,9 +145,11 @@ class Holdings:
                 ForeignJobs.handing_back(run)
                 self._handed_back.append((run.id, run.attempt))
                 return self._next_attempt()
-            if run.started_at is None:
+            if placeless:
                 self._places[run.queue] -= 1
-                self._started.append(Started(run.id, run.attempt, self._now()))
+                self._placeless.discard(run.id)
+            if run.started_at is None:
+                self._started.append((run, self._now()))
             attempt = self._begin(run, spec)
             self._inflight[attempt.key] = attempt
             return attempt
@@ -157,6 +167,7 @@ class Holdings:
             dropped = [r for r in self._buffer if r.id in ids]
             for run in dropped:
                 self._buffer.remove(run)
+            self._placeless -= ids
         return dropped
 
     def buffered_queues(self) -> set[str]:
@@ -171,6 +182,7 @@ class Holdings:
             back = [r for r in self._buffer if r.queue in queues]
             if back:
                 self._buffer = deque(r for r in self._buffer if r.queue not in queues)
+                self._placeless -= {r.id for r in back}
                 self._handed_back.extend((r.id, r.attempt) for r in back)
         return back
 
@@ -178,6 +190,7 @@ class Holdings:
         with self._mu:
             held = [(r.id, r.attempt) for r in self._buffer]
             self._buffer.clear()
+            self._placeless.clear()
         return held
 
     def take_handed_back(self) -> list[Key]:

@@ -37,6 +37,18 @@ class Recorder:
     def add(self, o: Outcome) -> None:
         self.pending.append(o)
 
+    def add_started(self, started: list[Started]) -> None:
+        """Starts of runs claimed ahead: one whose outcome waits here goes with it (one write
+        of the row), the others are written on their own, before the outcomes."""
+        if not started:
+            return
+        at = {(s.run_id, s.attempt): s.at for s in started}
+        for i, o in enumerate(self.pending):
+            when = at.pop((o.run_id, o.attempt), None)
+            if when is not None:
+                self.pending[i] = o._replace(started_at=when)
+        self.started.extend(s for s in started if (s.run_id, s.attempt) in at)
+
     def claim(self, params: ClaimParams) -> ClaimResult:
         """Write the pending outcomes and claim (``params.finish`` is ignored)."""
         finish, started = tuple(self.pending), tuple(self.started)

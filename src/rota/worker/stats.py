@@ -17,6 +17,7 @@ import bisect
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rota.runs import TERMINAL, Run, RunState
 
@@ -93,6 +94,13 @@ class WorkerStats:
                     continue
                 due = max(run.created_at, run.run_at)
                 wait = max(0.0, (run.started_at - due).total_seconds())
+                self._latency.setdefault(self._queues(run.queue), Histogram()).observe(wait)
+
+    def started(self, runs: Iterable[tuple[Run, datetime]]) -> None:
+        """Runs claimed ahead that started (at the time given): their wait to start."""
+        with self._lock:
+            for run, at in runs:
+                wait = max(0.0, (at - max(run.created_at, run.run_at)).total_seconds())
                 self._latency.setdefault(self._queues(run.queue), Histogram()).observe(wait)
 
     def ended(self, run: Run, outcome: RunState, duration: float) -> None:

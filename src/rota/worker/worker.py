@@ -29,6 +29,7 @@ from rota.storage.base import (
     LimitedJob,
     Outcome,
     ReleaseParams,
+    Started,
     Store,
 )
 from rota.worker import runlog
@@ -105,6 +106,7 @@ def claim_params(
         limited_slots=max(0, free),
         ahead=ahead,
         placed_queues=placed,
+        slots=max(0, free - ahead),
     )
 
 
@@ -215,7 +217,8 @@ class Worker:
         held_before = self._held.held
         self._collect()
         started, placed = self._held.take_started()  # after the outcomes they go with
-        self._recorder.started.extend(started)
+        self._recorder.add_started([Started(r.id, r.attempt, at) for r, at in started])
+        STATS.started(started)
         self._paused.hand_back_paused()
         self._release_handed_back()
         jobs = tuple(self.jobs)  # read each time: the app may define jobs after the start
@@ -236,11 +239,12 @@ class Worker:
         began = time.monotonic()
         ahead = max(0, free - max(0, self.config.concurrency - self._held.held))
         params = claim_params(self.config, now, free, only, jobs, limited, ahead, placed)
+        limited_claim = bool(limited) or self._queue_limits
         result = self._recorder.claim(replace(params, queue_limits=self._queue_limits))
         switched = result.queue_limits and not self._queue_limits
         self._queue_limits = result.queue_limits  # the next claim follows what this one saw
         self._pacer.round_trip(time.monotonic() - began)
-        self._held.add_claimed(result.claimed)
+        self._held.add_claimed(result.claimed, limited_claim)
         if only is None and free > 0:
             self._pacer.claimed(free, len(result.claimed), self._held.held, under_limits)
         STATS.claimed(result.claimed)

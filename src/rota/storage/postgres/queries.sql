@@ -71,22 +71,20 @@ WITH finished AS (
         result = v.result::jsonb,
         errors = CASE WHEN v.error IS NULL THEN r.errors
                       ELSE r.errors || jsonb_build_array(v.error::jsonb) END,
+        started_at = COALESCE(r.started_at, v.started_at),
         lease_expires_at = NULL
     FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
                 %(states)s::text[], %(next_attempts)s::int[], %(finished)s::text[]::timestamptz[],
                 %(run_ats)s::text[]::timestamptz[], %(c_states)s::text[], %(c_attempts)s::int[],
                 %(c_finished)s::text[]::timestamptz[], %(c_run_ats)s::text[]::timestamptz[],
-                %(results)s::text[], %(errors)s::text[])
+                %(results)s::text[], %(errors)s::text[], %(starts)s::text[]::timestamptz[])
          AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
-              c_attempt, c_finished_at, c_run_at, result, error)
+              c_attempt, c_finished_at, c_run_at, result, error, started_at)
     WHERE r.id = v.id AND r.attempt = v.attempt
       AND r.node_id = v.node_id AND r.state = 'running'
     RETURNING r.id
-), claimed AS (
-    UPDATE rota_runs r
-    SET state = 'running', attempt = r.attempt + 1, started_at = %(now)s,
-        lease_expires_at = %(lease_until)s, node_id = %(node_id)s
-    WHERE r.id = ANY(ARRAY(
+), picked AS (
+    SELECT ARRAY(
         SELECT id FROM rota_runs
         WHERE state IN ('queued', 'scheduled', 'retrying') AND run_at <= %(now)s
           AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
@@ -97,7 +95,16 @@ WITH finished AS (
                             WHERE paused OR concurrency IS NOT NULL OR rate_limit IS NOT NULL)
         ORDER BY priority, run_at, id
         LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED))
+        FOR UPDATE SKIP LOCKED) AS ids
+), claimed AS (
+    -- the first %(slots)s in claim order start now; the rest are claimed ahead, not started
+    UPDATE rota_runs r
+    SET state = 'running', attempt = r.attempt + 1,
+        started_at = CASE WHEN array_position(p.ids, r.id) <= %(slots)s
+                          THEN %(now)s::timestamptz END,
+        lease_expires_at = %(lease_until)s, node_id = %(node_id)s
+    FROM picked p
+    WHERE r.id = ANY(p.ids)
     RETURNING r.*
 )
 SELECT f.finished_ids, c.*,
@@ -147,14 +154,15 @@ SET state = CASE WHEN r.cancel_requested THEN v.c_state ELSE v.state END,
     result = v.result::jsonb,
     errors = CASE WHEN v.error IS NULL THEN r.errors
                   ELSE r.errors || jsonb_build_array(v.error::jsonb) END,
+    started_at = COALESCE(r.started_at, v.started_at),
     lease_expires_at = NULL
 FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
             %(states)s::text[], %(next_attempts)s::int[], %(finished)s::text[]::timestamptz[],
             %(run_ats)s::text[]::timestamptz[], %(c_states)s::text[], %(c_attempts)s::int[],
             %(c_finished)s::text[]::timestamptz[], %(c_run_ats)s::text[]::timestamptz[],
-            %(results)s::text[], %(errors)s::text[])
+            %(results)s::text[], %(errors)s::text[], %(starts)s::text[]::timestamptz[])
      AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
-          c_attempt, c_finished_at, c_run_at, result, error)
+          c_attempt, c_finished_at, c_run_at, result, error, started_at)
 WHERE r.id = v.id AND r.attempt = v.attempt AND r.node_id = v.node_id AND r.state = 'running'
 RETURNING r.id, r.attempt;
 

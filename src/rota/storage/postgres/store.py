@@ -90,6 +90,7 @@ def _finish_arrays(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "c_run_ats": [_iso(d.run_at) for d in cancelled],
         "results": [None if o.result is None else dumps(o.result) for o in outcomes],
         "errors": [None if d.error is None else dumps(d.error.to_json()) for d in then],
+        "starts": [_iso(o.started_at) for o in outcomes],
     }
 
 
@@ -214,6 +215,7 @@ class PostgresStore(
             "lease_until": params.lease_until,
             "node_id": params.node_id,
             "limit": params.limit,
+            "slots": params.limit if params.slots is None else params.slots,
             "queues": list(params.queues) if params.queues is not None else None,
             "run_id": params.run_id,
             "jobs": list(params.jobs) if params.jobs is not None else None,

@@ -39,8 +39,9 @@ SELECT max(id) AS id FROM rota_runs;
 -- name: runs_claim
 -- The claim event of rota.runs: its guard is the table's CLAIMABLE states, and the new
 -- values (running, attempt + 1) are computed here because the rows are chosen at write time.
+-- With :ahead, the runs are claimed ahead of the worker's free slots, not started.
 UPDATE rota_runs
-SET state = 'running', attempt = attempt + 1, started_at = :now,
+SET state = 'running', attempt = attempt + 1, started_at = CASE WHEN :ahead THEN NULL ELSE :now END,
     lease_expires_at = :lease_until, node_id = :node_id
 WHERE id IN (
     SELECT id FROM rota_runs INDEXED BY rota_runs_claim
@@ -56,7 +57,7 @@ RETURNING *;
 
 -- name: runs_claim_queues
 UPDATE rota_runs
-SET state = 'running', attempt = attempt + 1, started_at = :now,
+SET state = 'running', attempt = attempt + 1, started_at = CASE WHEN :ahead THEN NULL ELSE :now END,
     lease_expires_at = :lease_until, node_id = :node_id
 WHERE id IN (
     SELECT id FROM rota_runs INDEXED BY rota_runs_claim
@@ -97,6 +98,7 @@ SET state = CASE WHEN cancel_requested = 1 THEN :c_state ELSE :state END,
     run_at = COALESCE(CASE WHEN cancel_requested = 1 THEN :c_run_at ELSE :run_at END, run_at),
     result = :result,
     errors = CASE WHEN :error IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(:error)) END,
+    started_at = COALESCE(started_at, :started_at),
     lease_expires_at = NULL
 WHERE id = :id AND attempt = :attempt AND node_id = :node_id AND state = 'running';
 

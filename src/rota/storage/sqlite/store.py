@@ -67,6 +67,7 @@ def _outcome_params(o: Outcome) -> dict[str, Any]:
         "c_run_at": ep(cancelled.run_at),
         "result": None if o.result is None else dumps(o.result),
         "error": None if then.error is None else dumps(then.error.to_json()),
+        "started_at": ep(o.started_at),
     }
 
 
@@ -203,10 +204,16 @@ class SQLiteStore(
     ) -> list[sqlite3.Row]:
         if params.limited or params.queue_limits:
             return self.claim_limited(conn, params)
-        if params.queues is None:
-            return conn.execute(Q["runs_claim"], values).fetchall()
-        values["queues"] = dumps(list(params.queues))
-        return conn.execute(Q["runs_claim_queues"], values).fetchall()
+        query = Q["runs_claim"]
+        if params.queues is not None:
+            values["queues"] = dumps(list(params.queues))
+            query = Q["runs_claim_queues"]
+        slots = params.limit if params.slots is None else min(params.slots, params.limit)
+        rows = conn.execute(query, {**values, "limit": slots, "ahead": False}).fetchall()
+        if params.limit > slots and len(rows) == slots:  # the next ones: claimed ahead
+            ahead = {**values, "limit": params.limit - slots, "ahead": True}
+            rows += conn.execute(query, ahead).fetchall()
+        return rows
 
     def _finish(self, conn: sqlite3.Connection, outcomes: Sequence[Outcome]) -> list[Outcome]:
         refused = []
