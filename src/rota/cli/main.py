@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import click
 
 from rota.cli.batch import batch
+from rota.cli.bench import bench
 from rota.cli.completion import completion
 from rota.cli.db import db
 from rota.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, classify, one_line
@@ -102,6 +103,7 @@ for command in (
     queues,
     workflows,
     db,
+    bench,
 ):
     cli.add_command(command)
 
