@@ -72,7 +72,11 @@ def peer_round(system: str, args: argparse.Namespace) -> dict[str, float | None]
     command = [sys.executable, "-m", "peers_lib.common", system, str(args.runs)]
     command += [str(args.each), str(args.latency_runs)]
     env = {**os.environ, "PYTHONPATH": str(HERE)}
-    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=HERE, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE, env=env, check=False)
+    if done.returncode != 0:  # one peer failing leaves the others' figures standing
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        print(f"  {system} failed: {tail}", file=sys.stderr, flush=True)
+        return dict.fromkeys(FIGURES)
     figures: dict[str, float | None] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
