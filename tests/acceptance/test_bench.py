@@ -8,7 +8,7 @@ from typing import Any
 from tests.acceptance.conftest import Cli, Worker, assert_user_error
 from tests.support import wait_until
 
-SMALL = ("--runs", "300", "--latency-runs", "10", "--fires", "2")
+SMALL = ("--runs", "200", "--latency-runs", "8", "--fires", "2")
 RATES = ("enqueue", "bulk", "drain")
 
 
@@ -27,12 +27,12 @@ def test_bench_json_has_every_figure_and_leaves_user_data_alone(cli: Cli) -> Non
         rate = figures[key]
         assert rate["rota"] > 0 and rate["bare"] > 0 and rate["ratio"] > 0, rate
         assert abs(rate["ratio"] - rate["rota"] / rate["bare"]) < 0.01 * rate["ratio"] + 1e-3
-        assert rate["runs"] == 300
+        assert rate["runs"] == 200
     assert figures["bulk"]["bare_loop"] == (
         "executemany" if figures["backend"] == "sqlite" else "COPY"
     )
     latency = figures["latency"]
-    assert latency["runs"] == 10
+    assert latency["runs"] == 8
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"], latency
     fire = figures["fire"]
     assert fire["runs"] == 2 and 0 < fire["p50"] <= fire["p99"], fire
