@@ -17,8 +17,10 @@ from rota.batch.writers import SqlWriter
 from tests.conftest import PG_URL, require_postgres
 from tests.support import context, read_all, take
 
-STREAMS_DB = "rota_test_streams"
-STREAMS_URL = f"{PG_URL.rpartition('/')[0]}/{STREAMS_DB}"
+# beside the test database, named after it: sessions and xdist workers each have their own
+_SERVER, _, _TEST_DB = PG_URL.partition("?")[0].rpartition("/")
+STREAMS_DB = f"{_TEST_DB}_streams"
+STREAMS_URL = f"{_SERVER}/{STREAMS_DB}"
 
 
 class Db:

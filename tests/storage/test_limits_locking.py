@@ -36,10 +36,13 @@ def holding_the_job_lock(url: str, job: str) -> psycopg.Connection:
 
 
 def waiting(url: str, n: int, kind: str) -> bool:
-    """True once ``n`` sessions wait on a lock of that kind (advisory, transactionid: a row)."""
+    """True once ``n`` sessions of this test database wait on a lock of that kind (advisory,
+    transactionid: a row); other databases' sessions (other test processes) are not counted."""
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = %s AND NOT granted", (kind,)
+            "SELECT count(*) FROM pg_locks WHERE locktype = %s AND NOT granted AND pid IN"
+            " (SELECT pid FROM pg_stat_activity WHERE datname = current_database())",
+            (kind,),
         ).fetchone()
     return row is not None and int(row[0]) >= n
 
