@@ -2,7 +2,9 @@
 
 PostgreSQL tests use ``ROTA_TEST_POSTGRES_URL`` (default: postgresql://postgres@127.0.0.1:5432/
 rota_test, created if missing). Without a server they skip with the reason, except in CI
-(``CI=true``), where they fail: CI must prove both backends.
+(``CI=true``), where they fail: CI must prove both backends. Under pytest-xdist each worker has
+a database of its own, the URL's name plus the worker's (``rota_test_gw0``...), created if
+missing: workers run side by side and every test empties the database it uses.
 """
 
 from __future__ import annotations
@@ -14,9 +16,22 @@ from pathlib import Path
 
 import pytest
 
-PG_URL = os.environ.get("ROTA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/rota_test")
+
+def worker_url(url: str, worker: str) -> str:
+    """``url`` with ``_<worker>`` after its database name (its query kept); as is without one."""
+    if not worker:
+        return url
+    head, mark, query = url.partition("?")
+    return f"{head}_{worker}{mark}{query}"
+
+
+PG_URL = worker_url(
+    os.environ.get("ROTA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/rota_test"),
+    os.environ.get("PYTEST_XDIST_WORKER", ""),
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgres"]
+
 
 _pg_problem: str | None = None
 _pg_checked = False
@@ -33,7 +48,7 @@ def _postgres_problem() -> str | None:
     except ImportError:
         _pg_problem = "psycopg is not installed (pip install 'rota[postgres]')"
         return _pg_problem
-    base, _, dbname = PG_URL.rpartition("/")
+    base, _, dbname = PG_URL.partition("?")[0].rpartition("/")
     try:
         with psycopg.connect(PG_URL, connect_timeout=3):
             pass
