@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.support import wait_until
@@ -17,6 +18,9 @@ from tests.web.conftest import TOKEN
 
 from .conftest import login, submit_token
 from .live import Live
+
+# one xdist process runs this module: its tests share the live servers and the browser
+pytestmark = pytest.mark.xdist_group("test_dashboard")
 
 SECTIONS = {
     "Runs": "Runs",

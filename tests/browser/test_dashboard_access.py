@@ -18,6 +18,9 @@ from tests.web.conftest import READ_TOKEN
 from .conftest import BrowserErrors, login, no_sideways_scroll
 from .live import Live
 
+# one xdist process runs this module: its tests share the live servers and the browser
+pytestmark = pytest.mark.xdist_group("test_dashboard_access")
+
 READ_ONLY = "The read-only token may look at everything, not act."
 CONTROLS = "button, select, textarea, input:not([type=hidden])"
 CONTROL_ROLES = {"button", "combobox", "textbox", "searchbox", "checkbox", "radio", "listbox"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 import rota
@@ -16,6 +17,9 @@ import rota
 from .conftest import login, no_sideways_scroll
 from .live import Live
 from .test_dashboard_access import tab_through, visible_focus
+
+# one xdist process runs this module: its tests share the live servers and the browser
+pytestmark = pytest.mark.xdist_group("test_dashboard_workflows")
 
 LIVE_MS = 5_000  # the contract: states update on their own within 5 s
 HEAD_STATE = "[data-live='workflow-head'] .current .state"
