@@ -171,6 +171,9 @@ class HeartbeatParams:
 class RescueParams:
     now: datetime
     limit: int = 500
+    dead_before: datetime | None = None
+    """Liveness: the running runs of a node stopped, or not seen since then, are due too
+    (whatever their leases). None: by lease only. Runs of a node with no row keep the lease."""
 
 
 @dataclass(frozen=True, slots=True)

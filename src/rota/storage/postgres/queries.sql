@@ -188,8 +188,15 @@ WHERE id = ANY(%(ids)s::bigint[]) AND node_id = %(node_id)s AND state = 'running
 RETURNING id, cancel_requested;
 
 -- name: runs_expired
+-- Due for rescue: a lease expired, or (with dead_before) a node dead by liveness: stopped, or
+-- not seen since dead_before. A run of a node with no row (drain, exec) has only its lease.
 SELECT * FROM rota_runs
-WHERE state = 'running' AND lease_expires_at < %(now)s
+WHERE state = 'running'
+  AND (lease_expires_at < %(now)s
+       OR node_id = ANY(ARRAY(
+           SELECT id FROM rota_nodes
+           WHERE %(dead_before)s::timestamptz IS NOT NULL
+             AND (stopped_at IS NOT NULL OR last_seen_at < %(dead_before)s::timestamptz))))
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
@@ -215,7 +222,11 @@ FROM unnest(%(ids)s::bigint[], %(states)s::text[], %(attempts)s::int[],
 WHERE r.id = ANY(%(ids)s::bigint[]) AND r.id = v.id AND r.state = v.was_state
   AND r.attempt = v.was_attempt AND r.cancel_requested = v.was_cancel
   AND r.node_id IS NOT DISTINCT FROM v.was_node
-  AND (%(expired_at)s::timestamptz IS NULL OR r.lease_expires_at < %(expired_at)s::timestamptz)
+  AND (%(expired_at)s::timestamptz IS NULL OR r.lease_expires_at < %(expired_at)s::timestamptz
+       OR r.node_id = ANY(ARRAY(
+           SELECT id FROM rota_nodes
+           WHERE %(dead_before)s::timestamptz IS NOT NULL
+             AND (stopped_at IS NOT NULL OR last_seen_at < %(dead_before)s::timestamptz))))
 RETURNING r.*;
 
 -- name: runs_progress

@@ -94,7 +94,9 @@ def _finish_arrays(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     }
 
 
-def _write_arrays(todo: Sequence[Write], expired_at: datetime | None = None) -> dict[str, Any]:
+def _write_arrays(
+    todo: Sequence[Write], expired_at: datetime | None = None, dead_before: datetime | None = None
+) -> dict[str, Any]:
     return {
         "ids": [w.id for w in todo],
         "states": [w.state.value for w in todo],
@@ -110,6 +112,7 @@ def _write_arrays(todo: Sequence[Write], expired_at: datetime | None = None) -> 
         "was_cancels": [w.was_cancel_requested for w in todo],
         "was_nodes": [w.was_node_id for w in todo],
         "expired_at": expired_at,
+        "dead_before": dead_before,
     }
 
 
@@ -128,11 +131,12 @@ def _apply(
     conn: psycopg.Connection[dict[str, Any]],
     todo: Sequence[Write],
     expired_at: datetime | None = None,
+    dead_before: datetime | None = None,
 ) -> list[Run]:
     """Write each decision under its guard; returns the runs written, as they now are."""
     if not todo:
         return []
-    rows = conn.execute(Q["runs_apply"], _write_arrays(todo, expired_at)).fetchall()
+    rows = conn.execute(Q["runs_apply"], _write_arrays(todo, expired_at, dead_before)).fetchall()
     return [run_from_row(r, ts) for r in rows]
 
 
@@ -299,11 +303,12 @@ class PostgresStore(
         return [int(r["id"]) for r in rows if r["cancel_requested"]]
 
     def runs_rescue(self, params: RescueParams) -> list[Run]:
-        values = {"now": params.now, "limit": params.limit}
+        values = {"now": params.now, "limit": params.limit, "dead_before": params.dead_before}
         with self._conn() as conn, conn.transaction():
             conn.execute(READ_COMMITTED)
             expired = [run_from_row(r, ts) for r in conn.execute(Q["runs_expired"], values)]
-            rescued = _apply(conn, rescue_writes(expired, params.now), params.now)
+            todo = rescue_writes(expired, params.now)
+            rescued = _apply(conn, todo, params.now, params.dead_before)
             send_settle(conn, [r.id for r in rescued if r.workflow is not None], params.now)
             return rescued
 

@@ -119,8 +119,14 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND node_id = :node_id AND state
 RETURNING id, cancel_requested;
 
 -- name: runs_expired
+-- Due for rescue: a lease expired, or (with dead_before) a node dead by liveness: stopped, or
+-- not seen since dead_before. A run of a node with no row (drain, exec) has only its lease.
 SELECT * FROM rota_runs
-WHERE state = 'running' AND lease_expires_at < :now
+WHERE state = 'running'
+  AND (lease_expires_at < :now
+       OR node_id IN (SELECT id FROM rota_nodes
+                      WHERE :dead_before IS NOT NULL
+                        AND (stopped_at IS NOT NULL OR last_seen_at < :dead_before)))
 LIMIT :limit;
 
 -- name: runs_by_ids
@@ -136,7 +142,10 @@ SET state = :state, attempt = :attempt, max_attempts = COALESCE(:max_attempts, m
     errors = CASE WHEN :error IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(:error)) END
 WHERE id = :id AND state = :was_state AND attempt = :was_attempt
   AND cancel_requested = :was_cancel_requested AND node_id IS :was_node_id
-  AND (:expired_at IS NULL OR lease_expires_at < :expired_at)
+  AND (:expired_at IS NULL OR lease_expires_at < :expired_at
+       OR node_id IN (SELECT id FROM rota_nodes
+                      WHERE :dead_before IS NOT NULL
+                        AND (stopped_at IS NOT NULL OR last_seen_at < :dead_before)))
 RETURNING *;
 
 -- name: runs_progress

@@ -71,7 +71,9 @@ def _outcome_params(o: Outcome) -> dict[str, Any]:
     }
 
 
-def _write_params(w: Write, expired_at: datetime | None = None) -> dict[str, Any]:
+def _write_params(
+    w: Write, expired_at: datetime | None = None, dead_before: datetime | None = None
+) -> dict[str, Any]:
     return {
         "id": w.id,
         "state": w.state.value,
@@ -87,6 +89,7 @@ def _write_params(w: Write, expired_at: datetime | None = None) -> dict[str, Any
         "was_cancel_requested": w.was_cancel_requested,
         "was_node_id": w.was_node_id,
         "expired_at": ep(expired_at),
+        "dead_before": ep(dead_before),
     }
 
 
@@ -260,21 +263,29 @@ class SQLiteStore(
         return [int(r[0]) for r in rows if r[1]]
 
     def runs_rescue(self, params: RescueParams) -> list[Run]:
-        now = to_epoch(params.now)
+        values = {"now": to_epoch(params.now), "limit": params.limit}
+        values["dead_before"] = ep(params.dead_before)
         with self._write() as conn:
-            rows = conn.execute(Q["runs_expired"], {"now": now, "limit": params.limit})
+            rows = conn.execute(Q["runs_expired"], values)
             expired = [run_from_row(r, ts, from_text) for r in rows.fetchall()]
-            rescued = self._apply(conn, rescue_writes(expired, params.now), params.now)
+            todo = rescue_writes(expired, params.now)
+            rescued = self._apply(conn, todo, params.now, params.dead_before)
             settle(conn, [r.id for r in rescued if r.workflow is not None], params.now)
             return rescued
 
     def _apply(
-        self, conn: sqlite3.Connection, todo: Sequence[Write], expired_at: datetime | None = None
+        self,
+        conn: sqlite3.Connection,
+        todo: Sequence[Write],
+        expired_at: datetime | None = None,
+        dead_before: datetime | None = None,
     ) -> list[Run]:
         """Write each decision under its guard; returns the runs written, as they now are."""
         done = []
         for w in todo:
-            row = conn.execute(Q["runs_apply"], _write_params(w, expired_at)).fetchone()
+            row = conn.execute(
+                Q["runs_apply"], _write_params(w, expired_at, dead_before)
+            ).fetchone()
             if row is not None:
                 done.append(run_from_row(row, ts, from_text))
         return done
