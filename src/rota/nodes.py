@@ -12,6 +12,14 @@ from typing import Any
 
 JSON = Any
 
+HEARTBEAT_SECONDS = 1.0
+"""How often a node beats (``rota_nodes.last_seen_at``), whatever its lease."""
+NODE_DEAD_AFTER_SECONDS = 4.0
+"""Liveness: a node not seen for this long (about four missed beats) is dead, and the rescuer
+gives its running runs back then, whatever their leases. A node that is only slow keeps its
+runs: its heartbeat thread beats on while its jobs run. Runs of a process that does not
+register as a node (``app.drain``, ``rota exec``) keep the lease rule."""
+
 
 @dataclass(frozen=True, slots=True)
 class Node:

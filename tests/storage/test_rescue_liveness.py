@@ -1,12 +1,14 @@
-"""Conformance: rescue by node liveness (a node stopped, or silent since ``dead_before``)."""
+"""Conformance: liveness (a node stopped, or silent since ``dead_before``, is dead): its runs
+are rescued and its leader lease is free, whatever the leases; the database's clock."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from rota.nodes import Node
 from rota.runs import Run, RunState
 from rota.storage.base import FinishParams, RescueParams, Store
+from rota.storage.leader_store import LeaderParams
 
 from .support import T0, at, claim, get, insert, new_run, succeeded
 
@@ -78,3 +80,28 @@ def test_a_second_liveness_rescue_rescues_nothing(store: Store) -> None:
     assert len(rescue(store, 6, dead_before=5)) == 1
     assert rescue(store, 6, dead_before=5) == []
     assert get(store, run_id).attempt == 1
+
+
+def test_the_leader_lease_of_a_dead_node_is_taken_before_it_expires(store: Store) -> None:
+    register(store, "leader", seen=0)
+    register(store, "follower", seen=0)
+
+    def take(node: str, now: float, dead_before: float | None) -> bool:
+        dead = None if dead_before is None else at(dead_before)
+        return store.leader_acquire(LeaderParams("maintenance", node, at(now), at(now + 300), dead))
+
+    assert take("leader", 0, None)
+    store.node_heartbeat("leader", at(4))
+    assert not take("follower", 5, None)  # by lease only: held for 300 s
+    assert not take("follower", 5, 1)  # the leader was seen at 4
+    assert take("follower", 9, 5)  # not seen since 4: dead
+    held = store.leader_get("maintenance")
+    assert held is not None and held.node_id == "follower"
+    assert not store.leader_renew(LeaderParams("maintenance", "leader", at(9), at(309)))
+
+
+def test_the_database_clock_is_readable(store: Store) -> None:
+    before = datetime.now(UTC)
+    read = store.db_now()
+    assert read.tzinfo is not None
+    assert abs((read - before).total_seconds()) < 5  # same machine here: no skew

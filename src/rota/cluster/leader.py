@@ -6,6 +6,10 @@ past that (SIGSTOP, a long GC pause) stops leading until a renewal succeeds agai
 nodes never both believe they lead for longer than the clocks drift. A leader that stops
 resigns, and another node takes over at its next try (every quarter of a lease); one that is
 killed is replaced once its lease has expired.
+
+With liveness (a node's heartbeat, ``rota.cluster.heartbeat``) the others try every beat and
+take the lease of a holder whose node is dead (not seen for ``NODE_DEAD_AFTER_SECONDS``), and
+the holder trusts its lease only while its own beats keep it from being declared dead.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from rota.clock import Clock, SystemClock
+from rota.nodes import HEARTBEAT_SECONDS
 from rota.storage.leader_store import LeaderParams, LeaderStore
 
 log = logging.getLogger("rota.maintenance")
@@ -34,18 +40,31 @@ class LeaderConfig:
         return max(0.05, self.lease_seconds / 4)
 
 
+class Liveness(Protocol):
+    def dead_before(self, now: datetime) -> datetime | None: ...
+    def alive_until(self) -> float: ...
+
+
 class Leadership:
     def __init__(
-        self, store: LeaderStore, config: LeaderConfig, clock: Clock | None = None
+        self,
+        store: LeaderStore,
+        config: LeaderConfig,
+        clock: Clock | None = None,
+        liveness: Liveness | None = None,
     ) -> None:
         self.store, self.config = store, config
         self.clock = clock or SystemClock()
+        self.liveness = liveness
         self._held_until = 0.0  # monotonic: trusted until then
         self._next_try = 0.0
 
     @property
     def leading(self) -> bool:
-        return time.monotonic() < self._held_until
+        until = self._held_until
+        if self.liveness is not None:
+            until = min(until, self.liveness.alive_until())
+        return time.monotonic() < until
 
     @property
     def due(self) -> bool:
@@ -63,10 +82,10 @@ class Leadership:
         params = self._params(now)
         was = self.leading
         held = self.store.leader_renew(params) if was else self.store.leader_acquire(params)
-        self._next_try = began + self.config.interval
+        self._next_try = began + self._interval(held)
         if held:
             self._held_until = began + self.config.lease_seconds
-            if not was:
+            if not was and self.leading:
                 log.info("node %s now leads %s", self.config.node_id, self.config.name)
         else:
             self._held_until = 0.0
@@ -90,6 +109,13 @@ class Leadership:
             return
         log.info("node %s resigned the %s lease", self.config.node_id, self.config.name)
 
+    def _interval(self, held: bool) -> float:
+        """The leader renews every quarter lease; with liveness the others try every beat."""
+        if held or self.liveness is None:
+            return self.config.interval
+        return min(self.config.interval, HEARTBEAT_SECONDS)
+
     def _params(self, now: datetime) -> LeaderParams:
         expires = now + timedelta(seconds=self.config.lease_seconds)
-        return LeaderParams(self.config.name, self.config.node_id, now, expires)
+        dead_before = None if self.liveness is None else self.liveness.dead_before(now)
+        return LeaderParams(self.config.name, self.config.node_id, now, expires, dead_before)

@@ -4,6 +4,8 @@ Every node with the maintenance role runs this service, but only the one holding
 ``maintenance`` lease runs the tasks, each on its own beat: N nodes do not all rescan. The
 others try to take the lease every quarter of a lease, so a killed leader is replaced within
 about one lease, and a stopping leader resigns so that another takes over at its next try.
+With the node's heartbeat (``liveness``) the others try every beat and take over from a dead
+leader within seconds, and the rescuer runs every beat, rescuing the runs of dead nodes.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from datetime import timedelta
 from typing import Protocol
 
 from rota.clock import Clock, SystemClock
+from rota.cluster.heartbeat import Heartbeat
 from rota.cluster.leader import LeaderConfig, Leadership
 from rota.cluster.pruner import NODE_RETENTION, Pruner
 from rota.cluster.reconciler import Reconciler
 from rota.cluster.rescuer import Rescuer
+from rota.nodes import HEARTBEAT_SECONDS
 from rota.retention import DEFAULT_POLICY, Policy
 from rota.service import Loop
 from rota.storage.base import Store
@@ -53,14 +57,23 @@ class MaintenanceConfig:
 
 
 class Maintenance:
-    def __init__(self, store: Store, config: MaintenanceConfig, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: MaintenanceConfig,
+        clock: Clock | None = None,
+        liveness: Heartbeat | None = None,
+    ) -> None:
         self.config = config
         clock = clock or SystemClock()
         self.leadership = Leadership(
-            store, LeaderConfig(LEASE_NAME, config.node_id, config.lease_seconds), clock
+            store, LeaderConfig(LEASE_NAME, config.node_id, config.lease_seconds), clock, liveness
+        )
+        rescue_every = (
+            config.interval if liveness is None else min(config.interval, HEARTBEAT_SECONDS)
         )
         self.tasks: Sequence[Task] = (
-            Rescuer(store, config.interval, clock),
+            Rescuer(store, rescue_every, clock, liveness),
             Reconciler(store, config.interval, clock),
             Pruner(store, config.prune_interval, clock, config.node_retention, config.retention),
         )

@@ -10,10 +10,11 @@ once and the worker's running runs get their shutdown timeout before the node sa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rota.clock import Clock, SystemClock
+from rota.clock import Clock, DatabaseClock, SystemClock
 from rota.cluster.heartbeat import Heartbeat, HeartbeatConfig
 from rota.cluster.identity import NodeIdentity
 from rota.cluster.maintenance import Maintenance, MaintenanceConfig
@@ -24,6 +25,8 @@ from rota.service import Service
 from rota.storage.base import Store
 from rota.worker.process_pool import ProcessLimits
 from rota.worker.worker import Worker, WorkerConfig
+
+log = logging.getLogger("rota.node")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +75,16 @@ class Node:
     ) -> None:
         self.config = config
         clock = clock or SystemClock()
+        # the system clock follows the database's; a clock a test injects is kept as it is
+        self.db_clock = DatabaseClock(store.db_now) if type(clock) is SystemClock else None
+        clock = self.db_clock or clock
         self.identity = NodeIdentity.new(config.role_names)
         node_id = self.identity.id
         self.heartbeat = Heartbeat(
-            store, HeartbeatConfig(self.identity, config.lease_seconds), clock
+            store,
+            HeartbeatConfig(self.identity, config.lease_seconds),
+            clock,
+            self.db_clock.sync if self.db_clock is not None else None,
         )
         self.worker = (
             Worker(store, jobs, config.worker_config(node_id), clock) if config.worker else None
@@ -90,6 +99,7 @@ class Node:
                 store,
                 MaintenanceConfig(node_id, config.lease_seconds, retention=config.retention),
                 clock,
+                self.heartbeat,
             )
             if config.maintenance
             else None
@@ -106,6 +116,7 @@ class Node:
         """Start every service (a second call does nothing)."""
         if self._started:
             return
+        self._sync_clock()
         started: list[Service] = []
         try:
             for service in self.services:
@@ -119,6 +130,23 @@ class Node:
         started, self._started = self._started, ()
         for service in reversed(started):
             service.stop()
+
+    def _sync_clock(self) -> None:
+        """Read the database's clock before any service writes a time (the heartbeat then
+        syncs on every beat); a failure here only delays that to the first beat."""
+        if self.db_clock is None:
+            return
+        try:
+            offset = self.db_clock.sync()
+        except Exception as exc:
+            log.warning("could not read the database's clock yet: %s", exc)
+            return
+        if abs(offset) >= 1.0:
+            log.warning(
+                "this machine's clock is %+.1f s off the database's: node times follow the "
+                "database's",
+                -offset,
+            )
 
     def wake_workers(self) -> None:
         """New runs may be due now (a launch in this process, a schedule fired)."""

@@ -22,6 +22,8 @@ class LeaderParams:
     now: datetime
     expires_at: datetime
     """Until when the lease is held if taken or renewed (unused by ``leader_resign``)."""
+    dead_before: datetime | None = None
+    """Liveness: a lease held by a node stopped, or not seen since then, is free to take."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,9 @@ class Leader:
 
 class LeaderStore(Protocol):
     def leader_acquire(self, params: LeaderParams) -> bool:
-        """Take the lease if nobody holds it, it expired (``expires_at <= now``), or this node
-        holds it already (then it is renewed); True if this node holds it now."""
+        """Take the lease if nobody holds it, it expired (``expires_at <= now``), its holder
+        is dead by ``dead_before``, or this node holds it already (then it is renewed); True if
+        this node holds it now."""
         ...
 
     def leader_renew(self, params: LeaderParams) -> bool:

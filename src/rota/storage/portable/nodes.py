@@ -57,3 +57,8 @@ class PortableNodes(SqlBackend):
         d = self.dialect
         q = d.queries("nodes.sql")["nodes_prune"]
         return self.write(q, {"seen_before": d.time(seen_before)})
+
+    def db_now(self) -> datetime:
+        d = self.dialect
+        [row] = self.fetch(d.queries("nodes.sql")["db_now"], {})
+        return d.read_time_not_null(row["now"])

@@ -18,6 +18,7 @@ def _values(params: LeaderParams) -> dict[str, Any]:
         "node_id": params.node_id,
         "now": params.now,
         "expires_at": params.expires_at,
+        "dead_before": params.dead_before,
     }
 
 

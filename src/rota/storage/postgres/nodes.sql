@@ -18,3 +18,7 @@ SELECT * FROM rota_nodes WHERE last_seen_at >= %(seen_after)s ORDER BY started_a
 
 -- name: nodes_prune
 DELETE FROM rota_nodes WHERE last_seen_at < %(seen_before)s;
+
+-- name: db_now
+-- The database's clock, which every node's times follow (rota.clock.DatabaseClock).
+SELECT clock_timestamp() AS now;

@@ -18,6 +18,7 @@ def _values(params: LeaderParams) -> dict[str, Any]:
         "node_id": params.node_id,
         "now": to_epoch(params.now),
         "expires_at": to_epoch(params.expires_at),
+        "dead_before": None if params.dead_before is None else to_epoch(params.dead_before),
     }
 
 

@@ -17,3 +17,7 @@ SELECT * FROM rota_nodes WHERE last_seen_at >= :seen_after ORDER BY started_at D
 
 -- name: nodes_prune
 DELETE FROM rota_nodes WHERE last_seen_at < :seen_before;
+
+-- name: db_now
+-- SQLite's clock is this machine's (the process's own): one machine, one clock.
+SELECT (julianday('now') - 2440587.5) * 86400.0 AS now;

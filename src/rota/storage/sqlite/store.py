@@ -263,8 +263,11 @@ class SQLiteStore(
         return [int(r[0]) for r in rows if r[1]]
 
     def runs_rescue(self, params: RescueParams) -> list[Run]:
-        values = {"now": to_epoch(params.now), "limit": params.limit}
-        values["dead_before"] = ep(params.dead_before)
+        values = {
+            "now": to_epoch(params.now),
+            "limit": params.limit,
+            "dead_before": ep(params.dead_before),
+        }
         with self._write() as conn:
             rows = conn.execute(Q["runs_expired"], values)
             expired = [run_from_row(r, ts, from_text) for r in rows.fetchall()]
