@@ -116,6 +116,16 @@ def build_app(
         return "slept"
 
     @app.job
+    def spin(seconds: float, ctx: rota.Context) -> str:
+        """Busy for ``seconds`` in pure Python (CPU-bound: it holds the GIL whenever it can)."""
+        mark(ctx, "start")
+        end, n = time.monotonic() + seconds, 0
+        while time.monotonic() < end:
+            n += sum(range(1000))
+        mark(ctx, "done")
+        return "spun"
+
+    @app.job
     def suicide(ctx: rota.Context) -> None:
         """Kills the process running it, every time."""
         mark(ctx, "start")
