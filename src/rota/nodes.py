@@ -19,6 +19,10 @@ NODE_DEAD_AFTER_SECONDS = 4.0
 gives its running runs back then, whatever their leases. A node that is only slow keeps its
 runs: its heartbeat thread beats on while its jobs run. Runs of a process that does not
 register as a node (``app.drain``, ``rota exec``) keep the lease rule."""
+LIVENESS_CHECK_SECONDS = 0.5
+"""How often the maintenance leader looks for dead nodes, and the other nodes for a dead
+leader: a killed node's runs are back within ``NODE_DEAD_AFTER_SECONDS`` plus this of its
+last beat, under 5 s of its death."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,13 @@ import os
 import time
 
 import rota
-from rota.nodes import HEARTBEAT_SECONDS, NODE_DEAD_AFTER_SECONDS
+from rota.nodes import LIVENESS_CHECK_SECONDS, NODE_DEAD_AFTER_SECONDS
 from tests.integration.procs import Marks, Procs, wait_started, wait_terminal
 from tests.support import wait_until
 
 LEASE = 30.0
-RESCUE_WITHIN = NODE_DEAD_AFTER_SECONDS + HEARTBEAT_SECONDS
-"""The last beat came at most at the kill; the rescuer looks every beat."""
+RESCUE_WITHIN = NODE_DEAD_AFTER_SECONDS + LIVENESS_CHECK_SECONDS
+"""The last beat came at most at the kill; the rescuer looks every half beat."""
 SLACK = 1.5  # a loaded CI machine
 
 

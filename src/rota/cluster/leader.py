@@ -7,9 +7,10 @@ nodes never both believe they lead for longer than the clocks drift. A leader th
 resigns, and another node takes over at its next try (every quarter of a lease); one that is
 killed is replaced once its lease has expired.
 
-With liveness (a node's heartbeat, ``rota.cluster.heartbeat``) the others try every beat and
-take the lease of a holder whose node is dead (not seen for ``NODE_DEAD_AFTER_SECONDS``), and
-the holder trusts its lease only while its own beats keep it from being declared dead.
+With liveness (a node's heartbeat, ``rota.cluster.heartbeat``) the others try every half
+beat and take the lease of a holder whose node is dead (not seen for
+``NODE_DEAD_AFTER_SECONDS``), and the holder trusts its lease only while its own beats keep
+it from being declared dead.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from rota.clock import Clock, SystemClock
-from rota.nodes import HEARTBEAT_SECONDS
+from rota.nodes import LIVENESS_CHECK_SECONDS
 from rota.storage.leader_store import LeaderParams, LeaderStore
 
 log = logging.getLogger("rota.maintenance")
@@ -110,10 +111,10 @@ class Leadership:
         log.info("node %s resigned the %s lease", self.config.node_id, self.config.name)
 
     def _interval(self, held: bool) -> float:
-        """The leader renews every quarter lease; with liveness the others try every beat."""
+        """The leader renews every quarter lease; with liveness the others try every half beat."""
         if held or self.liveness is None:
             return self.config.interval
-        return min(self.config.interval, HEARTBEAT_SECONDS)
+        return min(self.config.interval, LIVENESS_CHECK_SECONDS)
 
     def _params(self, now: datetime) -> LeaderParams:
         expires = now + timedelta(seconds=self.config.lease_seconds)

@@ -4,8 +4,9 @@ Every node with the maintenance role runs this service, but only the one holding
 ``maintenance`` lease runs the tasks, each on its own beat: N nodes do not all rescan. The
 others try to take the lease every quarter of a lease, so a killed leader is replaced within
 about one lease, and a stopping leader resigns so that another takes over at its next try.
-With the node's heartbeat (``liveness``) the others try every beat and take over from a dead
-leader within seconds, and the rescuer runs every beat, rescuing the runs of dead nodes.
+With the node's heartbeat (``liveness``) the others try every half beat and take over from a
+dead leader within seconds, and the rescuer runs every half beat, rescuing the runs of dead
+nodes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rota.cluster.leader import LeaderConfig, Leadership
 from rota.cluster.pruner import NODE_RETENTION, Pruner
 from rota.cluster.reconciler import Reconciler
 from rota.cluster.rescuer import Rescuer
-from rota.nodes import HEARTBEAT_SECONDS
+from rota.nodes import LIVENESS_CHECK_SECONDS
 from rota.retention import DEFAULT_POLICY, Policy
 from rota.service import Loop
 from rota.storage.base import Store
@@ -70,7 +71,7 @@ class Maintenance:
             store, LeaderConfig(LEASE_NAME, config.node_id, config.lease_seconds), clock, liveness
         )
         rescue_every = (
-            config.interval if liveness is None else min(config.interval, HEARTBEAT_SECONDS)
+            config.interval if liveness is None else min(config.interval, LIVENESS_CHECK_SECONDS)
         )
         self.tasks: Sequence[Task] = (
             Rescuer(store, rescue_every, clock, liveness),
