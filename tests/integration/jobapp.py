@@ -100,10 +100,10 @@ def build_app(
         raise rota.HandBack("to be resumed elsewhere")
 
     @app.job
-    def work(n: int, ctx: rota.Context) -> int:
-        """A short job with an observable effect per execution."""
+    def work(n: int, ctx: rota.Context, ms: float = 10.0) -> int:
+        """A short job (``ms`` long) with an observable effect per execution."""
         effect("start", ctx)
-        time.sleep(0.01)
+        time.sleep(ms / 1000)
         effect("done", ctx)
         return n
 
