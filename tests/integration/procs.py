@@ -90,8 +90,11 @@ class Procs(Processes):
         self.add(proc)
         return proc
 
-    def spawn_node(self, *args: str, lease_seconds: float = 2.0) -> Process:
-        """The installed ``rota`` command (``rota worker``, ...) on the app of ``jobapp.py``."""
+    def spawn_node(
+        self, *args: str, lease_seconds: float = 2.0, env: dict[str, str] | None = None
+    ) -> Process:
+        """The installed ``rota`` command (``rota worker``, ...) on the app of ``jobapp.py``;
+        ``env``: more environment variables (``LD_PRELOAD`` of libfaketime, ...)."""
         name = f"{args[0]}{len(self.spawned) + 1}"
         app_file = self.workdir / f"{name}_app.py"
         app_file.write_text(
@@ -103,10 +106,10 @@ class Procs(Processes):
             )
         )
         log_path = self.workdir / f"{name}.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("ROTA_DATABASE_URL", None)
+        environ = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        environ.pop("ROTA_DATABASE_URL", None)
         argv = [*rota_command(), "--app", str(app_file), *args]
-        popen = spawn(argv, log_path, cwd=self.workdir, env=env)
+        popen = spawn(argv, log_path, cwd=self.workdir, env=environ)
         return self.add(Process(name, popen, log_path))
 
 
