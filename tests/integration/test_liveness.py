@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 import rota
-from rota.nodes import LIVENESS_CHECK_SECONDS, NODE_DEAD_AFTER_SECONDS
+from rota.cluster.heartbeat import TRUST_MARGIN, Heartbeat, HeartbeatConfig
+from rota.cluster.identity import NodeIdentity
+from rota.nodes import HEARTBEAT_SECONDS, LIVENESS_CHECK_SECONDS, NODE_DEAD_AFTER_SECONDS
+from rota.storage.base import Store
 from tests.integration.procs import Marks, Procs, wait_started, wait_terminal
 from tests.support import wait_until
 
@@ -69,3 +75,39 @@ def _leader(app: rota.App) -> str | None:
 
 def _node_of(app: rota.App, pid: int) -> str | None:
     return next((n.id for n in app.nodes.list() if n.pid == pid and n.stopped_at is None), None)
+
+
+class Monotonic:
+    """This process's monotonic clock, moved by hand (the heartbeat's beats are real)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_node_judges_others_only_after_beating_steadily_itself(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Monotonic()
+    monkeypatch.setattr("rota.cluster.heartbeat.time.monotonic", clock)
+    beat = Heartbeat(store, HeartbeatConfig(NodeIdentity.new(("worker",)), lease_seconds=30))
+    now = datetime.now(UTC)
+    assert beat.dead_before(now) is None and beat.alive_until() < clock.now
+
+    for _ in range(int(NODE_DEAD_AFTER_SECONDS) - 1):  # steady beats
+        beat.run_once()
+        clock.now += HEARTBEAT_SECONDS
+    assert beat.dead_before(now) is None  # steady, not yet long enough
+    beat.run_once()
+    clock.now += HEARTBEAT_SECONDS
+    assert beat.dead_before(now) == now - timedelta(seconds=NODE_DEAD_AFTER_SECONDS)
+    beat.run_once()
+    assert beat.alive_until() == clock.now + NODE_DEAD_AFTER_SECONDS - TRUST_MARGIN
+
+    clock.now += 3 * HEARTBEAT_SECONDS  # frozen, or the database was away: beats missed
+    assert beat.dead_before(now) is None
+    beat.run_once()
+    assert beat.dead_before(now) is None  # the others get their time to beat again
+    assert [n.id for n in store.nodes_list(now - timedelta(minutes=1))] == [beat.config.identity.id]
