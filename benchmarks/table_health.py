@@ -131,7 +131,7 @@ def prepare(url: str, n: int, reuse: bool) -> None:
     if reuse and n:
         try:
             have = sql(url, "SELECT count(*) FROM rota_runs")[0][0]
-        except Exception:  # noqa: BLE001 - no table yet: seed it
+        except Exception:  # no table yet: seed it
             have = 0
         if have >= n:
             print(f"{url}: reusing its {have:,} runs")
