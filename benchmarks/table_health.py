@@ -188,6 +188,38 @@ def drain(url: str, n: int, tmp: Path) -> float:
         proc.wait(60)
 
 
+def explain(url: str) -> None:
+    """EXPLAIN ANALYZE of the worker's claim (10 of 100 queued runs), rolled back."""
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+
+    from rota.storage.postgres.connection import Q
+    from rota.storage.postgres.store import CLAIM_PLAN
+
+    now = datetime.now(UTC)
+    arrays = "ids attempts node_ids states next_attempts finished run_ats c_states c_attempts"
+    values: dict[str, Any] = {
+        k: [] for k in (arrays + " c_finished c_run_ats results errors").split()
+    }
+    values.update(now=now, lease_until=now + timedelta(seconds=30), node_id="explain", limit=10)
+    values.update(queues=None, jobs=["noop"], run_id=None)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO rota_runs (job, queue, state, args, max_attempts, run_at, created_at) "
+            "SELECT 'noop', 'default', 'queued', '{}', 3, %(now)s, %(now)s "
+            "FROM generate_series(1, 100)",
+            {"now": now},
+        )
+        conn.execute(CLAIM_PLAN)
+        plan = conn.execute(
+            b"EXPLAIN (ANALYZE, BUFFERS) " + Q["runs_finish_and_claim"].encode(), values
+        )
+        print(f"claim plan on {url}:")
+        print("\n".join(f"    {row[0]}" for row in plan.fetchall()))
+        conn.rollback()
+
+
 def pct(ms: list[float], p: int) -> float:
     return statistics.quantiles(ms, n=100, method="inclusive")[p - 1]
 
@@ -233,6 +265,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="runs launched per second in (a)")
     parser.add_argument("--seconds", type=float, default=15.0, help="of (a), per round")
     parser.add_argument("--drain", type=int, default=20_000, help="runs drained in (b)")
+    parser.add_argument("--explain", action="store_true", help="and the claim's plans (PG)")
     args = parser.parse_args()
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     prepare(args.full, args.runs, args.reuse)
@@ -244,7 +277,11 @@ def main() -> None:
         for name in order:
             url = args.empty if name == "empty" else args.full
             rounds[name].append(one_round(args, name, url, tmp))
-    summary(rounds)
+    if args.rounds:
+        summary(rounds)
+    if args.explain and not args.full.startswith("sqlite"):
+        for url in (args.empty, args.full):
+            explain(url)
 
 
 if __name__ == "__main__":
