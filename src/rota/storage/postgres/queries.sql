@@ -61,6 +61,11 @@ SELECT max(id) AS id FROM rota_runs;
 -- the planner expect one row and rescan v once per row, O(n^2): some 17 ms of a claim of 150
 -- runs); the claim takes the rows picked as an array, so the UPDATE finds them by primary key
 -- (joined to a subquery, it hashed them against a sequential scan of the whole table).
+-- The state is compared to a subquery, not the literal 'running': with the literal, the planner
+-- may read the running runs through the partial index rota_runs_running (its statistics,
+-- taken over a table of mostly ended runs, say one row) and rescan v once per running run,
+-- O(running x outcomes): 80 ms to finish 200 runs with 10 million in the table. Here it can
+-- only look the outcomes' rows up by id (benchmarks/table_health.py).
 WITH finished AS (
     UPDATE rota_runs r
     SET state = CASE WHEN r.cancel_requested THEN v.c_state ELSE v.state END,
@@ -81,7 +86,7 @@ WITH finished AS (
          AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
               c_attempt, c_finished_at, c_run_at, result, error, started_at)
     WHERE r.id = v.id AND r.attempt = v.attempt
-      AND r.node_id = v.node_id AND r.state = 'running'
+      AND r.node_id = v.node_id AND r.state = (SELECT 'running')
     RETURNING r.id
 ), picked AS (
     SELECT ARRAY(
@@ -120,7 +125,7 @@ UPDATE rota_runs r SET started_at = v.at
 FROM unnest(%(s_ids)s::bigint[], %(s_attempts)s::int[], %(s_ats)s::timestamptz[])
      AS v(id, attempt, at)
 WHERE r.id = v.id AND r.attempt = v.attempt AND r.node_id = %(node_id)s
-  AND r.state = 'running' AND r.started_at IS NULL;
+  AND r.state = (SELECT 'running') AND r.started_at IS NULL;  -- see runs_finish_and_claim
 
 -- name: runs_foreign_jobs
 -- Scans at most %(scan)s waiting due runs of other jobs, in claim order.
@@ -163,7 +168,8 @@ FROM unnest(%(ids)s::bigint[], %(attempts)s::int[], %(node_ids)s::text[],
             %(results)s::text[], %(errors)s::text[], %(starts)s::text[]::timestamptz[])
      AS v(id, attempt, node_id, state, next_attempt, finished_at, run_at, c_state,
           c_attempt, c_finished_at, c_run_at, result, error, started_at)
-WHERE r.id = v.id AND r.attempt = v.attempt AND r.node_id = v.node_id AND r.state = 'running'
+WHERE r.id = v.id AND r.attempt = v.attempt AND r.node_id = v.node_id
+  AND r.state = (SELECT 'running')  -- not the literal: see runs_finish_and_claim
 RETURNING r.id, r.attempt;
 
 -- name: runs_release
