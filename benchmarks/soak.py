@@ -1,7 +1,8 @@
 """Soak: many runs through worker and scheduler processes killed at random; nothing is lost.
 
     python benchmarks/soak.py --database postgresql://postgres@127.0.0.1/rota_soak --runs 1000000
-    python benchmarks/soak.py --database postgresql://postgres@127.0.0.1/rota_soak --runs 100000
+    python benchmarks/soak.py --database postgresql://postgres@127.0.0.1/rota_soak --runs 100000 \
+        --vacuum-every 30   # on a server whose autovacuum is off
 
 PostgreSQL only. The database is emptied first: never point it at data to keep. Starts
 ``--workers`` ``rota worker`` processes and ``--schedulers`` ``rota scheduler`` processes on a
@@ -13,6 +14,8 @@ process before returning; a schedule ``tick`` firing every second). Then, at onc
     uniform between half and one and a half of it) and starts another in its place at once;
     worker 0 is never killed: its memory is the one measured from start to end;
   - a monitor samples, every 5 s, the rota tables' dead tuples and sizes (autovacuum on).
+The server's ``autovacuum`` setting is printed; where it is off (a server of tests), a
+``--vacuum-every`` of some seconds stands in for it with ``VACUUM (ANALYZE) rota_runs``.
 When every run is launched the kills stop; the soak waits for every run to end (a killed
 worker's runs come back when its lease, 30 s, expires) and prints a summary:
   - runs by state against runs launched (lost: launched but missing or not ended; must be 0);
@@ -150,8 +153,12 @@ class Monitor:
         q = "SELECT state, count(*) FROM rota_runs WHERE job = 'work' GROUP BY state"
         return dict(self.conn.execute(q).fetchall())
 
-    def loop(self, launched: list[int], cluster: Cluster, began: float) -> None:
+    def loop(self, launched: list[int], cluster: Cluster, began: float, vacuum: float) -> None:
+        last_vacuum = time.perf_counter()
         while not self.stop.wait(5):
+            if vacuum and time.perf_counter() - last_vacuum >= vacuum:
+                self.conn.execute("VACUUM (ANALYZE) rota_runs")  # autovacuum's stand-in
+                last_vacuum = time.perf_counter()
             runs = {r[0]: r for r in self.tables()}.get("rota_runs")
             states = self.states()
             print(
@@ -315,6 +322,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--kill-every", type=float, default=5.0, help="seconds, on average")
     parser.add_argument("--drain-timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=0.0,
+        help="seconds: VACUUM rota_runs that often (for a server whose autovacuum is off)",
+    )
     args = parser.parse_args()
     reset(args.database)
     store = open_store(args.database)
@@ -326,7 +339,13 @@ def main() -> None:
     env = dict(os.environ, SOAK_DATABASE=args.database, SOAK_LOGS=str(logs))
     os.environ.update(env)
     module = load_app(app_file)
-    print(f"soak: {args.runs:,} runs; logs in {logs}", flush=True)
+    with psycopg.connect(args.database) as conn:
+        autovacuum = conn.execute("SHOW autovacuum").fetchone()
+    print(
+        f"soak: {args.runs:,} runs; logs in {logs}; server autovacuum "
+        f"{autovacuum[0] if autovacuum else '?'}, VACUUM every {args.vacuum_every or '-'} s",
+        flush=True,
+    )
     cluster = Cluster(args, app_file, env)
     mon = Monitor(args.database)
     q = "SELECT count(*) FROM rota_nodes WHERE stopped_at IS NULL"
@@ -346,7 +365,9 @@ def run_soak(
     threads = [
         threading.Thread(target=produce, args=(module.work, args, launched)),
         threading.Thread(target=cluster.kill_loop),
-        threading.Thread(target=mon.loop, args=(launched, cluster, began), daemon=True),
+        threading.Thread(
+            target=mon.loop, args=(launched, cluster, began, args.vacuum_every), daemon=True
+        ),
     ]
     for t in threads:
         t.start()
