@@ -23,7 +23,14 @@ Rounds (``--rounds``), interleaved, the order of the two databases alternating, 
 The empty database is truncated before each round; the full one keeps the runs finished in
 earlier rounds (a few tens of thousands over its millions). The worker runs with
 ``retention=None``: the pruner would otherwise delete the seeded runs older than 7 days
-(benchmarks/retention.py measures claims during a prune).
+(benchmarks/retention.py measures claims during a prune). ``--explain`` prints the claim's
+plan on both databases at the end.
+
+The full database keeps its dead tuples between runs: every run claimed leaves a dead entry in
+the claim's partial index (rota_runs_claim) that each claim steps over until a VACUUM, and
+autovacuum visits a table of 10 million runs only after 2 million dead tuples (its default
+scale factor, 0.2). Run ``VACUUM rota_runs`` on it before a run with ``--reuse`` to compare
+like with like, and mind the server's autovacuum setting (``SHOW autovacuum``).
 """
 
 from __future__ import annotations
