@@ -348,10 +348,9 @@ def main() -> None:
     )
     cluster = Cluster(args, app_file, env)
     mon = Monitor(args.database)
-    q = "SELECT count(*) FROM rota_nodes WHERE stopped_at IS NULL"
-    wait_until(
-        lambda: mon.conn.execute(q).fetchone()[0] >= args.workers + args.schedulers, 120, "nodes up"
-    )
+    q = "SELECT count(*) >= %s FROM rota_nodes WHERE stopped_at IS NULL"
+    up = [args.workers + args.schedulers]
+    wait_until(lambda: mon.conn.execute(q, up).fetchone() == (True,), 120, "nodes up")
     ctx = run_soak(args, cluster, mon, module)
     ctx["logs"] = logs
     summary(args, cluster, mon, ctx)
