@@ -224,16 +224,16 @@ def schedule_figures(conn: psycopg.Connection[Any]) -> list[str]:
         "SELECT outcome, count(*), min(fire_time), max(fire_time) FROM rota_schedule_fires "
         "WHERE schedule = 'tick' GROUP BY outcome ORDER BY outcome"
     ).fetchall()
-    span = conn.execute(
-        "SELECT extract(epoch FROM max(fire_time) - min(fire_time))::int + 1 "
-        "FROM rota_schedule_fires WHERE schedule = 'tick'"
+    span = conn.execute(  # from the runs: the pruner deletes old fire history
+        "SELECT extract(epoch FROM max(run_at) - min(run_at))::int + 1 "
+        "FROM rota_runs WHERE schedule = 'tick'"
     ).fetchone()
     lines = [
         f"schedule tick: {per_fire[0]} runs for {per_fire[1]} fire times, at most "
         f"{per_fire[2]} run(s) per fire time (must be 1); {span[0] if span else 0} seconds "
-        "from first to last fire time handled"
+        "from the first fire time to the last"
     ]
-    lines += [f"  fire times {o}: {n}" for o, n, _, _ in outcomes]
+    lines += [f"  fire history left after pruning, {o}: {n}" for o, n, _, _ in outcomes]
     return lines
 
 
