@@ -121,6 +121,10 @@ class SQLiteBase(SqlBackend):
                     f"SQLite database {self.path} is read-only (check the file's and its "
                     f"folder's permissions): {msg}"
                 ) from exc
+            if "disk is full" in msg:  # SQLITE_FULL: an outage that ends when space is freed
+                raise StorageUnavailable(
+                    f"SQLite database {self.path}: its disk is full (free some space): {msg}"
+                ) from exc
             if "locked" in msg or "busy" in msg or "unable to open" in msg or "disk I/O" in msg:
                 raise StorageUnavailable(f"SQLite database {self.path}: {msg}") from exc
             raise
