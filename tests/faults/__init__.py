@@ -16,6 +16,10 @@ Each fault, and where its test lives (both backends unless marked):
 - Every connection killed (``pg_terminate_backend``, PostgreSQL) while a worker drains:
   ``tests/integration/test_outage.py::test_worker_rides_out_a_database_outage`` (postgres);
   with a scheduler firing as well: ``test_connections.py`` here.
+- The PostgreSQL server restarted (``pg_ctlcluster ... restart``, once, a few seconds down)
+  while a ``rota worker`` drains runs with a batch step in flight and a ``rota scheduler``
+  fires every second: every run ends, none lost, each fire time handled once with no gap, each
+  chunk committed once. ``test_pg_restart.py`` (PostgreSQL).
 - The SQLite file locked by another process (``BEGIN EXCLUSIVE``): the worker logs the outage,
   loses nothing, drains after:
   ``tests/integration/test_outage.py::test_worker_rides_out_a_database_outage`` (sqlite);
@@ -36,4 +40,8 @@ Each fault, and where its test lives (both backends unless marked):
 - A read-only SQLite file: a clear error, the node recovers once writable.
   ``test_readonly.py`` (mode 0444; as root, whom modes do not stop, ``chattr +i``, skipped
   with the reason where that is unavailable).
+- A full disk under a SQLite worker (its file alone on a small tmpfs, filled with zeros): one
+  clear line naming the cause, nothing lost, a launch meanwhile refused with
+  ``StorageUnavailable`` and nothing stored; every run succeeds once space is freed.
+  ``test_full_disk.py`` (SQLite; skipped where mount is not permitted, failed in CI).
 """
