@@ -115,7 +115,7 @@ def test_batch_import_example_imports_once(database_url: str, tmp_path: Path) ->
 
 def test_batch_docs_first_example_runs_as_shown(tmp_path: Path) -> None:
     """docs/batch.md's opening example runs and prints what its comment says; the other
-    python blocks at least compile."""
+    python blocks at least compile (each runs in test_doc_fragments.py)."""
     docs = Path(__file__).resolve().parents[2] / "docs" / "batch.md"
     blocks = [b.split("```")[0] for b in docs.read_text().split("```python\n")[1:]]
     for i, block in enumerate(blocks):
@@ -216,7 +216,7 @@ def test_workflows_example_fails_then_is_repaired_by_a_retry(
 
 def test_workflows_docs_first_example_runs_as_shown(tmp_path: Path) -> None:
     """docs/workflows.md's opening example runs and prints what its comment says; the other
-    python blocks at least compile."""
+    python blocks at least compile (each runs in test_doc_fragments.py)."""
     docs = Path(__file__).resolve().parents[2] / "docs" / "workflows.md"
     blocks = [b.split("```")[0] for b in docs.read_text().split("```python\n")[1:]]
     for i, block in enumerate(blocks):
