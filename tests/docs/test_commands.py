@@ -4,6 +4,7 @@ runs), as the python blocks are compiled. A renamed option or command fails here
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -57,6 +58,41 @@ LINES = [
     for page in PAGES
     for line in command_lines(page.read_text())
 ]
+
+
+def deploy_lines() -> list[tuple[str, str]]:
+    """The ``rota`` commands of examples/deploy (included by the deploy how-to): each unit's
+    ``ExecStart=``, the Dockerfile's ``CMD`` and the ``docker run`` lines of its comment."""
+    found = []
+    for unit in sorted((ROOT / "examples" / "deploy").glob("*.service")):
+        for text in unit.read_text().splitlines():
+            if text.startswith("ExecStart="):
+                words = shlex.split(text.removeprefix("ExecStart="))
+                assert words[0].endswith("/rota"), text
+                found.append((unit.name, shlex.join(words[1:])))
+    docker = (ROOT / "examples" / "deploy" / "Dockerfile").read_text()
+    for text in docker.replace("\\\n#", " ").splitlines():
+        if text.startswith("CMD "):
+            words = json.loads(text.removeprefix("CMD "))
+            assert words[0] == "rota", text
+            found.append(("Dockerfile", shlex.join(words[1:])))
+        elif text.startswith("#") and "docker run" in text and " rota " in text:
+            command = shlex.split(text.lstrip("# "), comments=True)
+            found.append(("Dockerfile", shlex.join(command[command.index("rota") + 1 :])))
+    return found
+
+
+DEPLOY = deploy_lines()
+
+
+def test_the_deploy_examples_hold_their_commands() -> None:
+    assert len([f for f, _ in DEPLOY if f.endswith(".service")]) == 2
+    assert len([f for f, _ in DEPLOY if f == "Dockerfile"]) == 3
+
+
+@pytest.mark.parametrize(("file", "line"), DEPLOY)
+def test_a_deploy_command_line_parses(file: str, line: str) -> None:
+    parse(shlex.split(line))
 
 
 def test_the_docs_hold_rota_command_lines() -> None:
