@@ -66,9 +66,11 @@ class Recorder:
                 "writing %d outcome(s) failed, not for an outage: writing them one by one",
                 len(finish),
             )
+            if started:  # the starts before the outcomes, as always (ClaimParams.started)
+                self.store.runs_claim(dataclasses.replace(params, finish=(), limit=0))
+                self.started.clear()
             refused = self._one_by_one()
-            result = self.store.runs_claim(dataclasses.replace(params, finish=()))
-            self.started.clear()
+            result = self.store.runs_claim(dataclasses.replace(params, finish=(), started=()))
             result = ClaimResult(result.claimed, refused + result.refused, result.queue_limits)
         for o in result.refused:
             log.warning(
